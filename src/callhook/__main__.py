@@ -1,0 +1,3 @@
+from callhook.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The ``callhook`` command line: one module per command group."""

@@ -1,0 +1,228 @@
+"""The PBX directory: who is behind each extension, which channels are trunks, the queues.
+
+A tracker needs it to fill Line/Login/Email and to decide a call's direction. It
+is loaded from a mapping shaped like ``lab-directory.json`` (JSON or TOML: the
+adapter reads the file, :func:`Directory.from_mapping` validates the data).
+
+Channel matching: Asterisk names channels ``<tech>/<resource>-<suffix>``
+(``IAX2/20-534``, ``PJSIP/20-0000001a``); the directory names the device without
+the suffix (``IAX2/20``). :meth:`Directory.device_of` strips the suffix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from callhook.core.events import Direction
+
+__all__ = ["Directory", "DirectoryError", "Extension", "Queue", "Trunk", "device_of"]
+
+
+class DirectoryError(ValueError):
+    """The directory data is not valid; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    number: str
+    name: str = ""
+    login: str = ""
+    email: str = ""
+    channel: str = ""
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trunk:
+    name: str
+    channel: str
+    outbound_prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    name: str
+    strategy: str = "ringall"
+    members: tuple[str, ...] = ()
+    service_level: int = 20
+
+
+def device_of(channel: str) -> str:
+    """``IAX2/20-534`` -> ``IAX2/20``; ``Local/20@ctx-0001;1`` -> ``Local/20@ctx``."""
+    base = channel.split(";", 1)[0]
+    tech, sep, rest = base.partition("/")
+    if not sep:
+        return base
+    if "-" in rest:
+        rest = rest.rsplit("-", 1)[0]
+    return f"{tech}/{rest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    tenant: str = ""
+    extensions: tuple[Extension, ...] = ()
+    trunks: tuple[Trunk, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    dids: Mapping[str, str] = field(default_factory=dict)
+    _by_number: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
+    _by_device: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
+    _by_login: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
+    _trunk_devices: dict[str, Trunk] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for e in self.extensions:
+            self._by_number[e.number] = e
+            if e.channel:
+                self._by_device[e.channel.lower()] = e
+            if e.login:
+                self._by_login[e.login.lower()] = e
+        for t in self.trunks:
+            self._trunk_devices[t.channel.lower()] = t
+
+    # ------------------------------------------------------------------ lookups
+    def extension(self, number: str) -> Extension | None:
+        return self._by_number.get(number)
+
+    def extension_by_login(self, login: str) -> Extension | None:
+        return self._by_login.get(login.lower())
+
+    def extension_of_channel(self, channel: str) -> Extension | None:
+        """The extension whose device this channel (or queue interface) is."""
+        dev = device_of(channel).lower()
+        ext = self._by_device.get(dev)
+        if ext is None and dev.startswith("local/"):
+            return None
+        return ext
+
+    def trunk_of_channel(self, channel: str) -> Trunk | None:
+        return self._trunk_devices.get(device_of(channel).lower())
+
+    def queue(self, name: str) -> Queue | None:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        return None
+
+    def is_extension_number(self, number: str) -> bool:
+        return number in self._by_number
+
+    def strip_outbound_prefix(self, number: str) -> str:
+        """The dialled number without the trunk's dial prefix (``0777888999`` -> ``777888999``)."""
+        for t in self.trunks:
+            p = t.outbound_prefix
+            if p and number.startswith(p) and len(number) > len(p) and not self.is_extension_number(number):
+                return number[len(p):]
+        return number
+
+    def direction(self, caller_is_extension: bool, callee_is_extension: bool) -> Direction:
+        """VOIPEX direction from which ends are extensions of this PBX."""
+        if caller_is_extension and callee_is_extension:
+            return Direction.OUTGOING_LOCAL
+        if caller_is_extension:
+            return Direction.OUTGOING
+        return Direction.INCOMING
+
+    # --------------------------------------------------------------- construction
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Directory:
+        """Validate a parsed JSON/TOML document; raises DirectoryError naming the field."""
+        if not isinstance(data, Mapping):
+            raise DirectoryError("directory: expected an object at the top level")
+        tenant = _text(data, "tenant", "directory", default="")
+        exts = []
+        for i, raw in enumerate(_list(data, "extensions")):
+            where = f"extensions[{i}]"
+            if not isinstance(raw, Mapping):
+                raise DirectoryError(f"{where}: expected an object")
+            number = _text(raw, "number", where)
+            if not number:
+                raise DirectoryError(f"{where}.number: must not be empty")
+            exts.append(
+                Extension(
+                    number=number,
+                    name=_text(raw, "name", where, default=""),
+                    login=_text(raw, "login", where, default=""),
+                    email=_text(raw, "email", where, default=""),
+                    channel=_text(raw, "channel", where, default=""),
+                    tenant=_text(raw, "tenant", where, default=tenant),
+                )
+            )
+        numbers = [e.number for e in exts]
+        dup = {n for n in numbers if numbers.count(n) > 1}
+        if dup:
+            raise DirectoryError(f"extensions: duplicate number {sorted(dup)[0]!r}")
+        trunks = []
+        for i, raw in enumerate(_list(data, "trunks")):
+            where = f"trunks[{i}]"
+            if not isinstance(raw, Mapping):
+                raise DirectoryError(f"{where}: expected an object")
+            trunks.append(
+                Trunk(
+                    name=_text(raw, "name", where),
+                    channel=_text(raw, "channel", where),
+                    outbound_prefix=_text(raw, "outbound_prefix", where, default=""),
+                )
+            )
+        queues = []
+        for i, raw in enumerate(_list(data, "queues")):
+            where = f"queues[{i}]"
+            if not isinstance(raw, Mapping):
+                raise DirectoryError(f"{where}: expected an object")
+            members = raw.get("members", [])
+            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+                raise DirectoryError(f"{where}.members: expected a list of extension numbers")
+            sl = raw.get("service_level", 20)
+            if not isinstance(sl, int) or isinstance(sl, bool) or sl <= 0:
+                raise DirectoryError(f"{where}.service_level: expected a positive integer (seconds)")
+            queues.append(
+                Queue(
+                    name=_text(raw, "name", where),
+                    strategy=_text(raw, "strategy", where, default="ringall"),
+                    members=tuple(members),
+                    service_level=sl,
+                )
+            )
+        dids = data.get("dids", {})
+        if not isinstance(dids, Mapping) or not all(isinstance(v, str) for v in dids.values()):
+            raise DirectoryError("dids: expected an object of number -> description")
+        return cls(tenant=tenant, extensions=tuple(exts), trunks=tuple(trunks), queues=tuple(queues),
+                   dids=dict(dids))
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "extensions": [
+                {"number": e.number, "name": e.name, "login": e.login, "email": e.email, "channel": e.channel}
+                for e in self.extensions
+            ],
+            "trunks": [
+                {"name": t.name, "channel": t.channel, "outbound_prefix": t.outbound_prefix} for t in self.trunks
+            ],
+            "queues": [
+                {"name": q.name, "strategy": q.strategy, "members": list(q.members),
+                 "service_level": q.service_level}
+                for q in self.queues
+            ],
+            "dids": dict(self.dids),
+        }
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    v = data.get(key, [])
+    if not isinstance(v, list):
+        raise DirectoryError(f"{key}: expected a list")
+    return v
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    if key not in data or data[key] is None:
+        if default is None:
+            raise DirectoryError(f"{where}.{key}: required")
+        return default
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, str | int):
+        raise DirectoryError(f"{where}.{key}: expected text, got {type(v).__name__}")
+    return str(v)
