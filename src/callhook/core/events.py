@@ -114,14 +114,22 @@ class Leg:
     email: str = ""
     leg_id: str = ""
     channel: str = ""
+    # True for the outside party of an outgoing call (a trunk channel): number,
+    # name, login and email then describe the extension on whose behalf it rings,
+    # as VOIPEX's outgoing Ringing does (Line = the calling extension).
+    external: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Hangup:
-    """Why a leg ended: the vendor reason text and the Q.850 cause code."""
+    """Why a leg ended: the vendor reason text and the Q.850 cause code.
+
+    ``answered`` tells whether the leg had been answered (talked) before it ended.
+    """
 
     reason: str = ""
     cause: int | None = None
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +212,7 @@ class AgentInfo:
     extension_name: str = ""
     pause_reason: str = ""
     event_source: str = "phone"
+    agent_id: str = ""  # the agent's id in a vendor system (Telphin agent_id); "" when unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,623 @@
+"""The tracker: AMI messages in, canonical events out. Pure: no I/O, no clock.
+
+Theory of operation
+-------------------
+A call is Asterisk's Linkedid. Every channel event is filed under the Linkedid it
+carries (a channel moved into another call by a pickup or transfer follows it).
+For each call the tracker keeps its channels (by Uniqueid) and what they did as
+dial destinations, and decides, from the PBX directory, which channels are
+extensions' phones, which are trunks and which are Local helpers (never a leg).
+
+    Newchannel (first of a Linkedid)  -> a call; NewCall now for a call from a
+                                         trunk, at its first dial otherwise (so
+                                         feature codes and pickups make no call)
+    DialBegin                         -> a leg (extension, or the outside party
+                                         of an outgoing dial); dial groups
+    DialState RINGING / Newstate      -> call.ringing, once per leg
+    DialEnd ANSWER                    -> call.answered (before the ring-all losers'
+                                         hangups, which Asterisk sends right after)
+    Pickup                            -> call.pickup
+    BlindTransfer / AttendedTransfer  -> call.transfer.*; a transferer that goes
+                                         back to its first bridge: .cancelled
+    Hangup                            -> call.hangup per extension leg with the
+                                         reason (dial status first, cause second);
+                                         the last channel gone: the missed-call
+                                         hangup, call.ended, then call.record
+    Queue*/Agent*                     -> queue.* (Webitel), agent.* (see agents.py)
+
+Messages the tracker does not need cost one dict lookup. Reordering seen between
+runs (a Cdr before the last Hangup, repeated DialEnd) is harmless: Cdr events are
+not used (callhook builds the record), repeated facts are no-ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from callhook.core.ami.message import AmiMessage
+from callhook.core.directory import Directory
+from callhook.core.events import (
+    AgentInfo,
+    CallOutcome,
+    CallParty,
+    CallRecord,
+    Direction,
+    Event,
+    EventType,
+    Hangup,
+    Leg,
+    QueueCall,
+    Transfer,
+)
+from callhook.core.tracker import reasons
+from callhook.core.tracker.agents import AgentBook
+from callhook.core.tracker.state import Call, Chan, QueueVisit
+
+__all__ = ["Tracker"]
+
+UNKNOWN = ("", "<unknown>", "<Unknown>")
+IdFactory = Callable[[datetime], str]
+
+
+def _num(v: str) -> str:
+    return "" if v in UNKNOWN else v
+
+
+class Tracker:
+    def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC) -> None:
+        self.directory = directory
+        self.tenant = directory.tenant
+        self.tz = tz
+        self._new_id = new_id
+        self.calls: dict[str, Call] = {}
+        self.chans: dict[str, Chan] = {}
+        self._out: list[Event] = []
+        self._agent_seq: dict[str, int] = {}
+        self.agents = AgentBook(directory, self._emit_agent)
+        self.originated: dict[str, str] = {}  # ActionID/variable marker -> "api"
+        self._handlers: dict[str, Callable[[AmiMessage, datetime], None]] = {
+            "Newchannel": self._on_newchannel,
+            "Newstate": self._on_newstate,
+            "NewCallerid": self._on_newcallerid,
+            "DialBegin": self._on_dialbegin,
+            "DialState": self._on_dialstate,
+            "DialEnd": self._on_dialend,
+            "Hangup": self._on_hangup,
+            "VarSet": self._on_varset,
+            "BridgeEnter": self._on_bridgeenter,
+            "BridgeLeave": self._on_bridgeleave,
+            "Hold": self._on_hold,
+            "Unhold": self._on_hold,
+            "BlindTransfer": self._on_blindtransfer,
+            "AttendedTransfer": self._on_attendedtransfer,
+            "Pickup": self._on_pickup,
+            "QueueCallerJoin": self._on_queuejoin,
+            "QueueCallerAbandon": self._on_queueabandon,
+            "QueueCallerLeave": self._on_queueleave,
+            "AgentCalled": self._on_agentcalled,
+            "AgentRingNoAnswer": self._on_agentringnoanswer,
+            "AgentConnect": self._on_agentconnect,
+            "QueueMemberAdded": self.agents.on_added,
+            "QueueMemberRemoved": self.agents.on_removed,
+            "QueueMemberPause": self.agents.on_pause,
+            "QueueMemberPaused": self.agents.on_pause,
+            "QueueMemberStatus": self.agents.on_status,
+            "Rename": self._on_rename,
+        }
+
+    # ================================================================ public
+    def feed(self, msg: AmiMessage, now: datetime) -> list[Event]:
+        """One AMI message -> the events it makes known (often none)."""
+        handler = self._handlers.get(msg.event)
+        if handler is None:
+            return []
+        handler(msg, self._ts(msg, now))
+        out, self._out = self._out, []
+        return out
+
+    def feed_many(self, msgs: Iterable[AmiMessage], now: datetime) -> list[Event]:
+        out: list[Event] = []
+        for m in msgs:
+            out.extend(self.feed(m, now))
+        return out
+
+    def resync_channels(self, listed: Iterable[AmiMessage], now: datetime) -> list[Event]:
+        """After a (re)connect: CoreShowChannel entries. Calls whose channels are gone
+        were cut while we were away: they end now, so no ghost call remains."""
+        alive = {m.get("Uniqueid") for m in listed if m.event == "CoreShowChannel"}
+        ts = now.astimezone(self.tz)
+        for uid in [u for u in self.chans if u not in alive]:
+            self._hangup(self.chans[uid], 16, ts, resync=True)
+        out, self._out = self._out, []
+        return out
+
+    def resync_queues(self, listed: Iterable[AmiMessage], now: datetime) -> list[Event]:
+        self.agents.resync(listed, now.astimezone(self.tz))
+        out, self._out = self._out, []
+        return out
+
+    def expect_agent_change(self, kind: str, queue: str, interface: str, now: datetime) -> None:
+        self.agents.expect(kind, queue, interface, now.astimezone(self.tz))
+
+    def live_calls(self) -> list[Call]:
+        return [c for c in self.calls.values() if c.announced]
+
+    # ============================================================== helpers
+    def _ts(self, msg: AmiMessage, now: datetime) -> datetime:
+        raw = msg.get("Timestamp")
+        if raw:
+            try:
+                return datetime.fromtimestamp(float(raw), self.tz)
+            except (ValueError, OverflowError, OSError):
+                pass
+        return now.astimezone(self.tz)
+
+    def _party(self, call: Call) -> CallParty:
+        return CallParty(
+            caller_num=call.caller_num,
+            caller_name=call.caller_name,
+            called_num=call.called_num,
+            direction=call.direction,
+            caller_type=call.caller_type,
+            record_name=f"{call.start:%Y%m%d-%H%M%S}-{call.caller_num}-{call.called_num}",
+        )
+
+    def _emit(self, call: Call, etype: EventType, ts: datetime, **kw: Any) -> None:
+        if not call.announced and etype is not EventType.CALL_NEW:
+            self._announce(call, ts)
+        call.seq += 1
+        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=self.tenant, call_id=call.id,
+                               seq=call.seq, party=self._party(call), **kw))
+
+    def _emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
+        key = agent.login or agent.number
+        seq = self._agent_seq.get(key, 0) + 1
+        self._agent_seq[key] = seq
+        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=self.tenant, seq=seq,
+                               queue=queue, agent=agent))
+
+    def _announce(self, call: Call, ts: datetime) -> None:
+        if call.announced:
+            return
+        call.announced = True
+        self._emit(call, EventType.CALL_NEW, ts)
+
+    def _leg(self, ch: Chan) -> Leg:
+        ext = ch.ext if ch.ext is not None else ch.on_behalf
+        if ext is None:
+            return Leg(leg_id=ch.uid, channel=ch.name, external=ch.trunk)
+        return Leg(number=ext.number, name=ext.name, login=ext.login, email=ext.email, leg_id=ch.uid,
+                   channel=ch.name, external=ch.ext is None)
+
+    def _chan(self, msg: AmiMessage, ts: datetime, prefix: str = "") -> Chan | None:
+        """The channel an event is about; created (and filed) if we have not seen it."""
+        uid = msg.get(prefix + "Uniqueid")
+        if not uid:
+            return None
+        linked = msg.get(prefix + "Linkedid") or uid
+        ch = self.chans.get(uid)
+        if ch is None:
+            ch = self._new_chan(uid, msg.get(prefix + "Channel"), linked, ts, msg, prefix)
+        elif linked != ch.linkedid and linked in self.calls:
+            self._move(ch, linked)
+        return ch
+
+    def _new_chan(self, uid: str, name: str, linked: str, ts: datetime, msg: AmiMessage, prefix: str) -> Chan:
+        local = name.lower().startswith("local/")
+        ch = Chan(uid=uid, name=name, linkedid=linked, created=ts, local=local,
+                  ext=None if local else self.directory.extension_of_channel(name),
+                  trunk=not local and self.directory.trunk_of_channel(name) is not None,
+                  state=msg.get(prefix + "ChannelStateDesc"), caller_num=_num(msg.get(prefix + "CallerIDNum")),
+                  exten=msg.get(prefix + "Exten"))
+        self.chans[uid] = ch
+        call = self.calls.get(linked)
+        if call is None:
+            call = self._new_call(ch, msg, prefix, ts)
+        call.channels[uid] = ch
+        return ch
+
+    def _new_call(self, ch: Chan, msg: AmiMessage, prefix: str, ts: datetime) -> Call:
+        call = Call(id=ch.linkedid, start=ts, first_uid=ch.uid)
+        self.calls[call.id] = call
+        exten = ch.exten if ch.exten not in ("s", "") else ""
+        if ch.trunk and ch.state != "Down":
+            call.caller_type, call.direction = "external", Direction.INCOMING
+            call.caller_num, call.called_num = ch.caller_num, exten
+            call.caller_name = _num(msg.get(prefix + "CallerIDName"))
+            self._announce(call, ts)
+        elif ch.ext is not None and ch.state not in ("Down", ""):
+            call.caller_type, call.caller_ext = "internal", ch.ext
+            call.caller_num, call.caller_name = ch.ext.number, ch.ext.name
+            call.called_num = self.directory.strip_outbound_prefix(exten)
+            call.direction = self.directory.direction(True, self.directory.is_extension_number(call.called_num))
+        else:
+            # made by the PBX itself (an AMI Originate): known at its first dial
+            call.caller_type = "originate"
+        return call
+
+    def _move(self, ch: Chan, linked: str) -> None:
+        old = self.calls.get(ch.linkedid)
+        if old is not None:
+            old.channels.pop(ch.uid, None)
+        ch.linkedid = linked
+        self.calls[linked].channels[ch.uid] = ch
+        if old is not None and not old.channels:
+            self._end_call(old, ch.created)
+
+    # ============================================================ channels
+    def _on_newchannel(self, msg: AmiMessage, ts: datetime) -> None:
+        self._chan(msg, ts)
+
+    def _on_rename(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self.chans.get(msg.get("Uniqueid"))
+        if ch is not None:
+            ch.name = msg.get("Newname") or ch.name
+
+    def _on_newstate(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self._chan(msg, ts)
+        if ch is None:
+            return
+        ch.state = msg.get("ChannelStateDesc")
+        if ch.state == "Ringing" and ch.dialed:
+            self._ring(ch, ts)
+
+    def _on_newcallerid(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self._chan(msg, ts)
+        if ch is not None:
+            ch.caller_num = _num(msg.get("CallerIDNum")) or ch.caller_num
+
+    def _on_varset(self, msg: AmiMessage, ts: datetime) -> None:
+        var = msg.get("Variable")
+        if not var.startswith("_") and var != "ipbx_custom_field":
+            return
+        call = self.calls.get(msg.get("Linkedid"))
+        if call is None:
+            return
+        name = var.lstrip("_")
+        if var.startswith("_"):
+            call.variables[name] = msg.get("Value")
+        if name == "ipbx_custom_field":
+            call.custom_field = msg.get("Value")
+
+    def _on_hold(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self.chans.get(msg.get("Uniqueid"))
+        if ch is not None:
+            ch.on_hold = msg.event == "Hold"
+            call = self.calls.get(ch.linkedid)
+            if call is not None and not ch.on_hold and ch.bridge and call.consult_from.get(ch.uid) == ch.bridge:
+                del call.consult_from[ch.uid]
+
+    # ================================================================ dials
+    def _on_dialbegin(self, msg: AmiMessage, ts: datetime) -> None:
+        dest = self._chan(msg, ts, "Dest")
+        if dest is None:
+            return
+        src = self._chan(msg, ts) if msg.get("Uniqueid") else None
+        call = self.calls[dest.linkedid]
+        if call.caller_type == "originate" and not call.announced:
+            self._originated(call, dest, msg)
+        if not call.announced:
+            self._announce(call, ts)
+        if dest.dialed:
+            return
+        dest.dialed = True
+        dest.dial_src = src.uid if src else ""
+        if dest.trunk:
+            src_ext = src.ext if src is not None and src.ext is not None else None
+            if src_ext is None and src is not None and src.uid == call.first_uid:
+                src_ext = call.caller_ext
+            dest.on_behalf = src_ext or call.caller_ext
+            if call.called_num == "":
+                call.called_num = self.directory.strip_outbound_prefix(msg.get("DestExten"))
+        if dest.local:
+            return
+        pending = [c for c in call.last_group_legs if not c.ended and not c.answered and not c.dial_status]
+        if not pending:
+            call.dial_group += 1
+            call.last_group_legs = []
+        dest.dial_group = call.dial_group
+        call.last_group_legs.append(dest)
+        if dest.state == "Ringing":
+            self._ring(dest, ts)
+
+    def _originated(self, call: Call, dest: Chan, msg: AmiMessage) -> None:
+        """An Originate rings the extension first; the number to dial shows as its caller ID."""
+        ext = dest.ext
+        number = _num(msg.get("DestCallerIDNum"))
+        if ext is not None:
+            call.caller_ext = ext
+            call.caller_num, call.caller_name = ext.number, ext.name
+            call.called_num = self.directory.strip_outbound_prefix(number)
+        else:
+            call.caller_num, call.called_num = number, _num(msg.get("DestExten"))
+        is_ext = self.directory.is_extension_number(call.called_num)
+        call.direction = Direction.OUTGOING_LOCAL if is_ext else Direction.OUTGOING
+
+    def _on_dialstate(self, msg: AmiMessage, ts: datetime) -> None:
+        if msg.get("DialStatus") == "RINGING":
+            dest = self._chan(msg, ts, "Dest")
+            if dest is not None and dest.dialed:
+                self._ring(dest, ts)
+
+    def _on_dialend(self, msg: AmiMessage, ts: datetime) -> None:
+        dest = self._chan(msg, ts, "Dest")
+        if dest is None or dest.dial_status:
+            return  # a fact we already hold (Asterisk repeats DialEnd CANCEL)
+        status = msg.get("DialStatus")
+        if status == "ANSWER":
+            self._answer(dest, ts)
+        elif status:
+            dest.dial_status = status
+            if status == "BUSY":
+                self.calls[dest.linkedid].busy = True
+
+    def _ring(self, ch: Chan, ts: datetime) -> None:
+        if ch.rang or not ch.is_leg:
+            return
+        ch.rang = True
+        call = self.calls[ch.linkedid]
+        self._emit(call, EventType.CALL_RINGING, ts, leg=self._leg(ch), custom_field=call.custom_field,
+                   queue=call.visit.queue if call.visit else "", variables=dict(call.variables))
+
+    def _answer(self, ch: Chan, ts: datetime, etype: EventType = EventType.CALL_ANSWERED) -> None:
+        ch.dial_status = "ANSWER"
+        if ch.answered or ch.local:
+            return
+        call = self.calls[ch.linkedid]
+        if etype is EventType.CALL_ANSWERED:
+            self._ring(ch, ts)
+        ch.answered, ch.answered_at = True, ts
+        call.answered_by_person = True
+        call.first_answer = call.first_answer or ts
+        if ch.ext is not None:
+            call.answering_exten = ch.ext.number
+        if ch.is_leg:
+            self._emit(call, etype, ts, leg=self._leg(ch), queue=call.visit.queue if call.visit else "")
+
+    def _on_pickup(self, msg: AmiMessage, ts: datetime) -> None:
+        target = self._chan(msg, ts, "Target")
+        picker = self._chan(msg, ts)
+        if target is None or picker is None:
+            return
+        if picker.linkedid != target.linkedid and target.linkedid in self.calls:
+            self._move(picker, target.linkedid)
+        target.dial_status = "PICKUP"
+        picker.dialed = True
+        self._answer(picker, ts, EventType.CALL_PICKUP)
+
+    # ============================================================== bridges
+    def _on_bridgeenter(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self._chan(msg, ts)
+        if ch is None:
+            return
+        bridge = msg.get("BridgeUniqueid")
+        call = self.calls[ch.linkedid]
+        left = call.consult_from.get(ch.uid)
+        if left is not None and bridge == left:
+            # the transferer went back to the bridge it left: the consultation was cancelled
+            del call.consult_from[ch.uid]
+            target = self._consult_target(call, ch)
+            self._emit(call, EventType.CALL_TRANSFER_CANCELLED, ts, leg=self._leg(ch),
+                       transfer=Transfer(transferer=ch.ext.number if ch.ext else "", target=target, kind="attended"))
+        ch.bridge = bridge
+
+    def _on_bridgeleave(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self.chans.get(msg.get("Uniqueid"))
+        if ch is None:
+            return
+        call = self.calls.get(ch.linkedid)
+        if call is not None and ch.ext is not None and ch.on_hold:
+            # an extension that put its party on hold leaves their bridge: a consultation starts
+            call.consult_from.setdefault(ch.uid, msg.get("BridgeUniqueid"))
+        ch.bridge = ""
+
+    @staticmethod
+    def _consult_target(call: Call, transferer: Chan) -> str:
+        """The extension last dialled in the call other than the transferer: the consultation's target."""
+        for c in reversed(call.last_group_legs):
+            if c is not transferer and c.ext is not None:
+                return c.ext.number
+        return ""
+
+    def _on_blindtransfer(self, msg: AmiMessage, ts: datetime) -> None:
+        transferer = self.chans.get(msg.get("TransfererUniqueid"))
+        if transferer is None:
+            for c in self.chans.values():
+                if c.name == msg.get("TransfererChannel"):
+                    transferer = c
+                    break
+        if transferer is None or msg.get("Result", "Success") != "Success":
+            return
+        call = self.calls[transferer.linkedid]
+        call.transferred = True
+        target = msg.get("Extension")
+        self._emit(call, EventType.CALL_TRANSFER_BLIND, ts, leg=self._leg(transferer),
+                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
+                                     kind="blind"))
+
+    def _on_attendedtransfer(self, msg: AmiMessage, ts: datetime) -> None:
+        if msg.get("Result", "Success") != "Success":
+            return
+        transferer = self.chans.get(msg.get("OrigTransfererUniqueid")) or self.chans.get(
+            msg.get("SecondTransfererUniqueid"))
+        if transferer is None:
+            return
+        call = self.calls[transferer.linkedid]
+        call.consult_from.pop(transferer.uid, None)
+        target = self._consult_target(call, transferer)
+        second = self.chans.get(msg.get("SecondTransfererUniqueid"))
+        if not target:
+            target = _num(msg.get("SecondTransfererConnectedLineNum")) or (
+                second.exten if second is not None else "")
+        call.transferred = True
+        self._emit(call, EventType.CALL_TRANSFER_ATTENDED, ts, leg=self._leg(transferer),
+                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
+                                     kind="attended"))
+
+    # =============================================================== hangup
+    def _on_hangup(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self.chans.get(msg.get("Uniqueid"))
+        if ch is None:
+            ch = self._chan(msg, ts)
+            if ch is None:
+                return
+        try:
+            cause: int | None = int(msg.get("Cause"))
+        except ValueError:
+            cause = None
+        self._hangup(ch, cause, ts)
+
+    def _leg_reason(self, ch: Chan, call: Call, cause: int | None) -> str:
+        if ch.answered or (ch.state == "Up" and not ch.dialed):
+            return reasons.reason_for_cause(cause)
+        if ch.dial_status == "PICKUP" or cause == 26:
+            return reasons.ANSWERED_ELSEWHERE
+        if ch.dial_status == "NOANSWER":
+            return reasons.NO_ANSWER
+        if ch.dial_status == "BUSY" or cause == 17:
+            return reasons.USER_BUSY
+        if ch.dial_status == "CANCEL":
+            others = [c for c in call.channels.values() if c is not ch and c.answered and c.is_leg]
+            if others or any(c.answered for c in call.last_group_legs if c is not ch):
+                return reasons.ANSWERED_ELSEWHERE
+            return reasons.ORIGINATOR_CANCEL
+        return reasons.reason_for_cause(cause)
+
+    def _hangup(self, ch: Chan, cause: int | None, ts: datetime, resync: bool = False) -> None:
+        if ch.ended:
+            return
+        ch.ended = True
+        self.chans.pop(ch.uid, None)
+        call = self.calls.get(ch.linkedid)
+        if call is None:
+            return
+        if ch.ext is not None and not ch.local and (call.announced or ch.dialed):
+            reason = self._leg_reason(ch, call, cause)
+            self._emit(call, EventType.CALL_HANGUP, ts, leg=self._leg(ch),
+                       hangup=Hangup(reason=reason, cause=cause, answered=ch.answered or ch.state == "Up"),
+                       queue=call.visit.queue if call.visit else "")
+        visit = call.visit
+        if visit is not None and visit.member_uid == ch.uid and not visit.reported_left:
+            self._queue_left(call, visit, ts, cause)
+        call.channels.pop(ch.uid, None)
+        if not call.channels:
+            self._end_call(call, ts)
+
+    def _end_call(self, call: Call, ts: datetime) -> None:
+        self.calls.pop(call.id, None)
+        call.end = ts
+        if not call.announced:
+            return  # never dialled anywhere (a feature code, a pickup's own channel)
+        missed = call.direction is Direction.INCOMING and not call.answered_by_person
+        if missed:
+            self._emit(call, EventType.CALL_HANGUP, ts,
+                       hangup=Hangup(reason=reasons.NO_USER_RESPONSE, cause=18),
+                       queue=call.visit.queue if call.visit else "")
+        group = call.last_group_legs
+        answered_leg = next((c for c in group if c.answered), None)
+        last_ext = ""
+        if answered_leg is not None and answered_leg.ext is not None:
+            last_ext = answered_leg.ext.number
+        elif group and group[-1].ext is not None:
+            last_ext = group[-1].ext.number
+        outcome = CallOutcome(answered=call.answered_by_person, answering_exten=call.answering_exten,
+                              last_dial_answered=answered_leg is not None, last_dialed_exten=last_ext,
+                              missed=missed)
+        self._emit(call, EventType.CALL_ENDED, ts, outcome=outcome)
+        duration = max(0, int((ts - call.start).total_seconds() + 0.5))
+        billsec = max(0, int((ts - call.first_answer).total_seconds() + 0.5)) if call.first_answer else 0
+        disposition = "ANSWERED" if call.answered_by_person else ("BUSY" if call.busy else "NO ANSWER")
+        record = CallRecord(start=call.start, end=ts, answer=call.first_answer, duration=duration, billsec=billsec,
+                            disposition=disposition, answered_by=call.answering_exten, source=call.caller_num,
+                            destination=call.called_num)
+        self._emit(call, EventType.CALL_RECORD, ts, record=record, outcome=outcome)
+
+    # =============================================================== queues
+    def _queue_call(self, call: Call, visit: QueueVisit, ts: datetime, agent: Chan | None = None,
+                    **kw: Any) -> QueueCall:
+        bill = (ts - visit.bridged_at).total_seconds() if visit.bridged_at else 0.0
+        return QueueCall(member_channel_id=visit.member_uid, agent_channel_id=agent.uid if agent else "",
+                         attempt_seq=visit.offers, position=visit.position,
+                         wait=((visit.bridged_at or visit.left or ts) - visit.joined).total_seconds(),
+                         call_duration=(ts - call.start).total_seconds(), call_bill_sec=bill,
+                         call_voice_sec=bill, **kw)
+
+    def _on_queuejoin(self, msg: AmiMessage, ts: datetime) -> None:
+        ch = self._chan(msg, ts)
+        if ch is None:
+            return
+        call = self.calls[ch.linkedid]
+        try:
+            pos = int(msg.get("Position") or 0)
+        except ValueError:
+            pos = 0
+        call.visit = QueueVisit(queue=msg.get("Queue"), member_uid=ch.uid, joined=ts, position=pos)
+        self._emit(call, EventType.QUEUE_JOINED, ts, queue=call.visit.queue,
+                   queue_call=self._queue_call(call, call.visit, ts), variables=dict(call.variables))
+
+    def _visit(self, msg: AmiMessage) -> tuple[Call, QueueVisit] | None:
+        ch = self.chans.get(msg.get("Uniqueid"))
+        call = self.calls.get(ch.linkedid) if ch else None
+        if call is None or call.visit is None:
+            return None
+        return call, call.visit
+
+    def _on_agentcalled(self, msg: AmiMessage, ts: datetime) -> None:
+        found = self._visit(msg)
+        agent = self._chan(msg, ts, "Dest")
+        if found is None or agent is None:
+            return
+        call, visit = found
+        visit.offers += 1
+        if agent.ext is None:
+            agent.ext = self.directory.extension_of_channel(msg.get("Interface"))
+        self._emit(call, EventType.QUEUE_OFFERED, ts, queue=visit.queue, leg=self._leg(agent),
+                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+
+    def _on_agentringnoanswer(self, msg: AmiMessage, ts: datetime) -> None:
+        found = self._visit(msg)
+        agent = self._chan(msg, ts, "Dest")
+        if found is None or agent is None:
+            return
+        call, visit = found
+        self._emit(call, EventType.QUEUE_MISSED, ts, queue=visit.queue, leg=self._leg(agent),
+                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+
+    def _on_agentconnect(self, msg: AmiMessage, ts: datetime) -> None:
+        found = self._visit(msg)
+        agent = self._chan(msg, ts, "Dest")
+        if found is None or agent is None:
+            return
+        call, visit = found
+        visit.bridged_uid, visit.bridged_at, visit.bridged_leg = agent.uid, ts, self._leg(agent)
+        self._emit(call, EventType.QUEUE_BRIDGED, ts, queue=visit.queue, leg=self._leg(agent),
+                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+
+    def _on_queueabandon(self, msg: AmiMessage, ts: datetime) -> None:
+        found = self._visit(msg)
+        if found is not None:
+            found[1].abandoned = True
+
+    def _on_queueleave(self, msg: AmiMessage, ts: datetime) -> None:
+        found = self._visit(msg)
+        if found is not None:
+            found[1].left = found[1].left or ts
+
+    def _queue_left(self, call: Call, visit: QueueVisit, ts: datetime, cause: int | None) -> None:
+        visit.reported_left = True
+        visit.left = visit.left or ts
+        result = "success" if visit.bridged_uid else ("abandoned" if visit.abandoned else "cancel")
+        qc = self._queue_call(call, visit, ts, None, cc_result=result,
+                              call_cause=reasons.reason_for_cause(cause).upper().replace(" ", "_"))
+        if visit.bridged_leg is not None:
+            qc = replace(qc, agent_channel_id=visit.bridged_leg.leg_id)
+        self._emit(call, EventType.QUEUE_LEFT, ts, queue=visit.queue, leg=visit.bridged_leg, queue_call=qc,
+                   variables=dict(call.variables))
+
+    # ------------------------------------------------------------ utilities
+    @staticmethod
+    def shift(ev: Event, delta: timedelta) -> Event:
+        return replace(ev, ts=ev.ts + delta)
