@@ -3,54 +3,85 @@
 Asterisk sends three kinds: events (``Event:``), responses (``Response:``) and the
 lines of a ``Response: Follows`` body (``output``). Lookups are case-insensitive,
 as Asterisk's own are; the first occurrence wins for :meth:`get`.
+
+Messages are immutable. The case-insensitive index is built on the first lookup
+only: most of an AMI stream is events the tracker drops after reading ``event``,
+which is answered from the first header without building anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["AmiMessage"]
 
 
-@dataclass(frozen=True, slots=True)
 class AmiMessage:
-    headers: tuple[tuple[str, str], ...]
-    output: tuple[str, ...] = ()  # body lines of "Response: Follows" (command output)
-    _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    __slots__ = ("_index", "headers", "output")
 
-    def __post_init__(self) -> None:
-        idx = self._index
-        for k, v in self.headers:
-            lk = k.lower()
-            if lk not in idx:
-                idx[lk] = v
+    headers: tuple[tuple[str, str], ...]
+    output: tuple[str, ...]  # body lines of "Response: Follows" (command output)
+
+    def __init__(self, headers: tuple[tuple[str, str], ...], output: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "_index", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("AmiMessage is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AmiMessage):
+            return NotImplemented
+        return self.headers == other.headers and self.output == other.output
+
+    def __hash__(self) -> int:
+        return hash((self.headers, self.output))
+
+    def __repr__(self) -> str:
+        return f"AmiMessage(headers={self.headers!r}, output={self.output!r})"
 
     @classmethod
     def of(cls, *pairs: tuple[str, str], **kw: str) -> AmiMessage:
         """Build a message in code: ``AmiMessage.of(("Event", "Hangup"), Channel="IAX2/20-1")``."""
         return cls(tuple(pairs) + tuple(kw.items()))
 
+    def _idx(self) -> dict[str, str]:
+        idx: dict[str, str] | None = self._index
+        if idx is None:
+            idx = {}
+            for k, v in self.headers:
+                idx.setdefault(k.lower(), v)
+            object.__setattr__(self, "_index", idx)
+        return idx
+
     def get(self, key: str, default: str = "") -> str:
-        return self._index.get(key.lower(), default)
+        return self._idx().get(key.lower(), default)
 
     def has(self, key: str) -> bool:
-        return key.lower() in self._index
+        return key.lower() in self._idx()
 
     def get_all(self, key: str) -> list[str]:
         lk = key.lower()
         return [v for k, v in self.headers if k.lower() == lk]
 
+    def _first(self, key: str) -> str:
+        h = self.headers
+        if h and h[0][0] == key:
+            return h[0][1]
+        return self._idx().get(key.lower(), "")
+
     @property
     def event(self) -> str:
-        return self._index.get("event", "")
+        return self._first("Event")
 
     @property
     def response(self) -> str:
-        return self._index.get("response", "")
+        return self._first("Response")
 
     @property
     def action_id(self) -> str:
-        return self._index.get("actionid", "")
+        return self.get("ActionID")
 
     def variables(self) -> dict[str, str]:
         """``ChanVariable: name=value`` pairs (Asterisk 12+ may put them on any event)."""

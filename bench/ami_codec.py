@@ -1,0 +1,119 @@
+"""AMI parsing throughput: callhook's sans-IO codec against panoramisk's parser, on the same bytes.
+
+The 14 recordings (../shared/fixtures/ami) are concatenated behind one banner and repeated
+up to --mb megabytes, then fed in --chunk byte reads (what a socket read returns) to:
+
+* callhook: ``AmiParser.feed`` -> list of ``AmiMessage``;
+* panoramisk 1.4: ``AMIProtocol.data_received`` with a dummy transport and a factory whose
+  ``dispatch`` only counts, i.e. its decode + split + ``Message.from_line`` + routing path,
+  with ``encoding = "utf8"`` as its ``Manager`` sets it.
+
+Each is run --repeat times, interleaved; the best run of each is printed. Run: .venv/bin/python bench/ami_codec.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from callhook.core.ami.codec import AmiParser
+from callhook.core.ami.message import AmiMessage
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ami"
+BANNER = b"Asterisk Call Manager/12.0.0\r\n"
+
+
+def corpus(megabytes: float) -> tuple[bytes, int]:
+    bodies = [p.read_bytes().partition(b"\r\n")[2] for p in sorted(FIXTURES.glob("*.ami"))]
+    if not bodies:
+        raise SystemExit(f"no recordings in {FIXTURES}")
+    one = b"".join(bodies)
+    reps = max(1, int(megabytes * 1e6 // len(one)))
+    return BANNER + one * reps, reps
+
+
+def chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def run_callhook(pieces: list[bytes]) -> tuple[float, int, int]:
+    parser = AmiParser()
+    total = events = 0
+    t0 = time.perf_counter()
+    for piece in pieces:
+        for msg in parser.feed(piece):
+            total += 1
+            events += msg.has("Event")
+    return time.perf_counter() - t0, total, events
+
+
+def run_panoramisk(pieces: list[bytes]) -> tuple[float, int, int]:
+    from panoramisk.ami_protocol import AMIProtocol  # type: ignore[import-untyped]
+
+    class Factory:
+        save_stream = None
+        events = 0
+
+        def dispatch(self, message: Any) -> None:
+            self.events += 1
+
+    class Transport:
+        def write(self, data: bytes) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    proto: Any = AMIProtocol()
+    proto.connection_made(Transport())
+    proto.factory = Factory()
+    proto.encoding = "utf8"
+    t0 = time.perf_counter()
+    for piece in pieces:
+        proto.data_received(piece)
+    elapsed = time.perf_counter() - t0
+    return elapsed, proto.factory.events, proto.factory.events
+
+
+def message_model_cost(pieces: list[bytes], limit: int = 200_000) -> tuple[float, int]:
+    """Seconds spent only building AmiMessage values (its index) for the parsed headers."""
+    parser = AmiParser()
+    headers = [m.headers for piece in pieces for m in parser.feed(piece)][:limit]
+    t0 = time.perf_counter()
+    for h in headers:
+        AmiMessage(h)
+    return time.perf_counter() - t0, len(headers)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=float, default=50.0, help="corpus size in megabytes (default 50)")
+    ap.add_argument("--chunk", type=int, default=65536, help="bytes per read (default 65536)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per parser; the best is shown (default 3)")
+    args = ap.parse_args()
+    data, reps = corpus(args.mb)
+    pieces = chunks(data, args.chunk)
+    print(f"corpus: {len(data) / 1e6:.1f} MB = 14 recordings x {reps}, read in {args.chunk}-byte chunks")
+    parsers = {"callhook AmiParser": run_callhook, "panoramisk 1.4": run_panoramisk}
+    runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in parsers}
+    for _ in range(args.repeat):  # interleaved, so a busy neighbour slows both alike
+        for name, fn in parsers.items():
+            runs[name].append(fn(pieces))
+    results = {}
+    for name in parsers:
+        elapsed, total, events = min(runs[name])
+        results[name] = total / elapsed
+        print(
+            f"{name:20s} {total:>9,} messages ({events:,} events) in {elapsed:6.2f} s: "
+            f"{total / elapsed:>10,.0f} msg/s, {len(data) / elapsed / 1e6:6.1f} MB/s"
+        )
+    ours, theirs = results.values()
+    print(f"ratio callhook / panoramisk: {ours / theirs:.2f}x")
+    cost, n = message_model_cost(pieces)
+    print(f"of which AmiMessage construction alone: {cost / n * 1e6:.2f} us/message ({n / cost:,.0f} msg/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Where events come from: the Asterisk AMI client and pipeline, the simulator."""
