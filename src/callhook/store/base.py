@@ -1,0 +1,463 @@
+"""The storage interface: events, subscriptions, deliveries (the outbox) and attempts.
+
+Three implementations keep one contract (tests/integration/test_store_contract.py
+runs the same tests against each): :mod:`.memory`, :mod:`.sqlite`, :mod:`.postgres`.
+
+Delivery life cycle::
+
+    pending --claim--> inflight --finish--> done | dead | expired
+       ^                  |  (retry: pending again, later next_at)
+       +------------------+
+    dead/expired --retry_delivery--> pending
+
+Order: the deliveries of one group (subscription, order key) are sent one at a time
+in acceptance order (ascending id). Only the group's *head* -- its oldest pending or
+inflight delivery -- can be claimed; when it ends (done, dead or expired) the next
+one becomes the head. A crash leaves a claimed delivery inflight; it is claimed
+again when its lease runs out (or, on SQLite, when the store is opened), so it may
+be sent twice: at-least-once.
+
+Times are Unix seconds (float) everywhere. Secrets: subscriptions come back without
+their secret and password unless ``with_secrets=True`` is asked for; the API never
+asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
+
+from callhook.core.dialects.base import Request
+from callhook.core.events import Event
+from callhook.core.subscription import BasicAuth, Dialect, Filters, Subscription
+
+__all__ = [
+    "Attempt",
+    "Counts",
+    "Delivery",
+    "DeliveryQuery",
+    "EventQuery",
+    "Finish",
+    "NewDelivery",
+    "NewEvent",
+    "Page",
+    "Status",
+    "Store",
+    "StoreError",
+    "SubscriptionStats",
+    "Wakeup",
+    "public_subscription",
+]
+
+T = TypeVar("T")
+
+
+class StoreError(RuntimeError):
+    """A storage failure (the backend's own exception is chained)."""
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    INFLIGHT = "inflight"
+    DONE = "done"
+    DEAD = "dead"
+    EXPIRED = "expired"
+
+
+ACTIVE = (Status.PENDING.value, Status.INFLIGHT.value)
+FINAL = (Status.DONE.value, Status.DEAD.value, Status.EXPIRED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """One outbox row to create with its event; ``request`` is encoded once, unsigned."""
+
+    subscription_id: str
+    tenant: str
+    order_key: str
+    request: Request
+    next_at: float
+    expires_at: float | None = None
+    status: Status = Status.PENDING  # DEAD for an event the encoder failed on
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event: Event
+    deliveries: tuple[NewDelivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    event_id: str
+    subscription_id: str
+    tenant: str
+    order_key: str
+    status: Status
+    attempts: int
+    next_at: float
+    expires_at: float | None
+    request: Request
+    created_at: float
+    last_error: str = ""
+    last_status: int | None = None
+    finished_at: float | None = None
+    lease_id: str = ""
+    replay_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One HTTP attempt as recorded: URL without credentials, headers without secrets."""
+
+    delivery_id: int
+    subscription_id: str
+    at: float
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    status: int | None
+    body: bytes  # the response body, capped
+    duration_ms: float
+    error: str = ""
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of one claim: back to pending (retry or deferral) or a final status.
+
+    Applied only while ``lease_id`` still holds the delivery, so a worker whose lease
+    ran out cannot overwrite the work of the one that took over (its attempt is still
+    recorded). ``attempt`` None means no request was sent (a deferral): the attempt
+    count stays.
+    """
+
+    delivery_id: int
+    lease_id: str
+    status: Status
+    next_at: float | None = None
+    last_error: str = ""
+    last_status: int | None = None
+    attempt: Attempt | None = None
+    disable_subscription: str = ""  # a subscription id to disable (410 Gone)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Filters and a keyset cursor: newest first, ``before_id`` the last id seen."""
+
+    tenant: str | None = None
+    subscription_id: str | None = None
+    status: Status | None = None
+    event_id: str | None = None
+    call_id: str | None = None
+    since: float | None = None  # created_at >= since
+    until: float | None = None  # created_at < until
+    before_id: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Filters and a keyset cursor over event ids (time-sortable): newest first."""
+
+    tenant: str | None = None
+    type: str | None = None
+    call_id: str | None = None
+    since: float | None = None  # event ts >= since
+    until: float | None = None  # event ts < until
+    before_id: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None  # pass back as before_id; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    pending: int
+    inflight: int
+    dead: int
+    expired: int
+
+    @property
+    def backlog(self) -> int:
+        return self.pending + self.inflight
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStats:
+    attempts: int
+    successes: int
+    p50_ms: float | None
+    p99_ms: float | None
+    last_error: str
+    last_error_at: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.attempts if self.attempts else None
+
+
+class Store(Protocol):
+    """What the accepter, the dispatcher and the API need from storage."""
+
+    async def open(self) -> None:
+        """Connect and apply the migrations; returns inflight work to pending where
+        no other process can hold it (SQLite, memory)."""
+
+    async def close(self) -> None: ...
+
+    # -- subscriptions
+    async def put_subscription(self, sub: Subscription, now: float) -> None: ...
+    async def get_subscription(
+        self, sub_id: str, *, tenant: str | None = None, with_secrets: bool = False
+    ) -> Subscription | None: ...
+    async def list_subscriptions(
+        self, *, tenant: str | None = None, with_secrets: bool = False
+    ) -> list[Subscription]: ...
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool: ...
+    async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool: ...
+
+    # -- accepting (one transaction for the whole batch)
+    async def append(self, items: Sequence[NewEvent], now: float) -> int:
+        """Store events (an id already stored is skipped with its deliveries) and
+        their deliveries; returns the number of deliveries created."""
+
+    # -- dispatching
+    async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
+        """Due group heads, marked inflight until ``now + lease``, oldest due first."""
+
+    async def finish(self, items: Sequence[Finish], now: float) -> int:
+        """Apply outcomes and record attempts; returns how many still held their lease."""
+
+    async def requeue_expired_leases(self, now: float) -> int: ...
+    async def wait_for_work(self, within: float) -> None:
+        """Return early when new work may be due (an append here or, on PostgreSQL,
+        a NOTIFY from another process), else after ``within`` seconds."""
+
+    # -- operations
+    async def retry_delivery(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        """A dead or expired delivery back to pending, due now, with a fresh lifetime."""
+
+    async def replay(
+        self,
+        now: float,
+        *,
+        subscription_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        tenant: str | None = None,
+        limit: int = 100_000,
+    ) -> int:
+        """New pending deliveries re-sending the stored requests of finished deliveries
+        (created in [since, until)); returns how many."""
+
+    # -- queries
+    async def get_delivery(
+        self, delivery_id: int, *, tenant: str | None = None
+    ) -> tuple[Delivery, list[Attempt]] | None: ...
+    async def list_deliveries(self, q: DeliveryQuery) -> Page[Delivery]: ...
+    async def list_events(self, q: EventQuery) -> Page[Event]: ...
+    async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]: ...
+    async def counts(self) -> Counts: ...
+    async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats: ...
+
+
+# ------------------------------------------------------------------ shared helpers
+def public_subscription(sub: Subscription) -> Subscription:
+    """The subscription as the API may show it: no secret, no password."""
+    auth = BasicAuth(sub.auth.username, "") if sub.auth is not None else None
+    return replace(sub, secret="", auth=auth)
+
+
+SUBSCRIPTION_COLUMNS = (
+    "id",
+    "tenant",
+    "url",
+    "dialect",
+    "method",
+    "events",
+    "url_template",
+    "auth_username",
+    "auth_password",
+    "headers",
+    "secret",
+    "filter_queue",
+    "filter_extension",
+    "filter_agent",
+    "enabled",
+    "description",
+    "telphin_client",
+    "telphin_agent_type",
+    "telphin_agent_id",
+)
+
+
+def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
+    """Values in SUBSCRIPTION_COLUMNS order; ``dumps`` encodes JSON to text."""
+    return (
+        sub.id,
+        sub.tenant,
+        sub.url,
+        sub.dialect.value,
+        sub.method,
+        dumps(sorted(sub.events)),
+        sub.url_template,
+        sub.auth.username if sub.auth else None,
+        sub.auth.password if sub.auth else None,
+        dumps(dict(sub.headers)),
+        sub.secret,
+        sub.filters.queue,
+        sub.filters.extension,
+        sub.filters.agent,
+        bool(sub.enabled),
+        sub.description,
+        sub.telphin_client,
+        sub.telphin_agent_type,
+        sub.telphin_agent_id,
+    )
+
+
+def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) -> Subscription:
+    auth = None
+    if r["auth_username"] is not None:
+        auth = BasicAuth(r["auth_username"], (r["auth_password"] or "") if with_secrets else "")
+    return Subscription(
+        id=r["id"],
+        url=r["url"],
+        dialect=Dialect(r["dialect"]),
+        method=r["method"],
+        events=frozenset(loads(r["events"])),
+        url_template=r["url_template"],
+        auth=auth,
+        headers=loads(r["headers"]),
+        secret=r["secret"] if with_secrets else "",
+        filters=Filters(r["filter_queue"], r["filter_extension"], r["filter_agent"]),
+        tenant=r["tenant"],
+        enabled=bool(r["enabled"]),
+        description=r["description"],
+        telphin_client=r["telphin_client"],
+        telphin_agent_type=r["telphin_agent_type"],
+        telphin_agent_id=r["telphin_agent_id"],
+    )
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of an ascending sequence (p in [0, 100])."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def stats_from_attempts(rows: Sequence[tuple[int | None, float, str, float]]) -> SubscriptionStats:
+    """Stats from (status, duration_ms, error, at) rows of one window."""
+    ok = sorted(d for s, d, _, _ in rows if s is not None and 200 <= s < 300)
+    durations = sorted(d for _, d, _, _ in rows)
+    failed = [(at, s, e) for s, _, e, at in rows if s is None or not 200 <= s < 300]
+    last_error, last_at = "", None
+    if failed:
+        at, s, e = max(failed, key=lambda x: x[0])
+        last_error, last_at = (e or f"HTTP {s}"), at
+    return SubscriptionStats(
+        attempts=len(rows),
+        successes=len(ok),
+        p50_ms=percentile(durations, 50),
+        p99_ms=percentile(durations, 99),
+        last_error=last_error,
+        last_error_at=last_at,
+    )
+
+
+class Wakeup:
+    """An in-process doorbell: the store rings it when work may have become due."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    async def wait(self, within: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), within)
+        self._event.clear()
+
+
+def replay_expiry(created_at: float, expires_at: float | None, now: float) -> float | None:
+    """A retried or replayed delivery gets the lifetime the original had, from now."""
+    return None if expires_at is None else now + (expires_at - created_at)
+
+
+DELIVERY_COLUMNS = (
+    "id, event_id, subscription_id, tenant, order_key, status, attempts, next_at, expires_at, method, url, "
+    "headers, body, created_at, last_error, last_status, finished_at, lease_id, replay_of"
+)
+
+
+def delivery_from_row(r: Sequence[Any], loads: Any) -> Delivery:
+    """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text)."""
+    return Delivery(
+        id=r[0],
+        event_id=r[1],
+        subscription_id=r[2],
+        tenant=r[3],
+        order_key=r[4],
+        status=Status(r[5]),
+        attempts=r[6],
+        next_at=r[7],
+        expires_at=r[8],
+        request=Request(r[9], r[10], tuple((k, v) for k, v in loads(r[11])), bytes(r[12])),
+        created_at=r[13],
+        last_error=r[14],
+        last_status=r[15],
+        finished_at=r[16],
+        lease_id=r[17] or "",
+        replay_of=r[18],
+    )
+
+
+ATTEMPT_COLUMNS = "id, delivery_id, subscription_id, at, method, url, headers, status, body, duration_ms, error"
+
+
+def attempt_row(a: Attempt, dumps: Any) -> tuple[Any, ...]:
+    """Values for ATTEMPT_COLUMNS without the id."""
+    return (
+        a.delivery_id,
+        a.subscription_id,
+        a.at,
+        a.method,
+        a.url,
+        dumps(a.headers),
+        a.status,
+        a.body,
+        a.duration_ms,
+        a.error,
+    )
+
+
+def attempt_from_row(r: Sequence[Any], loads: Any) -> Attempt:
+    return Attempt(
+        id=r[0],
+        delivery_id=r[1],
+        subscription_id=r[2],
+        at=r[3],
+        method=r[4],
+        url=r[5],
+        headers=tuple((k, v) for k, v in loads(r[6])),
+        status=r[7],
+        body=bytes(r[8]),
+        duration_ms=r[9],
+        error=r[10],
+    )

@@ -1,0 +1,325 @@
+"""An in-memory store: the whole contract, no durability. For tests and demos.
+
+Single-threaded (the event loop's thread); every method completes without yielding
+except :meth:`wait_for_work`, so each one is atomic like a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from callhook.core.events import Event
+from callhook.core.subscription import Subscription
+from callhook.store.base import (
+    ACTIVE,
+    FINAL,
+    Attempt,
+    Counts,
+    Delivery,
+    DeliveryQuery,
+    EventQuery,
+    Finish,
+    NewEvent,
+    Page,
+    Status,
+    SubscriptionStats,
+    Wakeup,
+    public_subscription,
+    replay_expiry,
+    stats_from_attempts,
+)
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass(slots=True)
+class _Row:
+    d: Delivery
+    head: bool = False
+    lease_until: float | None = None
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._subs: dict[str, Subscription] = {}
+        self._events: dict[str, Event] = {}
+        self._rows: dict[int, _Row] = {}
+        self._groups: dict[tuple[str, str], list[int]] = {}  # active ids per group, ascending
+        self._attempts: list[Attempt] = []
+        self._next_id = 1
+        self._wakeup = Wakeup()
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # ------------------------------------------------------------ subscriptions
+    async def put_subscription(self, sub: Subscription, now: float) -> None:
+        self._subs[sub.id] = sub
+
+    async def get_subscription(
+        self, sub_id: str, *, tenant: str | None = None, with_secrets: bool = False
+    ) -> Subscription | None:
+        sub = self._subs.get(sub_id)
+        if sub is None or (tenant is not None and sub.tenant != tenant):
+            return None
+        return sub if with_secrets else public_subscription(sub)
+
+    async def list_subscriptions(self, *, tenant: str | None = None, with_secrets: bool = False) -> list[Subscription]:
+        subs = [s for _, s in sorted(self._subs.items()) if tenant is None or s.tenant == tenant]
+        return subs if with_secrets else [public_subscription(s) for s in subs]
+
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool:
+        sub = self._subs.get(sub_id)
+        if sub is None or (tenant is not None and sub.tenant != tenant):
+            return False
+        del self._subs[sub_id]
+        return True
+
+    async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool:
+        sub = self._subs.get(sub_id)
+        if sub is None:
+            return False
+        self._subs[sub_id] = replace(sub, enabled=enabled)
+        return True
+
+    # ------------------------------------------------------------ outbox
+    def _add(self, d: Delivery) -> None:
+        row = _Row(d)
+        self._rows[d.id] = row
+        if d.status in ACTIVE:
+            group = self._groups.setdefault((d.subscription_id, d.order_key), [])
+            row.head = not group
+            group.append(d.id)
+            group.sort()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    async def append(self, items: Sequence[NewEvent], now: float) -> int:
+        created = 0
+        for item in items:
+            ev = item.event
+            if ev.id in self._events:
+                continue
+            self._events[ev.id] = ev
+            for nd in item.deliveries:
+                final = nd.status in FINAL
+                self._add(
+                    Delivery(
+                        id=self._new_id(),
+                        event_id=ev.id,
+                        subscription_id=nd.subscription_id,
+                        tenant=nd.tenant,
+                        order_key=nd.order_key,
+                        status=nd.status,
+                        attempts=0,
+                        next_at=nd.next_at,
+                        expires_at=nd.expires_at,
+                        request=nd.request,
+                        created_at=now,
+                        last_error=nd.last_error,
+                        finished_at=now if final else None,
+                    )
+                )
+                created += 1
+        if created:
+            self._wakeup.ring()
+        return created
+
+    async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
+        due = [r for r in self._rows.values() if r.head and r.d.status == Status.PENDING and r.d.next_at <= now]
+        due.sort(key=lambda r: (r.d.next_at, r.d.id))
+        out = []
+        for r in due[:limit]:
+            r.d = replace(r.d, status=Status.INFLIGHT, lease_id=f"m{r.d.id}.{r.d.attempts}.{now}")
+            r.lease_until = now + lease
+            out.append(r.d)
+        return out
+
+    def _end(self, row: _Row) -> None:
+        group = self._groups[(row.d.subscription_id, row.d.order_key)]
+        group.remove(row.d.id)
+        row.head = False
+        if group:
+            self._rows[group[0]].head = True
+        else:
+            del self._groups[(row.d.subscription_id, row.d.order_key)]
+
+    async def finish(self, items: Sequence[Finish], now: float) -> int:
+        applied = 0
+        for f in items:
+            if f.attempt is not None:
+                self._attempts.append(replace(f.attempt, id=len(self._attempts) + 1))
+            if f.disable_subscription:
+                await self.set_subscription_enabled(f.disable_subscription, False, now)
+            row = self._rows.get(f.delivery_id)
+            if row is None or row.d.status != Status.INFLIGHT or row.d.lease_id != f.lease_id:
+                continue
+            applied += 1
+            final = f.status in FINAL
+            row.d = replace(
+                row.d,
+                status=f.status,
+                attempts=row.d.attempts + (f.attempt is not None),
+                next_at=f.next_at if f.next_at is not None else row.d.next_at,
+                lease_id="",
+                last_error=f.last_error,
+                last_status=f.last_status,
+                finished_at=now if final else None,
+            )
+            row.lease_until = None
+            if final:
+                self._end(row)
+                self._wakeup.ring()
+        return applied
+
+    async def requeue_expired_leases(self, now: float) -> int:
+        n = 0
+        for r in self._rows.values():
+            if r.d.status == Status.INFLIGHT and r.lease_until is not None and r.lease_until < now:
+                r.d = replace(r.d, status=Status.PENDING, lease_id="")
+                r.lease_until = None
+                n += 1
+        return n
+
+    async def wait_for_work(self, within: float) -> None:
+        await self._wakeup.wait(within)
+
+    # ------------------------------------------------------------ operations
+    async def retry_delivery(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        row = self._rows.get(delivery_id)
+        if row is None or row.d.status not in (Status.DEAD, Status.EXPIRED):
+            return False
+        if tenant is not None and row.d.tenant != tenant:
+            return False
+        del self._rows[delivery_id]
+        self._add(
+            replace(
+                row.d,
+                status=Status.PENDING,
+                attempts=0,
+                next_at=now,
+                finished_at=None,
+                expires_at=replay_expiry(row.d.created_at, row.d.expires_at, now),
+            )
+        )
+        self._wakeup.ring()
+        return True
+
+    async def replay(
+        self,
+        now: float,
+        *,
+        subscription_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        tenant: str | None = None,
+        limit: int = 100_000,
+    ) -> int:
+        chosen = [
+            r.d
+            for _, r in sorted(self._rows.items())
+            if r.d.status in FINAL and _in_scope(r.d, subscription_id, tenant, since, until)
+        ][:limit]
+        for d in chosen:
+            self._add(
+                replace(
+                    d,
+                    id=self._new_id(),
+                    status=Status.PENDING,
+                    attempts=0,
+                    next_at=now,
+                    created_at=now,
+                    expires_at=replay_expiry(d.created_at, d.expires_at, now),
+                    last_error="",
+                    last_status=None,
+                    finished_at=None,
+                    lease_id="",
+                    replay_of=d.id,
+                )
+            )
+        if chosen:
+            self._wakeup.ring()
+        return len(chosen)
+
+    # ------------------------------------------------------------ queries
+    async def get_delivery(
+        self, delivery_id: int, *, tenant: str | None = None
+    ) -> tuple[Delivery, list[Attempt]] | None:
+        row = self._rows.get(delivery_id)
+        if row is None or (tenant is not None and row.d.tenant != tenant):
+            return None
+        return row.d, [a for a in self._attempts if a.delivery_id == delivery_id]
+
+    async def list_deliveries(self, q: DeliveryQuery) -> Page[Delivery]:
+        out = []
+        for did in sorted(self._rows, reverse=True):
+            d = self._rows[did].d
+            if q.before_id is not None and did >= q.before_id:
+                continue
+            if not _in_scope(d, q.subscription_id, q.tenant, q.since, q.until):
+                continue
+            if (q.status is not None and d.status != q.status) or (q.event_id is not None and d.event_id != q.event_id):
+                continue
+            if q.call_id is not None and self._events[d.event_id].call_id != q.call_id:
+                continue
+            out.append(d)
+            if len(out) > q.limit:
+                break
+        more = len(out) > q.limit
+        items = out[: q.limit]
+        return Page(items, str(items[-1].id) if more else None)
+
+    async def list_events(self, q: EventQuery) -> Page[Event]:
+        out = []
+        for eid in sorted(self._events, reverse=True):
+            ev = self._events[eid]
+            if q.before_id is not None and eid >= q.before_id:
+                continue
+            if (q.tenant is not None and ev.tenant != q.tenant) or (q.type is not None and ev.type != q.type):
+                continue
+            if q.call_id is not None and ev.call_id != q.call_id:
+                continue
+            ts = ev.ts.timestamp()
+            if (q.since is not None and ts < q.since) or (q.until is not None and ts >= q.until):
+                continue
+            out.append(ev)
+            if len(out) > q.limit:
+                break
+        more = len(out) > q.limit
+        items = out[: q.limit]
+        return Page(items, items[-1].id if more else None)
+
+    async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]:
+        evs = [e for e in self._events.values() if e.call_id == call_id and (tenant is None or e.tenant == tenant)]
+        return sorted(evs, key=lambda e: (e.seq, e.id))
+
+    async def counts(self) -> Counts:
+        by: dict[str, int] = {}
+        for r in self._rows.values():
+            by[r.d.status] = by.get(r.d.status, 0) + 1
+        return Counts(by.get("pending", 0), by.get("inflight", 0), by.get("dead", 0), by.get("expired", 0))
+
+    async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
+        return stats_from_attempts(
+            [
+                (a.status, a.duration_ms, a.error, a.at)
+                for a in self._attempts
+                if a.subscription_id == sub_id and a.at >= since
+            ]
+        )
+
+
+def _in_scope(d: Delivery, sub_id: str | None, tenant: str | None, since: float | None, until: float | None) -> bool:
+    if sub_id is not None and d.subscription_id != sub_id:
+        return False
+    if tenant is not None and d.tenant != tenant:
+        return False
+    if since is not None and d.created_at < since:
+        return False
+    return until is None or d.created_at < until

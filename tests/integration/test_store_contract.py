@@ -1,0 +1,366 @@
+"""The storage contract, run against every backend (memory, SQLite, PostgreSQL).
+
+Times are synthetic (the store reads no clock), so nothing depends on the wall clock.
+"""
+
+from __future__ import annotations
+
+from delivery_kit import fake_encode, make_event, make_sub, with_store
+
+from callhook.core.events import EventType
+from callhook.core.subscription import BasicAuth
+from callhook.store.base import Attempt, DeliveryQuery, EventQuery, Finish, NewDelivery, NewEvent, Status, Store
+
+T0 = 1_000_000.0
+
+
+def item(
+    sub_id: str,
+    call: str,
+    seq: int,
+    *,
+    tenant: str = "acme",
+    expires_in: float | None = None,
+    etype: EventType = EventType.CALL_ANSWERED,
+) -> NewEvent:
+    ev = make_event(call, seq, etype, tenant=tenant)
+    req = fake_encode(ev, make_sub(sub_id, f"http://127.0.0.1:9/{sub_id}"))
+    assert req is not None
+    exp = None if expires_in is None else T0 + expires_in
+    return NewEvent(ev, (NewDelivery(sub_id, tenant, call, req, T0, exp),))
+
+
+def attempt(d_id: int, sub_id: str, at: float, status: int | None, ms: float = 5.0, error: str = "") -> Attempt:
+    return Attempt(
+        d_id,
+        sub_id,
+        at,
+        "POST",
+        "http://127.0.0.1:9/x",
+        (("Content-Type", "application/json"),),
+        status,
+        b"resp",
+        ms,
+        error,
+    )
+
+
+def test_subscriptions_crud_and_secrets(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        a = make_sub(
+            "a",
+            "http://x/a",
+            tenant="t1",
+            secret="whsec_abc",
+            auth=BasicAuth("u", "pw"),
+            events=frozenset({"call.ringing"}),
+            headers={"X-Key": "1"},
+        )
+        b = make_sub("b", "http://x/b", tenant="t2")
+        await store.put_subscription(a, T0)
+        await store.put_subscription(b, T0)
+        got = await store.get_subscription("a")
+        assert got is not None
+        assert got.secret == ""
+        assert got.auth == BasicAuth("u", "")
+        full = await store.get_subscription("a", with_secrets=True)
+        assert full == a
+        assert [s.id for s in await store.list_subscriptions()] == ["a", "b"]
+        assert [s.id for s in await store.list_subscriptions(tenant="t2")] == ["b"]
+        assert all(s.secret == "" for s in await store.list_subscriptions())
+        assert await store.get_subscription("a", tenant="t2") is None
+        await store.put_subscription(a.__class__(**{**_fields(a), "url": "http://x/a2"}), T0 + 1)
+        assert (await store.get_subscription("a", with_secrets=True)).url == "http://x/a2"  # type: ignore[union-attr]
+        assert await store.set_subscription_enabled("a", False, T0)
+        assert (await store.get_subscription("a")).enabled is False  # type: ignore[union-attr]
+        assert not await store.delete_subscription("a", tenant="t2")
+        assert await store.delete_subscription("a", tenant="t1")
+        assert await store.get_subscription("a") is None
+        assert not await store.delete_subscription("a")
+
+    with_store(store_url, body)
+
+
+def _fields(sub: object) -> dict[str, object]:
+    return {f: getattr(sub, f) for f in sub.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def test_only_group_heads_are_claimed_in_order(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        items = [item("s", "c1", 1), item("s", "c1", 2), item("s", "c2", 1), item("s", "c1", 3), item("other", "c1", 1)]
+        assert await store.append(items, T0) == 5
+        first = await store.claim(T0, 100, 60)
+        assert sorted((d.subscription_id, d.order_key) for d in first) == [("other", "c1"), ("s", "c1"), ("s", "c2")]
+        assert all(d.status is Status.INFLIGHT and d.lease_id for d in first)
+        assert await store.claim(T0, 100, 60) == []  # the rest wait behind their heads
+        c1 = next(d for d in first if (d.subscription_id, d.order_key) == ("s", "c1"))
+        assert c1.event_id == items[0].event.id
+        assert c1.request == items[0].deliveries[0].request
+        assert (
+            await store.finish([Finish(c1.id, c1.lease_id, Status.DONE, attempt=attempt(c1.id, "s", T0, 200))], T0) == 1
+        )
+        nxt = await store.claim(T0, 100, 60)
+        assert [d.event_id for d in nxt] == [items[1].event.id]
+        # a dead head also lets the next one through
+        await store.finish([Finish(nxt[0].id, nxt[0].lease_id, Status.DEAD, last_error="HTTP 404")], T0)
+        assert [d.event_id for d in await store.claim(T0, 100, 60)] == [items[3].event.id]
+
+    with_store(store_url, body)
+
+
+def test_retry_keeps_the_head_until_due(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1), item("s", "c1", 2)], T0)
+        [d] = await store.claim(T0, 10, 60)
+        f = Finish(d.id, d.lease_id, Status.PENDING, T0 + 30, "HTTP 503", 503, attempt(d.id, "s", T0, 503))
+        assert await store.finish([f], T0) == 1
+        assert await store.claim(T0 + 29, 10, 60) == []  # neither the head nor the one behind it
+        [again] = await store.claim(T0 + 30, 10, 60)
+        assert again.id == d.id
+        assert again.attempts == 1
+        assert again.last_error == "HTTP 503"
+        assert again.last_status == 503
+        got = await store.get_delivery(d.id)
+        assert got is not None
+        assert [(a.status, a.body, a.headers) for a in got[1]] == [
+            (503, b"resp", (("Content-Type", "application/json"),))
+        ]
+
+    with_store(store_url, body)
+
+
+def test_deferral_counts_no_attempt(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1)], T0)
+        [d] = await store.claim(T0, 10, 60)
+        await store.finish([Finish(d.id, d.lease_id, Status.PENDING, T0 + 1)], T0)
+        [d2] = await store.claim(T0 + 1, 10, 60)
+        assert d2.attempts == 0
+
+    with_store(store_url, body)
+
+
+def test_leases(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1)], T0)
+        [d] = await store.claim(T0, 10, 60)
+        assert await store.requeue_expired_leases(T0 + 59) == 0
+        assert await store.requeue_expired_leases(T0 + 61) == 1
+        [d2] = await store.claim(T0 + 61, 10, 60)
+        assert d2.id == d.id
+        assert d2.lease_id != d.lease_id
+        # the first worker's late answer is recorded but does not overwrite the second's work
+        late = Finish(d.id, d.lease_id, Status.DONE, attempt=attempt(d.id, "s", T0 + 62, 200))
+        assert await store.finish([late], T0 + 62) == 0
+        got = await store.get_delivery(d.id)
+        assert got is not None
+        assert got[0].status is Status.INFLIGHT
+        assert len(got[1]) == 1
+        assert await store.finish([Finish(d.id, d2.lease_id, Status.DONE)], T0 + 63) == 1
+
+    with_store(store_url, body)
+
+
+def test_duplicate_events_are_skipped(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        it = item("s", "c1", 1)
+        assert await store.append([it], T0) == 1
+        assert await store.append([it, item("s", "c1", 2)], T0) == 1
+        assert await store.append([it, it], T0) == 0
+        assert (await store.counts()).pending == 2
+
+    with_store(store_url, body)
+
+
+def test_encoding_failures_are_dead_on_arrival(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        bad = item("s", "c1", 1)
+        nd = bad.deliveries[0]
+        bad = NewEvent(
+            bad.event,
+            (
+                NewDelivery(
+                    nd.subscription_id,
+                    nd.tenant,
+                    nd.order_key,
+                    nd.request,
+                    T0,
+                    None,
+                    Status.DEAD,
+                    "encoding failed: boom",
+                ),
+            ),
+        )
+        await store.append([bad, item("s", "c1", 2)], T0)
+        [d] = await store.claim(T0, 10, 60)
+        assert d.event_id != bad.event.id  # the dead one does not block its group
+        dead = await store.list_deliveries(DeliveryQuery(status=Status.DEAD))
+        assert [x.last_error for x in dead.items] == ["encoding failed: boom"]
+
+    with_store(store_url, body)
+
+
+def test_retry_one_and_lifetime(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1, expires_in=300)], T0)
+        [d] = await store.claim(T0, 10, 60)
+        await store.finish([Finish(d.id, d.lease_id, Status.EXPIRED, last_error="lifetime over")], T0 + 400)
+        assert not await store.retry_delivery(d.id, T0 + 500, tenant="someone-else")
+        assert await store.retry_delivery(d.id, T0 + 500)
+        assert not await store.retry_delivery(d.id, T0 + 500)  # already pending
+        [again] = await store.claim(T0 + 500, 10, 60)
+        assert again.id == d.id
+        assert again.attempts == 0
+        assert again.expires_at == T0 + 800
+
+    with_store(store_url, body)
+
+
+def test_retry_one_waits_for_the_current_head(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1), item("s", "c1", 2)], T0)
+        [d1] = await store.claim(T0, 10, 60)
+        await store.finish([Finish(d1.id, d1.lease_id, Status.DEAD, last_error="x")], T0)
+        [d2] = await store.claim(T0, 10, 60)
+        assert await store.retry_delivery(d1.id, T0)
+        assert await store.claim(T0, 10, 60) == []  # one at a time per group
+        await store.finish([Finish(d2.id, d2.lease_id, Status.DONE)], T0)
+        assert [d.id for d in await store.claim(T0, 10, 60)] == [d1.id]
+
+    with_store(store_url, body)
+
+
+def test_replay(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1), item("s", "c1", 2), item("t", "c1", 1)], T0)
+        await store.append([item("s", "c9", 1)], T0 + 100)
+        for _ in range(3):
+            for d in await store.claim(T0 + 200, 10, 60):
+                await store.finish([Finish(d.id, d.lease_id, Status.DONE)], T0 + 200)
+        assert (await store.counts()).backlog == 0
+        n = await store.replay(T0 + 300, subscription_id="s", since=T0, until=T0 + 50)
+        assert n == 2
+        [r1] = await store.claim(T0 + 300, 10, 60)
+        assert r1.replay_of is not None
+        assert r1.order_key == "c1"
+        assert r1.attempts == 0
+        original = await store.get_delivery(r1.replay_of)
+        assert original is not None
+        assert original[0].request == r1.request
+        await store.finish([Finish(r1.id, r1.lease_id, Status.DONE)], T0 + 300)
+        [r2] = await store.claim(T0 + 300, 10, 60)
+        assert r2.replay_of is not None
+        assert r2.replay_of > r1.replay_of
+        assert await store.replay(T0 + 300, tenant="nobody") == 0
+
+    with_store(store_url, body)
+
+
+def test_queries_and_paging(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        items = [
+            item(
+                "s",
+                f"c{i % 3}",
+                i,
+                tenant="t1" if i % 2 else "t2",
+                etype=EventType.CALL_RECORD if i == 4 else EventType.CALL_ANSWERED,
+            )
+            for i in range(10)
+        ]
+        await store.append(items, T0)
+        seen, cursor = [], None
+        while True:
+            page = await store.list_deliveries(
+                DeliveryQuery(subscription_id="s", limit=4, before_id=int(cursor) if cursor else None)
+            )
+            seen += [d.id for d in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == sorted(seen, reverse=True)
+        assert len(seen) == 10
+        assert len((await store.list_deliveries(DeliveryQuery(tenant="t1"))).items) == 5
+        by_call = await store.list_deliveries(DeliveryQuery(call_id="c1"))
+        assert {d.order_key for d in by_call.items} == {"c1"}
+        assert len(by_call.items) == 3
+        one = await store.list_deliveries(DeliveryQuery(event_id=items[3].event.id))
+        assert [d.event_id for d in one.items] == [items[3].event.id]
+        assert (await store.list_deliveries(DeliveryQuery(since=T0 + 1))).items == []
+        evs = await store.list_events(EventQuery(limit=6))
+        assert [e.id for e in evs.items] == [i.event.id for i in reversed(items)][:6]
+        assert evs.next_cursor
+        rest = await store.list_events(EventQuery(limit=6, before_id=evs.next_cursor))
+        assert len(rest.items) == 4
+        assert rest.next_cursor is None
+        cdrs = await store.list_events(EventQuery(type="call.record"))
+        assert [e.id for e in cdrs.items] == [items[4].event.id]
+        assert len((await store.list_events(EventQuery(tenant="t2", call_id="c0"))).items) == 2
+        assert [e.seq for e in await store.call_events("c1")] == [1, 4, 7]
+        assert items[1].event in await store.call_events("c1", tenant="t1")
+        assert (await store.call_events("c1", tenant="nobody")) == []
+
+    with_store(store_url, body)
+
+
+def test_counts_stats_and_410(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.put_subscription(make_sub("s", "http://x/s"), T0)
+        await store.append([item("s", f"c{i}", 1) for i in range(4)], T0)
+        ds = await store.claim(T0, 10, 60)
+        assert (await store.counts()).inflight == 4
+        await store.finish(
+            [
+                Finish(ds[0].id, ds[0].lease_id, Status.DONE, attempt=attempt(ds[0].id, "s", T0 + 1, 200, 10)),
+                Finish(ds[1].id, ds[1].lease_id, Status.DONE, attempt=attempt(ds[1].id, "s", T0 + 2, 204, 30)),
+                Finish(
+                    ds[2].id,
+                    ds[2].lease_id,
+                    Status.PENDING,
+                    T0 + 60,
+                    "connect: refused",
+                    attempt=attempt(ds[2].id, "s", T0 + 3, None, 1, "connect: refused"),
+                ),
+                Finish(
+                    ds[3].id,
+                    ds[3].lease_id,
+                    Status.DEAD,
+                    last_error="410 Gone",
+                    last_status=410,
+                    attempt=attempt(ds[3].id, "s", T0 + 4, 410, 2),
+                    disable_subscription="s",
+                ),
+            ],
+            T0 + 5,
+        )
+        c = await store.counts()
+        assert (c.pending, c.inflight, c.dead, c.expired, c.backlog) == (1, 0, 1, 0, 1)
+        st = await store.subscription_stats("s", T0)
+        assert st.attempts == 4
+        assert st.successes == 2
+        assert st.success_rate == 0.5
+        assert st.p50_ms == 2
+        assert st.p99_ms == 30
+        assert st.last_error == "HTTP 410"
+        assert st.last_error_at == T0 + 4
+        assert (await store.subscription_stats("s", T0 + 3.5)).attempts == 1
+        sub = await store.get_subscription("s")
+        assert sub is not None
+        assert sub.enabled is False
+
+    with_store(store_url, body)
+
+
+def test_wakeup_on_append(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        import asyncio
+        import time
+
+        waiter = asyncio.create_task(store.wait_for_work(5.0))
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        await store.append([item("s", "c1", 1)], T0)
+        await waiter
+        assert time.monotonic() - t0 < 2.0
+
+    with_store(store_url, body)
