@@ -51,7 +51,8 @@ class Config:
     originate_variable: str = "C2D_EXTEN"
     originate_timeout_ms: int = 30000
     ami_ping_interval: float = 20.0
-    dispatch_concurrency: int = 64
+    dispatch_concurrency: int = 512
+    endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -127,11 +128,11 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
         section = dict(data.get("callhook", data))
-        tokens = section.pop("tenant_tokens", None)
-        if tokens is not None:
-            if not isinstance(tokens, dict) or not all(isinstance(v, str) and v for v in tokens.values()):
+        table = section.pop("tenant_tokens", None)
+        if table is not None:
+            if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
                 raise ConfigError(f"config file {path}: tenant_tokens: expected a table of token = \"tenant\"")
-            extra["tenant_tokens"] = dict(tokens)
+            extra["tenant_tokens"] = dict(table)
         for key, v in section.items():
             if key not in types or key == "extra":
                 raise ConfigError(f"config file {path}: unknown key {key!r}")

@@ -1,20 +1,66 @@
-"""Entry point of the ``callhook`` command."""
+"""Entry point of the ``callhook`` command: parses flags, loads the config once, runs a command."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from callhook import __version__
+from callhook.config import ConfigError, load
+
+__all__ = ["main", "run_async"]
+
+CONFIG_KEYS = ("listen", "database_url", "ami_url", "directory", "log_level")
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def parser() -> argparse.ArgumentParser:
+    from callhook.cli import serve
+
+    p = argparse.ArgumentParser(prog="callhook", description="Telephony events as durable, ordered webhooks.")
+    p.add_argument("--version", action="version", version=f"callhook {__version__}")
+    p.add_argument("--config", help="TOML config file (env CALLHOOK_CONFIG)")
+    p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING or ERROR")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    serve.add_parser(sub)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="callhook")
-    parser.add_argument("--version", action="store_true")
-    args = parser.parse_args(argv)
-    if args.version:
-        from callhook import __version__
+    from callhook.bootstrap import environ
 
-        print(__version__)
-    return 0
+    p = parser()
+    args = p.parse_args(argv)
+    if not getattr(args, "func", None):
+        p.print_help()
+        return 2
+    flags = {k: getattr(args, k, None) for k in CONFIG_KEYS}
+    try:
+        cfg = load(flags, environ(), args.config)
+    except ConfigError as exc:
+        print(f"callhook: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(cfg, args))
+    except ConfigError as exc:
+        print(f"callhook: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class AmiMessage:
 
     headers: tuple[tuple[str, str], ...]
     output: tuple[str, ...]  # body lines of "Response: Follows" (command output)
+    _index: dict[str, str] | None
 
     def __init__(self, headers: tuple[tuple[str, str], ...], output: tuple[str, ...] = ()) -> None:
         object.__setattr__(self, "headers", headers)

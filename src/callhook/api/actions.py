@@ -1,0 +1,194 @@
+"""The IS2PBX actions (seed 003): click-to-dial, hang up, agent login/logout/pause.
+
+Two spellings of the same commands: the vendor's ``GET /dial?number=..&exten=..``,
+``GET /hangup?exten=..`` (plus ``/agent/login|logout|pause|unpause``), and
+``POST /api/v1/actions/...`` with a JSON body. Both take a bearer token or HTTP
+Basic with the token as the password.
+
+Answers: 200 ``{"ok": true, ...}``; 404 unknown extension (or another tenant's, or
+an extension with no call to hang up, or a queue the directory does not have); 422
+bad input; 502 the PBX refused (its message); 503 the PBX is not connected; 504 the
+PBX did not answer within ``ACTION_TIMEOUT`` seconds. A request never hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from callhook.api.auth import Principal, VendorAuth
+from callhook.api.paging import ERRORS
+from callhook.sources.asterisk import ActionError, NotConnected, UnknownExtension
+
+__all__ = ["ACTION_TIMEOUT", "router"]
+
+log = logging.getLogger(__name__)
+
+ACTION_TIMEOUT = 15.0
+
+_FAILURES: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 502: {"description": "the PBX refused the action"}, 503: {"description": "the PBX is not connected"},
+    504: {"description": "the PBX did not answer in time"},
+}
+router = APIRouter(tags=["actions"], responses=_FAILURES)
+
+Exten = Annotated[str, Query(min_length=1, max_length=64, description="the extension")]
+QueueName = Annotated[str, Query(min_length=1, max_length=64)]
+Number = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ActionOut(BaseModel):
+    ok: bool = True
+    action: str
+    exten: str
+    detail: str = ""
+
+
+class DialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exten: Number
+    number: Number
+
+
+class ExtenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exten: Number
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exten: Number
+    queue: Number
+
+
+class PauseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exten: Number
+    queue: Annotated[str, Field(max_length=64)] = ""
+    reason: Annotated[str, Field(max_length=128)] = ""
+
+
+def _check(request: Request, p: Principal, exten: str, queue: str = "") -> Any:
+    hub = request.app.state.hub
+    ext = hub.directory.extension(exten)
+    if ext is None or not p.sees(ext.tenant):
+        raise HTTPException(status_code=404, detail=f"unknown extension {exten!r}")
+    if queue and hub.directory.queues and hub.directory.queue(queue) is None:
+        raise HTTPException(status_code=404, detail=f"unknown queue {queue!r}")
+    return hub.actions
+
+
+async def _run(action: str, exten: str, call: Awaitable[Any]) -> ActionOut:
+    try:
+        async with asyncio.timeout(ACTION_TIMEOUT):
+            result = await call
+    except NotConnected as exc:
+        raise HTTPException(status_code=503, detail=str(exc) or "the PBX is not connected") from None
+    except UnknownExtension as exc:
+        raise HTTPException(status_code=404, detail=str(exc.args[0]) if exc.args else "unknown extension") from None
+    except ActionError as exc:
+        log.warning("action %s for %s refused by the PBX: %s", action, exten, exc)
+        raise HTTPException(status_code=502, detail=f"the PBX refused: {exc}") from None
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    except TimeoutError:
+        raise HTTPException(status_code=504, detail=f"the PBX did not answer within {ACTION_TIMEOUT:g} s") from None
+    detail = ", ".join(result) if isinstance(result, list) else ""
+    log.info("action %s for extension %s done", action, exten)
+    return ActionOut(action=action, exten=exten, detail=detail)
+
+
+async def dial(request: Request, p: Principal, exten: str, number: str) -> ActionOut:
+    return await _run("dial", exten, _check(request, p, exten).click_to_dial(exten, number))
+
+
+async def hangup(request: Request, p: Principal, exten: str) -> ActionOut:
+    return await _run("hangup", exten, _check(request, p, exten).hangup(exten))
+
+
+async def login(request: Request, p: Principal, exten: str, queue: str) -> ActionOut:
+    return await _run("agent_login", exten, _check(request, p, exten, queue).agent_login(queue, exten))
+
+
+async def logout(request: Request, p: Principal, exten: str, queue: str) -> ActionOut:
+    return await _run("agent_logout", exten, _check(request, p, exten, queue).agent_logout(queue, exten))
+
+
+async def pause(request: Request, p: Principal, exten: str, paused: bool, reason: str, queue: str) -> ActionOut:
+    actions = _check(request, p, exten, queue)
+    return await _run("agent_pause" if paused else "agent_unpause", exten,
+                      actions.agent_pause(exten, paused, reason, queue))
+
+
+# ------------------------------------------------------------------ the vendor's GET spelling
+@router.get("/dial", response_model=ActionOut)
+async def get_dial(request: Request, p: VendorAuth, exten: Exten,
+                   number: Annotated[str, Query(min_length=1, max_length=64)]) -> ActionOut:
+    """Click-to-dial: ring ``exten``; once it answers, dial ``number`` from it."""
+    return await dial(request, p, exten, number)
+
+
+@router.get("/hangup", response_model=ActionOut)
+async def get_hangup(request: Request, p: VendorAuth, exten: Exten) -> ActionOut:
+    """Hang up every call of ``exten``."""
+    return await hangup(request, p, exten)
+
+
+@router.get("/agent/login", response_model=ActionOut)
+async def get_login(request: Request, p: VendorAuth, exten: Exten, queue: QueueName) -> ActionOut:
+    return await login(request, p, exten, queue)
+
+
+@router.get("/agent/logout", response_model=ActionOut)
+async def get_logout(request: Request, p: VendorAuth, exten: Exten, queue: QueueName) -> ActionOut:
+    return await logout(request, p, exten, queue)
+
+
+@router.get("/agent/pause", response_model=ActionOut)
+async def get_pause(request: Request, p: VendorAuth, exten: Exten,
+                    reason: Annotated[str, Query(max_length=128)] = "",
+                    queue: Annotated[str, Query(max_length=64)] = "") -> ActionOut:
+    """Pause the agent in ``queue``, or in every queue when none is given."""
+    return await pause(request, p, exten, True, reason, queue)
+
+
+@router.get("/agent/unpause", response_model=ActionOut)
+async def get_unpause(request: Request, p: VendorAuth, exten: Exten,
+                      queue: Annotated[str, Query(max_length=64)] = "") -> ActionOut:
+    return await pause(request, p, exten, False, "", queue)
+
+
+# ------------------------------------------------------------------ the JSON spelling
+@router.post("/api/v1/actions/dial", response_model=ActionOut)
+async def post_dial(body: DialIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await dial(request, p, body.exten, body.number)
+
+
+@router.post("/api/v1/actions/hangup", response_model=ActionOut)
+async def post_hangup(body: ExtenIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await hangup(request, p, body.exten)
+
+
+@router.post("/api/v1/actions/agent/login", response_model=ActionOut)
+async def post_login(body: AgentIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await login(request, p, body.exten, body.queue)
+
+
+@router.post("/api/v1/actions/agent/logout", response_model=ActionOut)
+async def post_logout(body: AgentIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await logout(request, p, body.exten, body.queue)
+
+
+@router.post("/api/v1/actions/agent/pause", response_model=ActionOut)
+async def post_pause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await pause(request, p, body.exten, True, body.reason, body.queue)
+
+
+@router.post("/api/v1/actions/agent/unpause", response_model=ActionOut)
+async def post_unpause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOut:
+    return await pause(request, p, body.exten, False, "", body.queue)

@@ -1,0 +1,122 @@
+"""``/api/v1/agents`` and ``/api/v1/queues``: who is logged in to which queue, paused or
+not, and who waits in each queue, now (the tracker's live state).
+
+An agent's tenant is its extension's (found by the member's interface, else its
+name as a login), else the directory's. A tenant token sees its own agents, and
+the queues that have one of its extensions as a member (configured or logged in).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from callhook.api.auth import Auth, Principal
+from callhook.api.calls import call_tenant
+from callhook.core.directory import Directory
+from callhook.core.tracker.agents import Member
+
+__all__ = ["agents_seen", "router", "visible_queues"]
+
+router = APIRouter(prefix="/api/v1", tags=["agents and queues"], responses={401: {"description": "no token"}})
+
+
+class AgentOut(BaseModel):
+    queue: str
+    interface: str
+    name: str
+    extension: str
+    login: str
+    tenant: str
+    paused: bool
+    reason: str
+    since: datetime | None
+    static: bool
+    in_call: bool
+
+
+class WaitingOut(BaseModel):
+    call_id: str
+    caller_num: str
+    caller_name: str
+    joined: datetime
+    position: int
+
+
+class QueueLive(BaseModel):
+    name: str
+    strategy: str
+    service_level: int
+    members: list[str]
+    logged_in: int
+    paused: int
+    in_call: int
+    waiting: list[WaitingOut]
+    talking: int
+    agents: list[AgentOut]
+
+
+def agent_out(m: Member, directory: Directory) -> AgentOut:
+    ext = directory.extension_of_channel(m.interface) or directory.extension_by_login(m.name)
+    return AgentOut(queue=m.queue, interface=m.interface, name=m.name, extension=ext.number if ext else "",
+                    login=ext.login if ext and ext.login else m.name,
+                    tenant=(ext.tenant if ext else "") or directory.tenant, paused=m.paused,
+                    reason=m.reason if m.paused else "", since=m.since, static=m.static, in_call=m.in_call)
+
+
+def agents_seen(hub: Any, p: Principal) -> list[AgentOut]:
+    directory: Directory = hub.directory
+    members: dict[tuple[str, str], Member] = hub.tracker.agents.members
+    out = [agent_out(m, directory) for m in members.values()]
+    return sorted((a for a in out if p.sees(a.tenant)), key=lambda a: (a.queue, a.extension, a.interface))
+
+
+def visible_queues(directory: Directory, agents: list[AgentOut], p: Principal) -> list[str]:
+    """The queue names this token may see: every one for the admin."""
+    names = {q.name for q in directory.queues} | {a.queue for a in agents}
+    if p.tenant is None:
+        return sorted(names)
+    mine = {e.number for e in directory.extensions if e.tenant == p.tenant}
+    seen = {a.queue for a in agents}
+    configured = {q.name for q in directory.queues if set(q.members) & mine}
+    return sorted(n for n in names if n in seen or n in configured)
+
+
+@router.get("/agents", response_model=list[AgentOut])
+async def list_agents(request: Request, p: Auth) -> list[AgentOut]:
+    """Queue memberships now: one row per (queue, agent)."""
+    return agents_seen(request.app.state.hub, p)
+
+
+@router.get("/queues", response_model=list[QueueLive])
+async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
+    """Every queue with its agents, the callers waiting and the calls being talked now."""
+    hub = request.app.state.hub
+    directory: Directory = hub.directory
+    agents = agents_seen(hub, p)
+    waiting: dict[str, list[WaitingOut]] = {}
+    talking: dict[str, int] = {}
+    for call in hub.tracker.live_calls():
+        v = call.visit
+        if v is None or v.left is not None or not p.sees(call_tenant(call, hub.tracker.tenant)):
+            continue
+        if v.bridged_uid:
+            talking[v.queue] = talking.get(v.queue, 0) + 1
+        else:
+            waiting.setdefault(v.queue, []).append(WaitingOut(call_id=call.id, caller_num=call.caller_num,
+                                                              caller_name=call.caller_name, joined=v.joined,
+                                                              position=v.position))
+    out = []
+    for name in sorted(set(visible_queues(directory, agents, p)) | set(waiting) | set(talking)):
+        q = directory.queue(name)
+        mine = [a for a in agents if a.queue == name]
+        out.append(QueueLive(
+            name=name, strategy=q.strategy if q else "", service_level=q.service_level if q else 20,
+            members=list(q.members) if q else [], logged_in=len(mine), paused=sum(a.paused for a in mine),
+            in_call=sum(a.in_call for a in mine), waiting=sorted(waiting.get(name, []), key=lambda w: w.joined),
+            talking=talking.get(name, 0), agents=mine,
+        ))
+    return out

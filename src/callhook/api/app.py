@@ -1,0 +1,74 @@
+"""The ASGI application: routers mounted on one FastAPI app, the hub in ``app.state``.
+
+``create_app(hub)`` needs of the hub: ``store``, ``directory``, ``tracker``,
+``actions``, ``broadcast``, ``metrics``, ``accept``, ``now``, ``now_dt``, ``tz``,
+``admin_token``, ``ami``/``ami_connected`` and ``config`` (``max_body_bytes``,
+``extra["tenant_tokens"]``, ``extra["telphin_limit"]``).
+
+Errors are JSON: ``{"detail": ...}`` (FastAPI's form; validation errors list the
+field's location and the reason, never the rejected value, which may be a
+password), except ingest's 400 ``{"error", "field"}``. A store failure is a 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from callhook import __version__
+from callhook.api import (
+    actions,
+    agents,
+    calls,
+    cdrs,
+    deliveries,
+    directory,
+    health,
+    ingest,
+    statistics,
+    stream,
+    telphin,
+    webhooks,
+)
+from callhook.api.auth import parse_tenant_tokens
+from callhook.api.bodysize import BodySizeLimit
+from callhook.store.base import StoreError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (health, webhooks, deliveries, calls, cdrs, agents, statistics, directory, stream, actions, telphin,
+           ingest)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": "the store is unavailable; try again"}, status_code=503)
+
+
+def create_app(hub: Any) -> FastAPI:
+    app = FastAPI(title="callhook", version=__version__,
+                  description="Telephony events as durable, ordered webhooks in vendor dialects. "
+                              "See docs/api.md for the guide.")
+    app.state.hub = hub
+    extra = getattr(hub.config, "extra", {}) or {}
+    app.state.tenant_tokens = parse_tenant_tokens(extra.get("tenant_tokens", {}))
+    app.state.heartbeat = stream.HEARTBEAT
+    app.add_middleware(BodySizeLimit, max_bytes=int(getattr(hub.config, "max_body_bytes", 1 << 20)))
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StoreError, _store_error)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    health.install_metrics(app)
+    return app

@@ -1,0 +1,110 @@
+"""Tokens: the admin token sees every tenant; a tenant token sees only its own.
+
+``Principal.tenant`` is None for the admin. Tokens are compared in constant time and
+never logged. :func:`require` takes ``Authorization: Bearer <token>``;
+:func:`require_vendor` (the vendor-compatible routes: ingest, IS2PBX actions,
+Telphin) also takes HTTP Basic with the token as the password, since those clients
+can often only be configured with a user name and a password.
+
+Tenant tokens come from ``hub.config.extra["tenant_tokens"]``: a mapping token ->
+tenant (or the ``CALLHOOK_TENANT_TOKENS`` text ``tenant:token,tenant2:token2``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
+
+__all__ = ["Principal", "parse_tenant_tokens", "principal", "require", "require_vendor"]
+
+bearer = HTTPBearer(auto_error=False, description="The admin token or a tenant token.")
+basic = HTTPBasic(auto_error=False, description="Vendor routes only: any user name, the token as the password.")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant: str | None  # None: admin
+
+    @property
+    def is_admin(self) -> bool:
+        return self.tenant is None
+
+    def scope(self, tenant: str | None) -> str | None:
+        """The tenant a query is limited to: a tenant token's own, else what the admin asked for."""
+        return self.tenant if self.tenant is not None else tenant
+
+    def sees(self, tenant: str) -> bool:
+        return self.tenant is None or self.tenant == tenant
+
+
+def parse_tenant_tokens(raw: Any) -> dict[str, str]:
+    """token -> tenant from a mapping (token -> tenant) or ``tenant:token,...`` text; empty ones dropped."""
+    if isinstance(raw, str):
+        pairs = [item.partition(":") for item in raw.split(",") if item.strip()]
+        return {tok.strip(): tenant.strip() for tenant, _, tok in pairs if tok.strip() and tenant.strip()}
+    if isinstance(raw, Mapping):
+        return {str(tok): str(tenant) for tok, tenant in raw.items() if str(tok) and str(tenant)}
+    return {}
+
+
+def _lookup(request: Request, token: str) -> Principal | None:
+    if not token:
+        return None
+    hub = request.app.state.hub
+    if hub.admin_token and hmac.compare_digest(token.encode(), hub.admin_token.encode()):
+        return Principal(None)
+    tenants: dict[str, str] = getattr(request.app.state, "tenant_tokens", {})
+    found: Principal | None = None
+    for tok, tenant in tenants.items():  # no early exit: the time does not tell which token matched
+        if hmac.compare_digest(token.encode(), tok.encode()):
+            found = Principal(tenant)
+    return found
+
+
+def principal(request: Request, *, allow_basic: bool = False) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return _lookup(request, value.strip())
+    if allow_basic and scheme.lower() == "basic":
+        try:
+            raw = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        _, _, password = raw.partition(":")
+        return _lookup(request, password)
+    return None
+
+
+def _unauthorized(basic_too: bool) -> HTTPException:
+    challenge = 'Bearer, Basic realm="callhook"' if basic_too else "Bearer"
+    return HTTPException(status_code=401, detail="missing or invalid token", headers={"WWW-Authenticate": challenge})
+
+
+def require(request: Request,
+            _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Principal:
+    """FastAPI dependency: a valid bearer token, else 401."""
+    p = principal(request)
+    if p is None:
+        raise _unauthorized(False)
+    return p
+
+
+def require_vendor(request: Request,
+                   _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+                   _basic: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None) -> Principal:
+    """FastAPI dependency for the vendor routes: a bearer token or Basic with the token as password."""
+    p = principal(request, allow_basic=True)
+    if p is None:
+        raise _unauthorized(True)
+    return p
+
+
+Auth = Annotated[Principal, Depends(require)]
+VendorAuth = Annotated[Principal, Depends(require_vendor)]

@@ -1,0 +1,150 @@
+"""``/api/v1/calls``: live calls (the tracker's memory), ended calls and one call's timeline
+(the stored events).
+
+A live call's tenant is its calling extension's, else the first extension leg's, else
+the directory's; stored events carry their own tenant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel
+
+from callhook.api.auth import Auth
+from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
+from callhook.core.events import Event, EventType
+from callhook.core.tracker.state import Call
+from callhook.store.base import EventQuery
+
+__all__ = ["CallLive", "call_tenant", "live_out", "router"]
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=ERRORS)
+
+
+class LegOut(BaseModel):
+    extension: str
+    name: str
+    channel: str
+    external: bool
+    state: str  # ringing | talking | dialling
+    on_hold: bool
+
+
+class CallLive(BaseModel):
+    call_id: str
+    tenant: str
+    start: datetime
+    state: str
+    caller_num: str
+    caller_name: str
+    called_num: str
+    direction: str | None
+    caller_type: str
+    queue: str
+    answered_by: str
+    legs: list[LegOut]
+
+
+class CallSummary(BaseModel):
+    call_id: str
+    tenant: str
+    ended_at: datetime
+    caller_num: str
+    caller_name: str
+    called_num: str
+    direction: str | None
+    caller_type: str
+    answered: bool
+    answering_exten: str
+    missed: bool
+    event_id: str
+
+
+class CallTimeline(BaseModel):
+    call_id: str
+    live: CallLive | None
+    events: list[dict[str, Any]]
+
+
+def call_tenant(call: Call, default: str) -> str:
+    if call.caller_ext is not None and call.caller_ext.tenant:
+        return call.caller_ext.tenant
+    for ch in call.channels.values():
+        if ch.ext is not None and ch.ext.tenant:
+            return ch.ext.tenant
+    return default
+
+
+def live_out(call: Call, default_tenant: str) -> CallLive:
+    legs = []
+    for ch in call.channels.values():
+        if not ch.is_leg:
+            continue
+        ext = ch.ext or ch.on_behalf
+        state = "talking" if ch.answered else ("ringing" if ch.rang else "dialling")
+        legs.append(LegOut(extension=ext.number if ext else "", name=ext.name if ext else "", channel=ch.name,
+                           external=ch.ext is None, state=state, on_hold=ch.on_hold))
+    visit = call.visit
+    return CallLive(
+        call_id=call.id, tenant=call_tenant(call, default_tenant), start=call.start, state=call.state,
+        caller_num=call.caller_num, caller_name=call.caller_name, called_num=call.called_num,
+        direction=call.direction.value if call.direction else None, caller_type=call.caller_type,
+        queue=visit.queue if visit is not None and visit.left is None else "", answered_by=call.answering_exten,
+        legs=legs,
+    )
+
+
+def _summary(ev: Event) -> CallSummary:
+    o, p = ev.outcome, ev.party
+    return CallSummary(
+        call_id=ev.call_id, tenant=ev.tenant, ended_at=ev.ts, caller_num=p.caller_num, caller_name=p.caller_name,
+        called_num=p.called_num, direction=p.direction.value if p.direction else None, caller_type=p.caller_type,
+        answered=bool(o and o.answered), answering_exten=o.answering_exten if o else "", missed=bool(o and o.missed),
+        event_id=ev.id,
+    )
+
+
+@router.get("/live", response_model=list[CallLive])
+async def live_calls(request: Request, p: Auth) -> list[CallLive]:
+    """Calls in progress now, oldest first."""
+    tracker = request.app.state.hub.tracker
+    out = [live_out(c, tracker.tenant) for c in tracker.live_calls()]
+    return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
+
+
+@router.get("", response_model=PageOut[CallSummary])
+async def ended_calls(request: Request, p: Auth, since: Since = None, until: Until = None,
+                      number: Annotated[str | None, Query(max_length=64, description="caller or called")] = None,
+                      direction: Annotated[str | None, Query(max_length=32)] = None,
+                      answered: bool | None = None, tenant: Annotated[str | None, Query(max_length=256)] = None,
+                      before: Before = None, limit: Limit = 100) -> PageOut[CallSummary]:
+    """Ended calls (one ``call.ended`` event each), newest first."""
+    def keep(ev: Event) -> bool:
+        s = ev.party
+        if number is not None and number not in (s.caller_num, s.called_num):
+            return False
+        if direction is not None and (s.direction.value if s.direction else "") != direction:
+            return False
+        return answered is None or bool(ev.outcome and ev.outcome.answered) == answered
+
+    q = EventQuery(tenant=p.scope(tenant), type=EventType.CALL_ENDED.value, since=epoch(request, since),
+                   until=epoch(request, until, "until"), before_id=before, limit=limit)
+    page = await scan_events(request.app.state.hub.store, q, keep)
+    return PageOut(items=[_summary(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{call_id}", response_model=CallTimeline)
+async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: Request, p: Auth) -> CallTimeline:
+    """One call: its stored events in order, and its live state while it lasts."""
+    hub = request.app.state.hub
+    events = await hub.store.call_events(call_id, tenant=p.tenant)
+    call = hub.tracker.calls.get(call_id)
+    live = live_out(call, hub.tracker.tenant) if call is not None and call.announced else None
+    if live is not None and not p.sees(live.tenant):
+        live = None
+    if not events and live is None:
+        raise HTTPException(status_code=404, detail=f"no call {call_id!r}")
+    return CallTimeline(call_id=call_id, live=live, events=[event_json(e) for e in events])

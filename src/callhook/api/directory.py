@@ -1,0 +1,231 @@
+"""``/api/v1/directory``: the PBX directory (extensions, trunks, queues), read and edited.
+
+An edit builds a new :class:`Directory` value and installs it on the hub, the
+tracker (and its agent book) and the PBX actions at once, so they never disagree.
+Edits live in memory only: a restart reads the directory file again.
+
+Tenants: each extension has a tenant. A tenant token sees and edits only its own
+extensions (another tenant's is a 404; a number taken by any tenant is a 409, the
+numbering plan is shared), sees the queues it has members in, and neither sees
+trunks nor edits trunks and queues (403): those are the PBX's, the admin's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from callhook.api.agents import agents_seen, visible_queues
+from callhook.api.auth import Auth, Principal
+from callhook.api.paging import ERRORS
+from callhook.core.directory import Directory, Extension, Queue, Trunk
+
+__all__ = ["install", "router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/directory", tags=["directory"],
+                   responses={**ERRORS, 409: {"description": "the number or name is taken"}})
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")]
+Text = Annotated[str, Field(max_length=256)]
+Key = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class ExtensionModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: Name
+    name: Text = ""
+    login: Text = ""
+    email: Text = ""
+    channel: Annotated[str, Field(max_length=128, description="the device, e.g. PJSIP/20")] = ""
+    tenant: Text = ""
+
+
+class TrunkModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    channel: Annotated[str, Field(min_length=1, max_length=128)]
+    outbound_prefix: Annotated[str, Field(max_length=16)] = ""
+
+
+class QueueModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    strategy: Annotated[str, Field(max_length=32)] = "ringall"
+    members: Annotated[list[Name], Field(max_length=1000)] = Field(default_factory=list)
+    service_level: Annotated[int, Field(ge=1, le=3600, description="seconds")] = 20
+
+
+class DirectoryOut(BaseModel):
+    tenant: str
+    extensions: list[ExtensionModel]
+    trunks: list[TrunkModel]
+    queues: list[QueueModel]
+
+
+def install(hub: Any, new: Directory) -> None:
+    """Make ``new`` the directory of everything that reads one."""
+    hub.directory = new
+    hub.tracker.directory = new
+    hub.tracker.agents.directory = new
+    hub.actions.directory = new
+
+
+def _rebuild(d: Directory, **parts: Any) -> Directory:
+    kw: dict[str, Any] = {"tenant": d.tenant, "extensions": d.extensions, "trunks": d.trunks, "queues": d.queues,
+                          "dids": dict(d.dids)}
+    kw.update(parts)
+    return Directory(**kw)
+
+
+def _ext(e: Extension) -> ExtensionModel:
+    return ExtensionModel(number=e.number, name=e.name, login=e.login, email=e.email, channel=e.channel,
+                          tenant=e.tenant)
+
+
+def _trunk(t: Trunk) -> TrunkModel:
+    return TrunkModel(name=t.name, channel=t.channel, outbound_prefix=t.outbound_prefix)
+
+
+def _queue(q: Queue) -> QueueModel:
+    return QueueModel(name=q.name, strategy=q.strategy, members=list(q.members), service_level=q.service_level)
+
+
+def _admin(p: Principal) -> None:
+    if not p.is_admin:
+        raise HTTPException(status_code=403, detail="trunks and queues are edited with the admin token")
+
+
+def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
+    names = set(visible_queues(hub.directory, agents_seen(hub, p), p))  # live members count too
+    return [q for q in hub.directory.queues if q.name in names]
+
+
+# ------------------------------------------------------------------ whole
+@router.get("", response_model=DirectoryOut)
+async def get_directory(request: Request, p: Auth) -> DirectoryOut:
+    hub = request.app.state.hub
+    d: Directory = hub.directory
+    return DirectoryOut(tenant=d.tenant if p.is_admin else p.tenant or "",
+                        extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
+                        trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
+                        queues=[_queue(q) for q in _queues_seen(hub, p)])
+
+
+# ------------------------------------------------------------------ extensions
+def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
+    e: Extension | None = hub.directory.extension(number)
+    if e is None or not p.sees(e.tenant):
+        raise HTTPException(status_code=404, detail=f"no extension {number!r}")
+    return e
+
+
+def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None) -> ExtensionModel:
+    d: Directory = hub.directory
+    if p.tenant is not None and body.tenant and body.tenant != p.tenant:
+        raise HTTPException(status_code=403, detail="a tenant token can only edit its own tenant's extensions")
+    new = Extension(number=body.number, name=body.name, login=body.login, email=body.email, channel=body.channel,
+                    tenant=p.tenant if p.tenant is not None else (body.tenant or d.tenant))
+    if body.number != replacing and d.extension(body.number) is not None:
+        raise HTTPException(status_code=409, detail=f"extension {body.number!r} exists")
+    exts = [e for e in d.extensions if e.number != replacing] + [new]
+    install(hub, _rebuild(d, extensions=tuple(exts)))
+    log.info("directory: extension %s %s", new.number, "replaced" if replacing else "added")
+    return _ext(new)
+
+
+@router.get("/extensions", response_model=list[ExtensionModel])
+async def list_extensions(request: Request, p: Auth) -> list[ExtensionModel]:
+    return [_ext(e) for e in request.app.state.hub.directory.extensions if p.sees(e.tenant)]
+
+
+@router.post("/extensions", response_model=ExtensionModel, status_code=201)
+async def add_extension(body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
+    return _put_ext(request.app.state.hub, p, body, None)
+
+
+@router.get("/extensions/{number}", response_model=ExtensionModel)
+async def get_extension(number: Key, request: Request, p: Auth) -> ExtensionModel:
+    return _ext(_owned_ext(request.app.state.hub, p, number))
+
+
+@router.put("/extensions/{number}", response_model=ExtensionModel)
+async def put_extension(number: Key, body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
+    """Replace an extension (the body's number may rename it)."""
+    hub = request.app.state.hub
+    _owned_ext(hub, p, number)
+    return _put_ext(hub, p, body, number)
+
+
+@router.delete("/extensions/{number}", status_code=204)
+async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
+    hub = request.app.state.hub
+    _owned_ext(hub, p, number)
+    d: Directory = hub.directory
+    install(hub, _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)))
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------ trunks and queues
+@router.get("/trunks", response_model=list[TrunkModel])
+async def list_trunks(request: Request, p: Auth) -> list[TrunkModel]:
+    _admin(p)
+    return [_trunk(t) for t in request.app.state.hub.directory.trunks]
+
+
+@router.put("/trunks/{name}", response_model=TrunkModel)
+async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> TrunkModel:
+    """Create or replace the trunk ``name`` (the body's name may rename it)."""
+    _admin(p)
+    hub = request.app.state.hub
+    d: Directory = hub.directory
+    if body.name != name and any(t.name == body.name for t in d.trunks):
+        raise HTTPException(status_code=409, detail=f"trunk {body.name!r} exists")
+    new = Trunk(name=body.name, channel=body.channel, outbound_prefix=body.outbound_prefix)
+    install(hub, _rebuild(d, trunks=(*(t for t in d.trunks if t.name != name), new)))
+    return _trunk(new)
+
+
+@router.delete("/trunks/{name}", status_code=204)
+async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
+    _admin(p)
+    hub = request.app.state.hub
+    d: Directory = hub.directory
+    if not any(t.name == name for t in d.trunks):
+        raise HTTPException(status_code=404, detail=f"no trunk {name!r}")
+    install(hub, _rebuild(d, trunks=tuple(t for t in d.trunks if t.name != name)))
+    return Response(status_code=204)
+
+
+@router.get("/queues", response_model=list[QueueModel])
+async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
+    return [_queue(q) for q in _queues_seen(request.app.state.hub, p)]
+
+
+@router.put("/queues/{name}", response_model=QueueModel)
+async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> QueueModel:
+    """Create or replace the queue ``name`` (the body's name may rename it)."""
+    _admin(p)
+    hub = request.app.state.hub
+    d: Directory = hub.directory
+    if body.name != name and d.queue(body.name) is not None:
+        raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
+    new = Queue(name=body.name, strategy=body.strategy, members=tuple(body.members),
+                service_level=body.service_level)
+    install(hub, _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new)))
+    return _queue(new)
+
+
+@router.delete("/queues/{name}", status_code=204)
+async def delete_queue(name: Key, request: Request, p: Auth) -> Response:
+    _admin(p)
+    hub = request.app.state.hub
+    d: Directory = hub.directory
+    if d.queue(name) is None:
+        raise HTTPException(status_code=404, detail=f"no queue {name!r}")
+    install(hub, _rebuild(d, queues=tuple(q for q in d.queues if q.name != name)))
+    return Response(status_code=204)

@@ -1,0 +1,89 @@
+"""``/healthz`` and ``/metrics`` (no token): is the store reachable, is the PBX connected,
+how big is the backlog; and the Prometheus text.
+
+The backlog and dead-letter gauges need the store, which is asynchronous, while
+Prometheus collectors are called synchronously: ``/metrics`` reads ``store.counts()``
+first and keeps it in ``app.state.counts``, then renders; the refresh registered by
+:func:`install_metrics` copies it (and the AMI connection state) into the gauges.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+__all__ = ["install_metrics", "router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+class AmiHealth(BaseModel):
+    configured: bool
+    connected: bool
+
+
+class StoreHealth(BaseModel):
+    reachable: bool
+    error: str = ""
+
+
+class HealthOut(BaseModel):
+    status: str
+    ami: AmiHealth
+    store: StoreHealth
+    backlog: int | None = None
+    dead_letters: int | None = None
+
+
+@router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503."""
+    hub = request.app.state.hub
+    body = HealthOut(status="ok", ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
+                     store=StoreHealth(reachable=True))
+    try:
+        counts = await hub.store.counts()
+    except Exception as exc:  # health must answer whatever broke
+        log.warning("health: store unreachable: %s", type(exc).__name__)
+        body.store = StoreHealth(reachable=False, error=type(exc).__name__)
+        body.status = "degraded"
+        return JSONResponse(body.model_dump(), status_code=503)
+    body.backlog, body.dead_letters = counts.backlog, counts.dead
+    return JSONResponse(body.model_dump())
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    hub = request.app.state.hub
+    try:
+        request.app.state.counts = await hub.store.counts()
+    except Exception as exc:  # the other metrics are still worth scraping
+        log.warning("metrics: store unreachable: %s", type(exc).__name__)
+    return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def install_metrics(app: FastAPI) -> None:
+    """Register the scrape-time refresh of the gauges (once per app)."""
+    hub = app.state.hub
+    app.state.counts = None
+
+    def refresh() -> None:
+        counts: Any = app.state.counts
+        if counts is not None:
+            hub.metrics.backlog(counts.backlog)
+            hub.metrics.dead_letters.set(counts.dead)
+        hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
+        if hub.ami is not None:
+            reconnects = getattr(hub.ami, "reconnects", None)
+            if isinstance(reconnects, int):
+                hub.metrics.ami_reconnects.set(reconnects)
+
+    hub.metrics.on_scrape(refresh)

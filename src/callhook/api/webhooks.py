@@ -1,0 +1,254 @@
+"""``/api/v1/webhooks``: the subscriptions (the contract in the HTTP API issue).
+
+Passwords and secrets are write-only: accepted on create and update, never returned
+(``auth.username`` and ``has_secret`` are). A tenant token creates subscriptions in
+its own tenant and sees only those.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from callhook.api.auth import Auth, Principal
+from callhook.api.paging import ERRORS
+from callhook.core import dialects
+from callhook.core.subscription import DEFAULT_METHOD, BasicAuth, Dialect, Filters, Subscription
+
+__all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
+
+Text = Annotated[str, Field(max_length=256)]
+
+
+class AuthIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["basic"] = "basic"
+    username: Text
+    password: Annotated[str, Field(max_length=256)] = ""
+
+
+class AuthOut(BaseModel):
+    type: Literal["basic"] = "basic"
+    username: str
+
+
+class FiltersModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queue: Text = ""
+    extension: Text = ""
+    agent: Text = ""
+
+
+def check_url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return v
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, Field(max_length=2048)]
+    dialect: Dialect
+    method: Literal["GET", "POST"] | None = None
+    events: Annotated[list[Text], Field(max_length=64)] | None = None
+    url_template: Annotated[str, Field(max_length=2048)] = ""
+    auth: AuthIn | None = None
+    headers: Annotated[dict[Text, Annotated[str, Field(max_length=4096)]], Field(max_length=32)] = Field(
+        default_factory=dict)
+    secret: Annotated[str, Field(max_length=256)] = ""
+    filters: FiltersModel = Field(default_factory=FiltersModel)
+    tenant: Text = ""
+    description: Annotated[str, Field(max_length=1024)] = ""
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_url(v)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, val in v.items():
+            if not k or any(c in k for c in ":\r\n ") or any(c in val for c in "\r\n"):
+                raise ValueError(f"header {k!r}: invalid name or value")
+        return v
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, Field(max_length=2048)] | None = None
+    method: Literal["GET", "POST"] | None = None
+    events: Annotated[list[Text], Field(max_length=64)] | None = None
+    url_template: Annotated[str, Field(max_length=2048)] | None = None
+    auth: AuthIn | None = None
+    headers: Annotated[dict[Text, Annotated[str, Field(max_length=4096)]], Field(max_length=32)] | None = None
+    secret: Annotated[str, Field(max_length=256)] | None = None
+    filters: FiltersModel | None = None
+    description: Annotated[str, Field(max_length=1024)] | None = None
+    enabled: bool | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else check_url(v)
+
+
+class StatsOut(BaseModel):
+    since: float
+    attempts: int
+    successes: int
+    success_rate: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    last_error: str
+    last_error_at: float | None
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    dialect: Dialect
+    method: str
+    events: list[str]
+    url_template: str
+    auth: AuthOut | None
+    headers: dict[str, str]
+    has_secret: bool
+    filters: FiltersModel
+    tenant: str
+    description: str
+    enabled: bool
+
+
+def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
+    return WebhookOut(
+        id=sub.id, url=sub.url, dialect=sub.dialect, method=sub.method, events=sorted(sub.events),
+        url_template=sub.url_template, auth=AuthOut(username=sub.auth.username) if sub.auth else None,
+        headers=dict(sub.headers), has_secret=has_secret,
+        filters=FiltersModel(queue=sub.filters.queue, extension=sub.filters.extension, agent=sub.filters.agent),
+        tenant=sub.tenant, description=sub.description, enabled=sub.enabled,
+    )
+
+
+def subscriptions_changed(hub: Any) -> None:
+    """Tell the accepter to read the subscriptions again before routing the next event."""
+    accepter = getattr(hub, "accepter", None)
+    if accepter is not None:
+        accepter.invalidate()
+
+
+def _unprocessable(field: str, msg: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=[{"loc": ["body", field], "msg": msg, "type": "value_error"}])
+
+
+def _events(dialect: Dialect, names: list[str] | None) -> frozenset[str]:
+    if not names:
+        return frozenset()
+    try:
+        return frozenset(t.value for t in dialects.canonical_types(dialect, names))
+    except ValueError as exc:
+        raise _unprocessable("events", str(exc)) from None
+
+
+def _tenant(p: Principal, requested: str) -> str:
+    if p.tenant is not None:
+        if requested and requested != p.tenant:
+            raise HTTPException(status_code=403, detail="a tenant token can only create its own tenant's webhooks")
+        return p.tenant
+    return requested
+
+
+async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: bool = False) -> Subscription:
+    sub: Subscription | None = await request.app.state.hub.store.get_subscription(
+        sub_id, tenant=p.tenant, with_secrets=with_secrets)
+    if sub is None:
+        raise HTTPException(status_code=404, detail=f"no webhook {sub_id!r}")
+    return sub
+
+
+@router.post("", status_code=201, response_model=WebhookOut)
+async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookOut:
+    hub = request.app.state.hub
+    method = body.method or DEFAULT_METHOD[body.dialect]
+    sub = Subscription(
+        id="wh_" + secrets.token_hex(8), url=body.url, dialect=body.dialect, method=method,
+        events=_events(body.dialect, body.events), url_template=body.url_template,
+        auth=BasicAuth(body.auth.username, body.auth.password) if body.auth else None,
+        headers=dict(body.headers), secret=body.secret,
+        filters=Filters(body.filters.queue, body.filters.extension, body.filters.agent),
+        tenant=_tenant(p, body.tenant), enabled=body.enabled, description=body.description,
+    )
+    await hub.store.put_subscription(sub, hub.now())
+    subscriptions_changed(hub)
+    return to_out(sub, bool(sub.secret))
+
+
+@router.get("", response_model=list[WebhookOut])
+async def list_webhooks(request: Request, p: Auth,
+                        tenant: Annotated[str | None, Query(max_length=256)] = None) -> list[WebhookOut]:
+    """Every webhook the token sees (Telphin's agent events are listed on their own routes)."""
+    subs = await request.app.state.hub.store.list_subscriptions(tenant=p.scope(tenant), with_secrets=True)
+    return [to_out(s, bool(s.secret)) for s in subs if not s.telphin_client]
+
+
+@router.get("/{sub_id}", response_model=WebhookOut)
+async def get_webhook(sub_id: str, request: Request, p: Auth) -> WebhookOut:
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    return to_out(sub, bool(sub.secret))
+
+
+@router.patch("/{sub_id}", response_model=WebhookOut)
+async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request,
+                        p: Auth) -> WebhookOut:
+    hub = request.app.state.hub
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    changes: dict[str, Any] = {}
+    for name in ("url", "method", "url_template", "secret", "description", "enabled"):
+        v = getattr(body, name)
+        if v is not None:
+            changes[name] = v
+    if body.events is not None:
+        changes["events"] = _events(sub.dialect, body.events)
+    if body.headers is not None:
+        changes["headers"] = dict(body.headers)
+    if body.auth is not None:
+        changes["auth"] = BasicAuth(body.auth.username, body.auth.password)
+    elif "auth" in body.model_fields_set:  # an explicit null removes the credentials
+        changes["auth"] = None
+    if body.filters is not None:
+        changes["filters"] = Filters(body.filters.queue, body.filters.extension, body.filters.agent)
+    new = replace(sub, **changes)
+    await hub.store.put_subscription(new, hub.now())
+    subscriptions_changed(hub)
+    return to_out(new, bool(new.secret))
+
+
+@router.delete("/{sub_id}", status_code=204)
+async def delete_webhook(sub_id: str, request: Request, p: Auth) -> Response:
+    hub = request.app.state.hub
+    if not await hub.store.delete_subscription(sub_id, tenant=p.tenant):
+        raise HTTPException(status_code=404, detail=f"no webhook {sub_id!r}")
+    subscriptions_changed(hub)
+    return Response(status_code=204)
+
+
+@router.get("/{sub_id}/stats", response_model=StatsOut)
+async def webhook_stats(sub_id: str, request: Request, p: Auth,
+                        window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 86400,
+                        ) -> StatsOut:
+    """Delivery health of one webhook over the last ``window`` seconds: attempts, success rate, latency."""
+    hub = request.app.state.hub
+    await _get_owned(request, p, sub_id)
+    since = hub.now() - window
+    st = await hub.store.subscription_stats(sub_id, since)
+    return StatsOut(since=since, attempts=st.attempts, successes=st.successes, success_rate=st.success_rate,
+                    p50_ms=st.p50_ms, p99_ms=st.p99_ms, last_error=st.last_error, last_error_at=st.last_error_at)

@@ -1,0 +1,166 @@
+"""The composition root: builds the store, the sources, the dispatcher and the API.
+
+Nothing else constructs adapters; everything below takes its dependencies by
+constructor. ``Hub`` is what the API routes and the CLI commands are handed: the
+same services, so a command and a route never disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import time
+import tomllib
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from callhook.broadcast import Broadcast
+from callhook.config import Config, ConfigError
+from callhook.core import dialects
+from callhook.core.dialects import signing
+from callhook.core.directory import Directory, DirectoryError
+from callhook.core.events import Event, new_event_id
+from callhook.core.tracker.tracker import Tracker
+from callhook.delivery.accept import Accepter
+from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
+from callhook.delivery.endpoints import EndpointPolicy, Endpoints
+from callhook.delivery.sender import HttpSender
+from callhook.metrics import Metrics
+from callhook.sources.asterisk import AsteriskSource, PbxActions
+from callhook.store import open_store
+from callhook.store.base import Store
+
+__all__ = ["Hub", "build", "load_directory"]
+
+log = logging.getLogger(__name__)
+
+
+def load_directory(path: str) -> Directory:
+    """A directory file (JSON or TOML, shaped like lab-directory.json); "" is an empty one."""
+    if not path:
+        return Directory()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"directory {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"directory {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {exc}") from None
+    try:
+        return Directory.from_mapping(data)
+    except DirectoryError as exc:
+        raise ConfigError(f"directory {path}: {exc}") from None
+
+
+def _tz(name: str) -> tzinfo:
+    if name.upper() in ("UTC", "Z", ""):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {name!r}") from None
+
+
+def new_id(ts: datetime) -> str:
+    return new_event_id(int(ts.timestamp() * 1000))
+
+
+class Hub:
+    """The running services of one callhook process."""
+
+    def __init__(self, config: Config, store: Store, directory: Directory, *, admin_token: str) -> None:
+        self.config = config
+        self.store = store
+        self.directory = directory
+        self.admin_token = admin_token
+        self.tz = _tz(config.timezone)
+        self.started = time.time()
+        self.metrics = Metrics()
+        self.broadcast = Broadcast()
+        self.tracker = Tracker(directory, new_id, self.tz)
+        self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
+        self.sender = HttpSender(allow_private=config.allow_private_networks)
+        self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
+        self.dispatcher = Dispatcher(store, self.sender, sign=signing.sign, now=time.time, metrics=self.metrics,
+                                     endpoints=self.endpoints,
+                                     options=DispatcherOptions(max_inflight=config.dispatch_concurrency))
+        self.source = AsteriskSource(self.tracker, self.accept, self.now_dt)
+        self.ami: Any = None
+        if config.ami_url:
+            from callhook.sources.ami_client import AmiClient, parse_ami_url
+
+            host, port, user, secret = parse_ami_url(config.ami_url)
+            self.ami = AmiClient(host, port, user, secret, on_message=self.source.on_message,
+                                 on_connect=self.source.on_connect, ping_interval=config.ami_ping_interval)
+        self.actions = PbxActions(self.ami, self.tracker, directory, self.now_dt,
+                                  context=config.originate_context, variable=config.originate_variable,
+                                  timeout_ms=config.originate_timeout_ms)
+
+    def now_dt(self) -> datetime:
+        return datetime.now(self.tz)
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    @property
+    def ami_connected(self) -> bool:
+        return bool(self.ami is not None and self.ami.connected)
+
+    async def accept(self, events: Sequence[Event]) -> None:
+        """Make events durable (with their deliveries), then tell the live listeners."""
+        await self.accepter.accept(events)
+        self.metrics.events_in(len(events))
+        self.broadcast.publish(events)
+
+    # ------------------------------------------------------------------ life
+    async def start(self) -> None:
+        await self.store.open()
+        await self.dispatcher.start()
+        if self.ami is not None:
+            self._ami_task: asyncio.Task[None] | None = asyncio.create_task(self._run_ami(), name="ami")
+        else:
+            self._ami_task = None
+
+    async def _run_ami(self) -> None:
+        try:
+            await self.ami.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("AMI source stopped: %s", exc)
+            self.ami_error = str(exc)
+            raise
+
+    async def stop(self) -> None:
+        if self._ami_task is not None:
+            with contextlib.suppress(Exception):
+                await self.ami.stop()
+            self._ami_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._ami_task
+        await self.dispatcher.stop()
+        await self.accepter.close()
+        await self.sender.close()
+        await self.store.close()
+
+
+def build(config: Config) -> Hub:
+    directory = load_directory(config.directory)
+    token = config.admin_token or secrets.token_urlsafe(24)
+    store = open_store(config.database_url)
+    return Hub(config, store, directory, admin_token=token)
+
+
+def environ() -> dict[str, str]:
+    """The process environment, read here and only here (for the CLI)."""
+    return dict(os.environ)

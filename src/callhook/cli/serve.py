@@ -1,0 +1,98 @@
+"""``callhook serve``: the API, the dispatcher and the AMI source in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from callhook.config import Config
+
+__all__ = ["add_parser", "run", "serve"]
+
+log = logging.getLogger("callhook.serve")
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("serve", help="run the API, the dispatcher and the AMI source")
+    p.add_argument("--listen", help="HOST:PORT to listen on (env CALLHOOK_LISTEN; default 127.0.0.1:8080)")
+    p.add_argument("--db", dest="database_url",
+                   help="database URL: sqlite:///file.db or postgresql://... (env CALLHOOK_DATABASE_URL)")
+    p.add_argument("--ami", dest="ami_url", help="ami://USER:SECRET@HOST:PORT (env CALLHOOK_AMI_URL)")
+    p.add_argument("--directory", help="PBX directory file, JSON or TOML (env CALLHOOK_DIRECTORY)")
+    p.set_defaults(func=run)
+
+
+class _Server:
+    """uvicorn's server without its signal capture: SIGTERM/SIGINT end ``serve`` and the
+    process then stops the hub itself (uvicorn would re-raise the signal and kill the
+    process before the dispatcher and the store were closed)."""
+
+    def __new__(cls, config: Any) -> Any:
+        import contextlib
+
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Any:
+                yield
+
+        return Server(config)
+
+
+async def serve(cfg: Config, *, banner: bool = True, ready: Any = None) -> int:
+    import signal
+
+    import uvicorn
+
+    from callhook.api.app import create_app
+    from callhook.bootstrap import build
+
+    hub = build(cfg)
+    if banner and not cfg.admin_token:
+        print(f"callhook: admin token (shown once): {hub.admin_token}", flush=True)
+    await hub.start()
+    host, port = cfg.host_port
+    server = _Server(uvicorn.Config(create_app(hub), host=host, port=port, log_level="warning",
+                                    access_log=False, lifespan="off", limit_concurrency=2000))
+    loop = asyncio.get_running_loop()
+
+    def stop_now() -> None:
+        server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_now)
+    exit_code = 0
+
+    def ami_ended(task: asyncio.Task[None]) -> None:
+        nonlocal exit_code
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            print(f"callhook: AMI: {exc}", file=sys.stderr, flush=True)
+            exit_code = 2
+            server.should_exit = True
+
+    if hub._ami_task is not None:
+        hub._ami_task.add_done_callback(ami_ended)
+    log.info("listening on http://%s:%d", host, port)
+    if ready is not None:
+        ready(hub)
+    try:
+        await server.serve()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await hub.stop()
+    log.info("stopped")
+    return exit_code
+
+
+def run(cfg: Config, args: argparse.Namespace) -> int:
+    from callhook.cli.main import run_async
+
+    return run_async(serve(cfg))
