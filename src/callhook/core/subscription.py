@@ -49,7 +49,7 @@ class Filters:
 class Subscription:
     """``events`` holds canonical event types (strings); empty means every type
     the dialect carries. ``secret`` turns on the Standard Webhooks signature
-    (``whsec_`` prefix optional, base64 key, or raw text)."""
+    (``whsec_<base64 key>``, the Standard Webhooks form, or any other text used as its UTF-8 bytes)."""
 
     id: str
     url: str

@@ -212,6 +212,17 @@ class AmiParser:
         return tail, None
 
     def _message(self, block: bytes, sep: str) -> AmiMessage | None:
+        # Fast path: a plain event block that cannot hold a garbage line, a bare LF or
+        # non-ASCII text is handed over unparsed (AmiMessage parses it on first use).
+        if (
+            sep == "\r\n"
+            and block.startswith(b"Event: ")
+            and block.isascii()
+            and block.count(b"\n") == (crlf := block.count(b"\r\n"))
+            and block.count(b": ") > crlf
+        ):
+            nl = block.find(b"\r\n")
+            return AmiMessage.lazy(block, (block[7:nl] if nl >= 0 else block[7:]).decode("ascii"))
         try:
             text = block.decode()
         except UnicodeDecodeError:

@@ -4,9 +4,10 @@ Asterisk sends three kinds: events (``Event:``), responses (``Response:``) and t
 lines of a ``Response: Follows`` body (``output``). Lookups are case-insensitive,
 as Asterisk's own are; the first occurrence wins for :meth:`get`.
 
-Messages are immutable. The case-insensitive index is built on the first lookup
-only: most of an AMI stream is events the tracker drops after reading ``event``,
-which is answered from the first header without building anything.
+Messages are immutable and as lazy as they can be: most of an AMI stream is events
+the tracker drops after reading ``event``. The codec may hand over a plain-ASCII,
+well-formed event block unparsed (:meth:`AmiMessage.lazy`); its headers are split
+out on first use, and the case-insensitive index is built on the first lookup.
 """
 
 from __future__ import annotations
@@ -17,16 +18,46 @@ __all__ = ["AmiMessage"]
 
 
 class AmiMessage:
-    __slots__ = ("_index", "headers", "output")
+    __slots__ = ("_event", "_headers", "_index", "_raw", "output")
 
-    headers: tuple[tuple[str, str], ...]
     output: tuple[str, ...]  # body lines of "Response: Follows" (command output)
+    _headers: tuple[tuple[str, str], ...] | None
     _index: dict[str, str] | None
+    _raw: bytes
+    _event: str | None
 
     def __init__(self, headers: tuple[tuple[str, str], ...], output: tuple[str, ...] = ()) -> None:
-        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "_headers", headers)
         object.__setattr__(self, "output", output)
         object.__setattr__(self, "_index", None)
+        object.__setattr__(self, "_raw", b"")
+        object.__setattr__(self, "_event", None)
+
+    @classmethod
+    def lazy(cls, raw: bytes, event: str) -> AmiMessage:
+        """An event block (ASCII, CRLF lines, every line ``Key: value``) parsed on first use."""
+        msg = cls.__new__(cls)
+        object.__setattr__(msg, "_headers", None)
+        object.__setattr__(msg, "output", ())
+        object.__setattr__(msg, "_index", None)
+        object.__setattr__(msg, "_raw", raw)
+        object.__setattr__(msg, "_event", event)
+        return msg
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        h = self._headers
+        if h is None:
+            pairs: list[tuple[str, str]] = []
+            for line in self._raw.decode("ascii").split("\r\n"):
+                key, colon, value = line.partition(": ")
+                if colon:
+                    pairs.append((key, value))
+                elif line.endswith(":"):
+                    pairs.append((line[:-1], ""))
+            h = tuple(pairs)
+            object.__setattr__(self, "_headers", h)
+        return h
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AmiMessage is immutable")
@@ -74,7 +105,8 @@ class AmiMessage:
 
     @property
     def event(self) -> str:
-        return self._first("Event")
+        ev = self._event
+        return ev if ev is not None else self._first("Event")
 
     @property
     def response(self) -> str:
