@@ -3,7 +3,10 @@
 The 14 recordings (../shared/fixtures/ami) are concatenated behind one banner and repeated
 up to --mb megabytes, then fed in --chunk byte reads (what a socket read returns) to:
 
-* callhook: ``AmiParser.feed`` -> list of ``AmiMessage``;
+* callhook codec + tracker: ``AmiParser.feed`` -> ``AmiMessage`` -> ``Tracker.feed`` -> canonical
+  events, with the lab directory: the whole path from socket bytes to events;
+* callhook codec, all headers read: every message's header index built (an upper bound of
+  the parsing cost, as if a consumer read every field of every message);
 * panoramisk 1.4: ``AMIProtocol.data_received`` with a dummy transport and a factory whose
   ``dispatch`` only counts, i.e. its decode + split + ``Message.from_line`` + routing path,
   with ``encoding = "utf8"`` as its ``Manager`` sets it.
@@ -14,12 +17,17 @@ Each is run --repeat times, interleaved; the best run of each is printed. Run: .
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from callhook.core.ami.codec import AmiParser
 from callhook.core.ami.message import AmiMessage
+from callhook.core.directory import Directory
+from callhook.core.tracker.tracker import Tracker
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ami"
 BANNER = b"Asterisk Call Manager/12.0.0\r\n"
@@ -39,6 +47,21 @@ def chunks(data: bytes, size: int) -> list[bytes]:
 
 
 def run_callhook(pieces: list[bytes]) -> tuple[float, int, int]:
+    parser = AmiParser()
+    directory = Directory.from_mapping(json.loads((FIXTURES / "lab-directory.json").read_text()))
+    counter = itertools.count()
+    tracker = Tracker(directory, lambda ts: str(next(counter)))
+    now = datetime.now(UTC)
+    total = events = 0
+    t0 = time.perf_counter()
+    for piece in pieces:
+        for msg in parser.feed(piece):
+            total += 1
+            events += len(tracker.feed(msg, now))
+    return time.perf_counter() - t0, total, events
+
+
+def run_callhook_headers(pieces: list[bytes]) -> tuple[float, int, int]:
     parser = AmiParser()
     total = events = 0
     t0 = time.perf_counter()
@@ -96,7 +119,8 @@ def main() -> None:
     data, reps = corpus(args.mb)
     pieces = chunks(data, args.chunk)
     print(f"corpus: {len(data) / 1e6:.1f} MB = 14 recordings x {reps}, read in {args.chunk}-byte chunks")
-    parsers = {"callhook AmiParser": run_callhook, "panoramisk 1.4": run_panoramisk}
+    parsers = {"callhook codec+tracker": run_callhook, "callhook codec, all headers": run_callhook_headers,
+               "panoramisk 1.4 parser": run_panoramisk}
     runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in parsers}
     for _ in range(args.repeat):  # interleaved, so a busy neighbour slows both alike
         for name, fn in parsers.items():
@@ -106,11 +130,12 @@ def main() -> None:
         elapsed, total, events = min(runs[name])
         results[name] = total / elapsed
         print(
-            f"{name:20s} {total:>9,} messages ({events:,} events) in {elapsed:6.2f} s: "
+            f"{name:28s} {total:>9,} messages ({events:,} out) in {elapsed:6.2f} s: "
             f"{total / elapsed:>10,.0f} msg/s, {len(data) / elapsed / 1e6:6.1f} MB/s"
         )
-    ours, theirs = results.values()
-    print(f"ratio callhook / panoramisk: {ours / theirs:.2f}x")
+    ours, headers, theirs = results.values()
+    print(f"ratio callhook codec+tracker / panoramisk parser: {ours / theirs:.2f}x")
+    print(f"ratio callhook codec, all headers / panoramisk parser: {headers / theirs:.2f}x")
     cost, n = message_model_cost(pieces)
     print(f"of which AmiMessage construction alone: {cost / n * 1e6:.2f} us/message ({n / cost:,.0f} msg/s)")
 

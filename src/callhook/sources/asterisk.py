@@ -31,10 +31,10 @@ class AmiLike(Protocol):
     def connected(self) -> bool: ...
 
     async def send_action(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                          timeout: float = 10.0) -> AmiMessage: ...
+                          timeout: float = 10.0) -> AmiMessage: ...  # noqa: ASYNC109
 
     async def collect(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                      timeout: float = 10.0) -> list[AmiMessage]: ...
+                      timeout: float = 10.0) -> list[AmiMessage]: ...  # noqa: ASYNC109
 
 
 class NotConnected(RuntimeError):

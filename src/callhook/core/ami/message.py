@@ -16,6 +16,8 @@ from typing import Any
 
 __all__ = ["AmiMessage"]
 
+_NEEDLES: dict[str, bytes] = {}  # header name -> b"\r\nName: ", for lookups in unparsed blocks
+
 
 class AmiMessage:
     __slots__ = ("_event", "_headers", "_index", "_raw", "output")
@@ -88,6 +90,18 @@ class AmiMessage:
         return idx
 
     def get(self, key: str, default: str = "") -> str:
+        if self._index is None and self._raw:
+            # An unparsed block: look the (canonically spelled) key up in the bytes;
+            # only a miss builds the case-insensitive index.
+            raw = self._raw
+            needle = _NEEDLES.get(key)
+            if needle is None:
+                needle = _NEEDLES[key] = b"\r\n" + key.encode("ascii", "replace") + b": "
+            at = raw.find(needle)
+            if at >= 0:
+                start = at + len(needle)
+                end = raw.find(b"\r\n", start)
+                return raw[start:end if end >= 0 else len(raw)].decode("ascii")
         return self._idx().get(key.lower(), default)
 
     def has(self, key: str) -> bool:
