@@ -25,7 +25,7 @@ class ReplayAmi:
         self.port = 0
         self.logins: list[bool] = []
         self.actions: list[str] = []
-        self._go = threading.Event()
+        self._aio_go: asyncio.Event
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -36,7 +36,8 @@ class ReplayAmi:
         return self
 
     def go(self) -> None:
-        self._go.set()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._aio_go.set)
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -45,6 +46,7 @@ class ReplayAmi:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        self._aio_go = asyncio.Event()
         self._loop = loop
         server = loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
         self.port = server.sockets[0].getsockname()[1]
@@ -95,7 +97,6 @@ class ReplayAmi:
             writer.close()
 
     async def _stream(self, writer: asyncio.StreamWriter) -> None:
-        while not self._go.is_set():
-            await asyncio.sleep(0.05)
+        await self._aio_go.wait()
         writer.write(self.events)
         await writer.drain()

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
 from labdata import FIXTURES, truth
 from replay_ami import ReplayAmi
 
@@ -131,7 +132,8 @@ def test_recording_to_webhooks_in_two_dialects(world: tuple[ReplayAmi, Receiver,
     st, voipex = api(port, "POST", "/api/v1/webhooks", {
         "url": base + "/voipex", "dialect": "voipex",
         "auth": {"type": "basic", "username": "crm", "password": "secret"}})
-    assert st == 201 and "password" not in json.dumps(voipex)
+    assert st == 201
+    assert "password" not in json.dumps(voipex)
     st, _ = api(port, "POST", "/api/v1/webhooks", {"url": base + "/pbx2is", "dialect": "pbx2is", "method": "GET"})
     assert st == 201
     time.sleep(1.2)  # let the accepter see the new subscriptions
@@ -142,7 +144,8 @@ def test_recording_to_webhooks_in_two_dialects(world: tuple[ReplayAmi, Receiver,
     names = [(r["EventName"], r.get("Line"), r.get("Reason")) for r in receiver.of("/voipex")]
     assert names == [("NewCall", None, None), ("Ringing", t["answered_by"], None), ("Answered", t["answered_by"], None),
                      ("Hangup", t["answered_by"], "Normal Clearing"), ("CDR", t["answered_by"], None)]
-    assert receiver.of("/voipex")[0]["From"] == t["caller"] and receiver.of("/voipex")[0]["To"] == t["did"]
+    assert receiver.of("/voipex")[0]["From"] == t["caller"]
+    assert receiver.of("/voipex")[0]["To"] == t["did"]
     auth = {r["headers"].get("authorization") for r in receiver.requests if r["path"] == "/voipex"}
     assert auth == {"Basic " + base64.b64encode(b"crm:secret").decode()}
     assert [r["event"] for r in receiver.of("/pbx2is")] == ["dial", "answer_internal", "hangup_internal", "endcall"]

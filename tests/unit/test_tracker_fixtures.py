@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from labdata import SCENARIOS, replay, truth, wire
 
 from callhook.core.events import EventType
+
+from labdata import SCENARIOS, replay, truth, wire
 
 Step = list[dict[str, Any]]
 
@@ -153,7 +154,8 @@ def test_inbound_direct_busy() -> None:
           "last_dialed_exten": ext}],
     ])
     record = [e for e in events if e.type is EventType.CALL_RECORD]
-    assert record[0].record is not None and record[0].record.disposition == "BUSY"
+    assert record[0].record is not None
+    assert record[0].record.disposition == "BUSY"
 
 
 def test_caller_abandons_while_ringing_direct() -> None:
@@ -349,7 +351,8 @@ def test_agent_session() -> None:
         [{"agent_status": "available", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
         [{"agent_status": "logged_out", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
     ])
-    assert wire(events, "pbx2is") == [] and wire(events, "webitel") == []
+    assert wire(events, "pbx2is") == []
+    assert wire(events, "webitel") == []
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -362,7 +365,8 @@ def test_every_call_is_one_call_in_order(name: str) -> None:
             by_call.setdefault(e.call_id, []).append(e)
     assert len({e.id for e in events}) == len(events)
     for evs in by_call.values():
-        assert evs[0].type is EventType.CALL_NEW and evs[-1].type is EventType.CALL_RECORD
+        assert evs[0].type is EventType.CALL_NEW
+        assert evs[-1].type is EventType.CALL_RECORD
         assert [e.type for e in evs].count(EventType.CALL_NEW) == 1
         assert [e.seq for e in evs] == list(range(1, len(evs) + 1))
     assert len(by_call) == (0 if name == "agent_session" else 1)
