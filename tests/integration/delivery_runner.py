@@ -15,8 +15,6 @@ import signal
 import sys
 import time
 
-from delivery_kit import fake_encode, make_event, make_sub
-
 from callhook.core.dialects.base import Request
 from callhook.core.events import Event
 from callhook.core.retry import RetryPolicy
@@ -24,6 +22,8 @@ from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.sender import HttpSender, Response
 from callhook.store import open_store
+
+from delivery_kit import fake_encode, make_event, make_sub
 
 
 class TaggingSender:

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_kit import Receiver, fake_encode, make_event, make_sub
 
 from callhook.delivery.accept import Accepter
 from callhook.store import open_store
+
+from delivery_kit import Receiver, fake_encode, make_event, make_sub
 
 RUNNER = Path(__file__).with_name("delivery_runner.py")
 

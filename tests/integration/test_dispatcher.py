@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_kit import Receiver, Reply, fake_encode, make_event, make_sub
 
 from callhook.core.dialects.base import Request
 from callhook.core.events import EventType
@@ -28,6 +27,8 @@ from callhook.delivery.endpoints import BreakerState, EndpointPolicy, Endpoints
 from callhook.delivery.sender import HttpSender
 from callhook.store import open_store
 from callhook.store.base import DeliveryQuery, Status, Store
+
+from delivery_kit import Receiver, Reply, fake_encode, make_event, make_sub
 
 FAST = RetryPolicy(schedule=(0.1,) * 8, jitter=0.0, client_error_attempts=2)
 

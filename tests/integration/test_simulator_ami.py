@@ -18,6 +18,7 @@ from callhook.sources.ami_client import AmiClient
 from callhook.sources.simulator.scenarios import scenario
 from callhook.sources.simulator.server import ServerConfig, SimulatorServer
 from callhook.sources.simulator.simulation import DEFAULT_START, Simulation
+
 from labdata import NOW, ids, lab_directory, replay, wire
 
 T = TypeVar("T")

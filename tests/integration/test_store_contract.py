@@ -5,11 +5,11 @@ Times are synthetic (the store reads no clock), so nothing depends on the wall c
 
 from __future__ import annotations
 
-from delivery_kit import fake_encode, make_event, make_sub, with_store
-
 from callhook.core.events import EventType
 from callhook.core.subscription import BasicAuth
 from callhook.store.base import Attempt, DeliveryQuery, EventQuery, Finish, NewDelivery, NewEvent, Status, Store
+
+from delivery_kit import fake_encode, make_event, make_sub, with_store
 
 T0 = 1_000_000.0
 

@@ -20,6 +20,7 @@ from callhook.core.ami.message import AmiMessage
 from callhook.core.events import Event
 from callhook.core.tracker.tracker import Tracker
 from callhook.sources.simulator.scenarios import NAMES, scenario
+
 from labdata import NOW, SCENARIOS, ids, lab_directory, messages, replay, wire
 
 DIALECTS = ("voipex", "pbx2is", "webitel", "telphin")

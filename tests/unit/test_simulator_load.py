@@ -11,6 +11,7 @@ from callhook.core.events import EventType
 from callhook.core.tracker.tracker import Tracker
 from callhook.sources.simulator.load import Load
 from callhook.sources.simulator.simulation import Simulation, simulate_events
+
 from labdata import NOW, ids, lab_directory
 
 HOUR = Load(rate=0.1, duration_s=3600.0)

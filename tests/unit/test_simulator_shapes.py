@@ -9,6 +9,7 @@ import pytest
 
 from callhook.core.ami.message import AmiMessage
 from callhook.sources.simulator.scenarios import scenario
+
 from labdata import SCENARIOS, lab_directory, messages
 
 UID = re.compile(r"^\d{9,}\.\d+$")
@@ -82,6 +83,7 @@ def test_parameters_change_the_call() -> None:
 def test_a_directed_pickup_is_tracked_as_one() -> None:
     from callhook.core.events import EventType
     from callhook.core.tracker.tracker import Tracker
+
     from labdata import NOW, ids
 
     msgs = [m for _, m in scenario("inbound_direct_answered", lab_directory(), 0.0, picked_by="21")]
