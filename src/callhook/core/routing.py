@@ -48,7 +48,9 @@ def matches(sub: Subscription, event: Event) -> bool:
         # Telphin's routes scope a subscription to one agent: only that agent's events.
         if not event.type.is_agent or event.agent is None:
             return False
-        return event.agent.number == sub.telphin_agent_id
+        if sub.telphin_agent_type and event.agent.agent_type != sub.telphin_agent_type:
+            return False
+        return (event.agent.agent_id or event.agent.number) == sub.telphin_agent_id
     return True
 
 

@@ -57,6 +57,7 @@ class AgentBook:
             interface=m.interface,
             agent_type="local",
             extension_name=f"{number}@{tenant}" if tenant else number,
+            agent_id=number,
             pause_reason=m.reason if m.paused else "",
             event_source=source,
         )
