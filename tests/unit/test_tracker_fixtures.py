@@ -375,3 +375,21 @@ def test_every_call_is_one_call_in_order(name: str) -> None:
 def test_all_scenarios_covered() -> None:
     covered = {n[len("test_"):] for n in globals() if n.startswith("test_")}
     assert set(SCENARIOS) <= covered
+
+
+def test_legs_withdrawn_while_the_caller_waits_rang_out() -> None:
+    """The ring-all recording without the caller's hang-up request before the cancels: the
+    queue withdrew the legs itself (a queue timeout), so they rang out ("No answer"),
+    not "Originator cancel"."""
+    from callhook.core.tracker.tracker import Tracker
+
+    from labdata import NOW, ids, lab_directory, messages
+
+    msgs = messages("inbound_ringall_missed")
+    first_cancel = next(i for i, m in enumerate(msgs) if m.event == "DialEnd")
+    kept = [m for i, m in enumerate(msgs) if not (m.event == "HangupRequest" and i < first_cancel)]
+    tracker = Tracker(lab_directory(), ids())
+    events = [e for m in kept for e in tracker.feed(m, NOW)]
+    reasons = {e.leg.number: e.hangup.reason for e in events
+               if e.type is EventType.CALL_HANGUP and e.leg is not None and e.hangup is not None}
+    assert reasons == {"20": "No answer", "21": "No answer", "22": "No answer"}

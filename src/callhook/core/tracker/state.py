@@ -39,6 +39,8 @@ class Chan:
     bridge: str = ""
     on_hold: bool = False
     ended: bool = False
+    picked: bool = False  # renamed into another extension's phone by a masquerade (pickup)
+    hangup_requested: bool = False
 
     @property
     def is_leg(self) -> bool:
@@ -87,6 +89,7 @@ class Call:
     # attended transfer in progress: transferer channel uid -> bridge it left
     consult_from: dict[str, str] = field(default_factory=dict)
     transferred: bool = False
+    pickup_seen: bool = False
     end: datetime | None = None
 
     @property

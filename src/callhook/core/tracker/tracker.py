@@ -106,6 +106,8 @@ class Tracker:
             "QueueMemberPaused": self.agents.on_pause,
             "QueueMemberStatus": self.agents.on_status,
             "Rename": self._on_rename,
+            "HangupRequest": self._on_hanguprequest,
+            "SoftHangupRequest": self._on_hanguprequest,
         }
 
     # ================================================================ public
@@ -256,9 +258,22 @@ class Tracker:
         self._chan(msg, ts)
 
     def _on_rename(self, msg: AmiMessage, ts: datetime) -> None:
+        """A masquerade (call pickup, some transfers) renames channels: the channel a Dial
+        is waiting on may now be another extension's phone."""
+        ch = self.chans.get(msg.get("Uniqueid"))
+        if ch is None:
+            return
+        ch.name = msg.get("Newname") or ch.name
+        if "<ZOMBIE>" in ch.name or ch.local:
+            return
+        ext = self.directory.extension_of_channel(ch.name)
+        if ext is not None and ch.ext is not None and ext.number != ch.ext.number:
+            ch.ext, ch.picked = ext, True
+
+    def _on_hanguprequest(self, msg: AmiMessage, ts: datetime) -> None:
         ch = self.chans.get(msg.get("Uniqueid"))
         if ch is not None:
-            ch.name = msg.get("Newname") or ch.name
+            ch.hangup_requested = True
 
     def _on_newstate(self, msg: AmiMessage, ts: datetime) -> None:
         ch = self._chan(msg, ts)
@@ -352,7 +367,11 @@ class Tracker:
             return  # a fact we already hold (Asterisk repeats DialEnd CANCEL)
         status = msg.get("DialStatus")
         if status == "ANSWER":
-            self._answer(dest, ts)
+            call = self.calls[dest.linkedid]
+            # a channel the call never dialled, or one renamed into another extension's
+            # phone, was brought in by a pickup
+            picked = dest.picked or (not dest.dialed and call.pickup_seen)
+            self._answer(dest, ts, EventType.CALL_PICKUP if picked else EventType.CALL_ANSWERED)
         elif status:
             dest.dial_status = status
             if status == "BUSY":
@@ -388,8 +407,14 @@ class Tracker:
             return
         if picker.linkedid != target.linkedid and target.linkedid in self.calls:
             self._move(picker, target.linkedid)
-        target.dial_status = "PICKUP"
-        picker.dialed = True
+        call = self.calls.get(target.linkedid)
+        if call is not None:
+            call.pickup_seen = True
+            if any(c.answered and c.ext is not None and picker.ext is not None and c.ext.number == picker.ext.number
+                   for c in call.channels.values()):
+                return  # the masquerade's DialEnd ANSWER already told it
+        if target is not picker:
+            target.dial_status = "PICKUP"
         self._answer(picker, ts, EventType.CALL_PICKUP)
 
     # ============================================================== bridges
@@ -487,7 +512,10 @@ class Tracker:
             others = [c for c in call.channels.values() if c is not ch and c.answered and c.is_leg]
             if others or any(c.answered for c in call.last_group_legs if c is not ch):
                 return reasons.ANSWERED_ELSEWHERE
-            return reasons.ORIGINATOR_CANCEL
+            src = self.chans.get(ch.dial_src) or call.channels.get(call.first_uid)
+            if src is None or src.hangup_requested or src.ended:
+                return reasons.ORIGINATOR_CANCEL
+            return reasons.NO_ANSWER  # withdrawn by the PBX (a queue timeout) while the caller waited
         return reasons.reason_for_cause(cause)
 
     def _hangup(self, ch: Chan, cause: int | None, ts: datetime, resync: bool = False) -> None:

@@ -155,6 +155,7 @@ def inbound_direct(pbx: Pbx, key: str, *, caller: str, did: str, exten: str, out
         yield ring_s if outcome == "abandon" else timeout_s
         status = "CANCEL" if outcome == "abandon" else "NOANSWER"
         if outcome == "abandon":
+            pbx.request_hangup(src, 16)  # the caller hangs up: Asterisk says so before cancelling the dial
             write_cdrs(pbx, [d], "NO ANSWER")
         pbx.dial("DialEnd", src, dst, ("DialStatus", status))
         pbx.hangup(dst, 16 if outcome == "abandon" else 0)

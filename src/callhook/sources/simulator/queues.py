@@ -167,6 +167,7 @@ def _connect(pbx: Pbx, src: Channel, queue: str, offered: list[Member], legs: li
 def _abandon(pbx: Pbx, src: Channel, queue: str, position: int, joined: float,
              ringing: list[tuple[Member, Channel]], cdrs: list[Dialled]) -> Script:
     """The caller hangs up while waiting: legs withdrawn (cause 0), QueueCallerAbandon, Leave, Hangup."""
+    pbx.request_hangup(src, 16)  # Asterisk reports the caller's hang-up request before it cancels the legs
     for _, leg in ringing:
         pbx.dial("DialEnd", src, leg, ("DialStatus", "CANCEL"))
     for _, leg in ringing:
