@@ -193,11 +193,27 @@ class AmiParser:
         parts = buf.split(term)
         tail = parts.pop()
         limit = self.max_buffer
+        lazy = AmiMessage.lazy
+        crlf_mode = sep == "\r\n"
         i, n = 0, len(parts)
         while i < n:
             start = i
             block = parts[i]
             i += 1
+            # Fast path (inlined: it is most of the stream): a plain event block that cannot
+            # hold a garbage line, a bare LF or non-ASCII text goes out unparsed; AmiMessage
+            # splits it on first use.
+            if (
+                crlf_mode
+                and block[:7] == b"Event: "
+                and len(block) <= limit
+                and block.isascii()
+                and block.count(b"\n") == (crlf := block.count(b"\r\n"))
+                and block.count(b": ") > crlf
+            ):
+                nl = block.find(b"\r\n")
+                out.append(lazy(block, (block[7:nl] if nl >= 0 else block[7:]).decode("ascii")))
+                continue
             if block.startswith(_FOLLOWS) and _END_COMMAND_B not in block:
                 while i < n and _END_COMMAND_B not in parts[i - 1] and not parts[i].startswith(_NEXT_MESSAGE):
                     i += 1
@@ -212,17 +228,6 @@ class AmiParser:
         return tail, None
 
     def _message(self, block: bytes, sep: str) -> AmiMessage | None:
-        # Fast path: a plain event block that cannot hold a garbage line, a bare LF or
-        # non-ASCII text is handed over unparsed (AmiMessage parses it on first use).
-        if (
-            sep == "\r\n"
-            and block.startswith(b"Event: ")
-            and block.isascii()
-            and block.count(b"\n") == (crlf := block.count(b"\r\n"))
-            and block.count(b": ") > crlf
-        ):
-            nl = block.find(b"\r\n")
-            return AmiMessage.lazy(block, (block[7:nl] if nl >= 0 else block[7:]).decode("ascii"))
         try:
             text = block.decode()
         except UnicodeDecodeError:
