@@ -9,6 +9,7 @@ we were away end their calls (no ghost calls), queue members are learned or diff
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -56,13 +57,31 @@ class AsteriskSource:
         self._now = now
         self.messages = 0
         self.events = 0
+        self.accept_failures = 0
 
     async def on_message(self, msg: AmiMessage) -> None:
         self.messages += 1
         events = self.tracker.feed(msg, self._now())
         if events:
             self.events += len(events)
-            await self._accept(events)
+            await self._durable(events)
+
+    async def _durable(self, events: Sequence[Event]) -> None:
+        """Accept, retrying while the store fails: the AMI reader waits (Asterisk buffers)
+        rather than dropping events the tracker already made."""
+        delay = 0.1
+        while True:
+            try:
+                await self._accept(events)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.accept_failures += 1
+                log.error("could not store %d event(s), retrying in %.1f s: %s", len(events), delay, exc,
+                          extra={"call_id": events[0].call_id})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def on_connect(self, client: AmiLike) -> None:
         """Resync after every (re)connect: CoreShowChannels, then QueueStatus."""
@@ -73,7 +92,7 @@ class AsteriskSource:
         log.info("AMI resync: %d channels alive, %d queue entries, %d events", len(channels), len(members),
                  len(events))
         if events:
-            await self._accept(events)
+            await self._durable(events)
 
 
 class PbxActions:
