@@ -27,7 +27,7 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callhook.cli import serve
+    from callhook.cli import check, demo, ops, receive, serve, simulate
 
     p = argparse.ArgumentParser(prog="callhook", description="Telephony events as durable, ordered webhooks.")
     p.add_argument("--version", action="version", version=f"callhook {__version__}")
@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING or ERROR")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(sub)
+    demo.add_parser(sub)
+    simulate.add_parser(sub)
+    receive.add_parser(sub)
+    ops.add_parsers(sub)
+    check.add_parser(sub)
     return p
 
 

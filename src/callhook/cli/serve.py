@@ -43,7 +43,8 @@ class _Server:
         return Server(config)
 
 
-async def serve(cfg: Config, *, banner: bool = True, ready: Any = None) -> int:
+async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set, for an embedding command such as ``demo``)."""
     import signal
 
     import uvicorn
@@ -65,6 +66,13 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_now)
+    stopper: asyncio.Task[None] | None = None
+    if stop is not None:
+        async def stop_when_told() -> None:
+            await stop.wait()
+            stop_now()
+
+        stopper = asyncio.create_task(stop_when_told(), name="serve-stop")
     exit_code = 0
 
     def ami_ended(task: asyncio.Task[None]) -> None:
@@ -87,6 +95,8 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None) -> int:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if stopper is not None:
+            stopper.cancel()
         await hub.stop()
     log.info("stopped")
     return exit_code
