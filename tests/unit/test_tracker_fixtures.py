@@ -393,3 +393,50 @@ def test_legs_withdrawn_while_the_caller_waits_rang_out() -> None:
     reasons = {e.leg.number: e.hangup.reason for e in events
                if e.type is EventType.CALL_HANGUP and e.leg is not None and e.hangup is not None}
     assert reasons == {"20": "No answer", "21": "No answer", "22": "No answer"}
+
+
+def test_calls_alive_at_connect_are_adopted_and_ended() -> None:
+    """callhook connects mid-call (CoreShowChannels lists two channels): it tells nothing
+    about the call's past, but its hangups, end and record still come, with the right parties."""
+    from labdata import NOW, ids, lab_directory, messages
+
+    from callhook.core.ami.message import AmiMessage
+    from callhook.core.tracker.tracker import Tracker
+
+    msgs = messages("inbound_direct_answered")
+    bridged = max(i for i, m in enumerate(msgs) if m.event == "BridgeEnter")
+    alive: dict[str, AmiMessage] = {}
+    for m in msgs[: bridged + 1]:
+        if m.get("Uniqueid") and m.event in ("Newchannel", "Newstate", "NewCallerid", "BridgeEnter"):
+            alive[m.get("Uniqueid")] = m
+    listed = [AmiMessage.of(("Event", "CoreShowChannel"), *[(k, v) for k, v in m.headers if k != "Event"])
+              for m in alive.values()]
+    tracker = Tracker(lab_directory(), ids())
+    assert tracker.resync_channels(listed, NOW) == []
+    events = [e for m in msgs[bridged + 1:] for e in tracker.feed(m, NOW)]
+    t = truth("inbound_direct_answered")["truth"]
+    kinds = [(e.type, e.leg.number if e.leg else "") for e in events]
+    assert kinds == [(EventType.CALL_HANGUP, t["answered_by"]), (EventType.CALL_ENDED, ""),
+                     (EventType.CALL_RECORD, "")]
+    assert events[0].hangup is not None
+    assert events[0].hangup.reason == "Normal Clearing"
+    assert events[1].outcome is not None
+    assert events[1].outcome.answering_exten == t["answered_by"]
+    assert events[1].party.caller_num == t["caller"]
+    assert not tracker.calls
+    assert not tracker.chans
+
+
+def test_a_call_cut_while_disconnected_ends_at_resync() -> None:
+    from labdata import NOW, ids, lab_directory, messages
+
+    from callhook.core.tracker.tracker import Tracker
+
+    msgs = messages("inbound_direct_answered")
+    bridged = max(i for i, m in enumerate(msgs) if m.event == "BridgeEnter")
+    tracker = Tracker(lab_directory(), ids())
+    for m in msgs[: bridged + 1]:
+        tracker.feed(m, NOW)
+    events = tracker.resync_channels([], NOW)  # nothing alive any more
+    assert [e.type for e in events][-2:] == [EventType.CALL_ENDED, EventType.CALL_RECORD]
+    assert not tracker.calls

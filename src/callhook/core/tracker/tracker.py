@@ -133,11 +133,37 @@ class Tracker:
     def resync_channels(self, listed: Iterable[AmiMessage], now: datetime) -> list[Event]:
         """After a (re)connect: CoreShowChannel entries. Calls whose channels are gone
         were cut while we were away: they end now, so no ghost call remains."""
-        alive = {m.get("Uniqueid") for m in listed if m.event == "CoreShowChannel"}
+        entries = [m for m in listed if m.event == "CoreShowChannel" and m.get("Uniqueid")]
+        alive = {m.get("Uniqueid") for m in entries}
         ts = now.astimezone(self.tz)
         for uid in [u for u in self.chans if u not in alive]:
             self._hangup(self.chans[uid], 16, ts, resync=True)
         out, self._out = self._out, []
+        # Channels we do not know (callhook started or reconnected mid-call): adopt them,
+        # the call's own channel (Uniqueid == Linkedid) first so the call gets its caller.
+        entries.sort(key=lambda m: m.get("Uniqueid") != (m.get("Linkedid") or m.get("Uniqueid")))
+        for m in entries:
+            if m.get("Uniqueid") in self.chans:
+                continue
+            created = m.get("Linkedid") not in self.calls
+            ch = self._chan(m, ts)
+            if ch is None:
+                continue
+            call = self.calls[ch.linkedid]
+            # NewCall was sent before (by an earlier run) or the call is too far along
+            # for one: what follows (hangups, the end, the record) is still told.
+            call.announced = True
+            if not created or ch.uid != call.first_uid:
+                ch.dialed = ch.rang = True
+                if ch.trunk and call.caller_ext is not None:
+                    ch.on_behalf = call.caller_ext
+            if m.get("ChannelStateDesc") == "Up" and (ch.dialed or not created):
+                ch.answered, ch.answered_at = True, ts
+                call.answered_by_person = True
+                call.first_answer = call.first_answer or ts
+                if ch.ext is not None:
+                    call.answering_exten = ch.ext.number
+        self._out = []  # adopting channels tells nothing new
         return out
 
     def resync_queues(self, listed: Iterable[AmiMessage], now: datetime) -> list[Event]:
