@@ -398,10 +398,10 @@ def test_legs_withdrawn_while_the_caller_waits_rang_out() -> None:
 def test_calls_alive_at_connect_are_adopted_and_ended() -> None:
     """callhook connects mid-call (CoreShowChannels lists two channels): it tells nothing
     about the call's past, but its hangups, end and record still come, with the right parties."""
-    from labdata import NOW, ids, lab_directory, messages
-
     from callhook.core.ami.message import AmiMessage
     from callhook.core.tracker.tracker import Tracker
+
+    from labdata import NOW, ids, lab_directory, messages
 
     msgs = messages("inbound_direct_answered")
     bridged = max(i for i, m in enumerate(msgs) if m.event == "BridgeEnter")
@@ -428,9 +428,9 @@ def test_calls_alive_at_connect_are_adopted_and_ended() -> None:
 
 
 def test_a_call_cut_while_disconnected_ends_at_resync() -> None:
-    from labdata import NOW, ids, lab_directory, messages
-
     from callhook.core.tracker.tracker import Tracker
+
+    from labdata import NOW, ids, lab_directory, messages
 
     msgs = messages("inbound_direct_answered")
     bridged = max(i for i, m in enumerate(msgs) if m.event == "BridgeEnter")
