@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
 import time
 import tomllib
@@ -159,8 +158,3 @@ def build(config: Config) -> Hub:
     token = config.admin_token or secrets.token_urlsafe(24)
     store = open_store(config.database_url)
     return Hub(config, store, directory, admin_token=token)
-
-
-def environ() -> dict[str, str]:
-    """The process environment, read here and only here (for the CLI)."""
-    return dict(os.environ)

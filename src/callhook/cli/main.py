@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -44,8 +45,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from callhook.bootstrap import environ
-
     p = parser()
     args = p.parse_args(argv)
     if not getattr(args, "func", None):
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     flags = {k: getattr(args, k, None) for k in CONFIG_KEYS}
     try:
-        cfg = load(flags, environ(), args.config)
+        cfg = load(flags, dict(os.environ), args.config)  # the one place the environment is read
     except ConfigError as exc:
         print(f"callhook: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -323,10 +324,9 @@ COMMANDS = {
 
 
 def run(cfg: Config, args: argparse.Namespace) -> int:
-    from callhook.bootstrap import environ
 
     try:
-        api = connect(args, environ())
+        api = connect(args, dict(os.environ))
         return COMMANDS[(args.command, args.action)](api, args)
     except ApiError as exc:
         print(f"callhook {args.command} {args.action}: {exc}", file=sys.stderr)

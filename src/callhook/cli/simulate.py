@@ -22,6 +22,7 @@ events posted) ends it. Ctrl-C or SIGTERM stops early, exit 0.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -193,11 +194,10 @@ async def post_events(sim: CountingSimulation, args: argparse.Namespace, token: 
 
 
 def run(cfg: Config, args: argparse.Namespace) -> int:
-    from callhook.bootstrap import environ
     from callhook.cli.main import run_async
 
     sim, username, secret = _simulation(cfg, args)
     if args.ami_listen:
         return run_async(serve_ami(sim, args, username, secret))
-    token = args.token or environ().get("CALLHOOK_TOKEN", "")
+    token = args.token or dict(os.environ).get("CALLHOOK_TOKEN", "")
     return run_async(post_events(sim, args, token))

@@ -21,23 +21,34 @@ Queue figures
     abandon rate   abandoned / offered
     =============  ==============================================================
 
+    Buckets (:func:`queue_stats_buckets`): each visit counts in the bucket it joined
+    in, with its whole outcome (a call that joined at 10:59 and was answered at 11:01
+    is answered in the 10:00 bucket), so the buckets add up to the whole range.
+
 Missed calls to call back
-    Incoming calls (``call.ended``, direction incoming) that nobody answered, grouped
-    by (tenant, caller number). A later answered call with that number, in either
-    direction (it called again and got through, or somebody called it back), clears
-    the number's earlier missed calls. Anonymous callers cannot be called back and
-    are left out.
+    Incoming calls that no person answered (``call.ended`` with ``outcome.missed``:
+    VOIPEX's "No user response"; a ring-all leg answered elsewhere is not missed),
+    grouped by (tenant, caller number). A later answered call with that number, in
+    either direction (it called again and got through, or somebody called it back),
+    clears the number's earlier missed calls; so does a mark "done" by hand, for the
+    calls up to its time. Anonymous callers cannot be called back and are left out.
+
+Agents (:func:`agent_stats`)
+    Per extension: *answered* is the calls in which the extension's own phone
+    answered (``call.answered`` or ``call.pickup`` of its leg); *missed* is the calls
+    its phone rang in (``call.ringing``) that ended missed (nobody answered them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from callhook.core.events import Direction, Event, EventType
 
-__all__ = ["MissedCall", "QueueStats", "missed_calls", "queue_stats"]
+__all__ = ["AgentDay", "MissedCall", "QueueStats", "agent_stats", "missed_calls", "queue_stats", "queue_stats_buckets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +76,17 @@ class MissedCall:
     queue: str = ""  # the queue of the last missed call, if it went through one
 
 
+@dataclass(frozen=True, slots=True)
+class AgentDay:
+    extension: str
+    answered: int
+    missed: int
+
+
 @dataclass(slots=True)
 class _Visit:
     queue: str
+    joined: datetime
     wait: float | None = None  # set when answered
     talk: float | None = None  # set when an answered visit left
     abandoned: bool = False
@@ -92,7 +111,7 @@ def _visits(events: Iterable[Event]) -> list[_Visit]:
             continue
         key = (ev.call_id or ev.id, ev.queue)
         if ev.type is EventType.QUEUE_JOINED:
-            visits[key] = _Visit(ev.queue)
+            visits[key] = _Visit(ev.queue, ev.ts)
             continue
         v = visits.get(key)
         if v is None:
@@ -110,6 +129,28 @@ def _visits(events: Iterable[Event]) -> list[_Visit]:
     return list(visits.values())
 
 
+def _figures(name: str, visits: list[_Visit], level: int) -> QueueStats:
+    answered = [v for v in visits if v.wait is not None]
+    waits = [v.wait for v in answered if v.wait is not None]
+    talks = [v.talk for v in answered if v.talk is not None]
+    within = sum(1 for w in waits if w <= level)
+    abandoned = sum(1 for v in visits if v.abandoned)
+    return QueueStats(
+        queue=name, offered=len(visits), answered=len(answered), abandoned=abandoned, answered_within=within,
+        service_level_seconds=level, service_level=_ratio(within, len(visits)), asa=_mean(waits),
+        aht=_mean(talks), abandon_rate=_ratio(abandoned, len(visits)),
+    )
+
+
+def _by_queue(visits: Iterable[_Visit], service_levels: Mapping[str, int], default_level: int,
+              override: int | None, queues: Iterable[str]) -> list[QueueStats]:
+    by_queue: dict[str, list[_Visit]] = {q: [] for q in queues}
+    for v in visits:
+        by_queue.setdefault(v.queue, []).append(v)
+    return [_figures(name, by_queue[name], override if override is not None else
+                     service_levels.get(name, default_level)) for name in sorted(by_queue)]
+
+
 def queue_stats(events: Iterable[Event], service_levels: Mapping[str, int], *, default_level: int = 20,
                 override: int | None = None, queues: Iterable[str] = ()) -> list[QueueStats]:
     """Figures per queue, sorted by name; ``queues`` are listed even with no visit.
@@ -117,24 +158,23 @@ def queue_stats(events: Iterable[Event], service_levels: Mapping[str, int], *, d
     ``service_levels`` maps a queue to its threshold in seconds (the directory's);
     ``override`` replaces every queue's threshold.
     """
-    by_queue: dict[str, list[_Visit]] = {q: [] for q in queues}
+    return _by_queue(_visits(events), service_levels, default_level, override, queues)
+
+
+def queue_stats_buckets(events: Iterable[Event], edges: Sequence[datetime], service_levels: Mapping[str, int], *,
+                        default_level: int = 20, override: int | None = None,
+                        queues: Iterable[str] = ()) -> list[list[QueueStats]]:
+    """Figures per bucket ``[edges[i], edges[i+1])`` (``len(edges) - 1`` of them) by join time.
+
+    Visits that joined outside ``[edges[0], edges[-1])`` are left out.
+    """
+    names = list(queues)
+    slots: list[list[_Visit]] = [[] for _ in range(max(0, len(edges) - 1))]
     for v in _visits(events):
-        by_queue.setdefault(v.queue, []).append(v)
-    out = []
-    for name in sorted(by_queue):
-        visits = by_queue[name]
-        level = override if override is not None else service_levels.get(name, default_level)
-        answered = [v for v in visits if v.wait is not None]
-        waits = [v.wait for v in answered if v.wait is not None]
-        talks = [v.talk for v in answered if v.talk is not None]
-        within = sum(1 for w in waits if w <= level)
-        abandoned = sum(1 for v in visits if v.abandoned)
-        out.append(QueueStats(
-            queue=name, offered=len(visits), answered=len(answered), abandoned=abandoned, answered_within=within,
-            service_level_seconds=level, service_level=_ratio(within, len(visits)), asa=_mean(waits),
-            aht=_mean(talks), abandon_rate=_ratio(abandoned, len(visits)),
-        ))
-    return out
+        i = bisect_right(edges, v.joined) - 1
+        if 0 <= i < len(slots):
+            slots[i].append(v)
+    return [_by_queue(vs, service_levels, default_level, override, names) for vs in slots]
 
 
 @dataclass(slots=True)
@@ -142,22 +182,49 @@ class _Missed:
     calls: list[Event] = field(default_factory=list)
 
 
-def missed_calls(events: Iterable[Event]) -> list[MissedCall]:
-    """Numbers to call back, the most recent missed call first."""
+def missed_calls(events: Iterable[Event],
+                 marks: Mapping[tuple[str, str], datetime] | None = None) -> list[MissedCall]:
+    """Numbers to call back, the most recent missed call first.
+
+    ``marks`` maps (tenant, number) to the time it was marked done by hand: its
+    missed calls up to then are left out.
+    """
     open_: dict[tuple[str, str], _Missed] = {}
     for ev in _ordered(events):
         if ev.type is not EventType.CALL_ENDED or ev.outcome is None:
             continue
         p = ev.party
-        if ev.outcome.answered:
+        if ev.outcome.missed:
+            if p.direction is Direction.INCOMING and p.caller_num:
+                open_.setdefault((ev.tenant, p.caller_num), _Missed()).calls.append(ev)
+        elif ev.outcome.answered:
             for number in (p.caller_num, p.called_num):
                 open_.pop((ev.tenant, number), None)
-        elif p.direction is Direction.INCOMING and p.caller_num:
-            open_.setdefault((ev.tenant, p.caller_num), _Missed()).calls.append(ev)
-    out = [
-        MissedCall(tenant=tenant, number=number, count=len(m.calls), first=m.calls[0].ts, last=m.calls[-1].ts,
-                   call_ids=tuple(e.call_id for e in m.calls), queue=m.calls[-1].queue)
-        for (tenant, number), m in open_.items() if m.calls
-    ]
+    done = marks or {}
+    out = []
+    for (tenant, number), m in open_.items():
+        mark = done.get((tenant, number))
+        calls = [e for e in m.calls if mark is None or e.ts > mark]
+        if calls:
+            out.append(MissedCall(tenant=tenant, number=number, count=len(calls), first=calls[0].ts,
+                                  last=calls[-1].ts, call_ids=tuple(e.call_id for e in calls), queue=calls[-1].queue))
     out.sort(key=lambda m: (m.last, m.number), reverse=True)
     return out
+
+
+def agent_stats(events: Iterable[Event]) -> list[AgentDay]:
+    """Calls answered and missed per extension (see the module docstring), by extension."""
+    rang: dict[str, set[str]] = {}
+    answered: dict[str, set[str]] = {}
+    missed: dict[str, set[str]] = {}
+    for ev in _ordered(events):
+        leg = ev.leg
+        if leg is not None and leg.number and not leg.external:
+            if ev.type is EventType.CALL_RINGING:
+                rang.setdefault(ev.call_id, set()).add(leg.number)
+            elif ev.type in (EventType.CALL_ANSWERED, EventType.CALL_PICKUP):
+                answered.setdefault(leg.number, set()).add(ev.call_id)
+        if ev.type is EventType.CALL_ENDED and ev.outcome is not None and ev.outcome.missed:
+            for number in rang.get(ev.call_id, ()):
+                missed.setdefault(number, set()).add(ev.call_id)
+    return [AgentDay(n, len(answered.get(n, ())), len(missed.get(n, ()))) for n in sorted(set(answered) | set(missed))]

@@ -42,6 +42,7 @@ __all__ = [
     "DeliveryQuery",
     "EventQuery",
     "Finish",
+    "MissedMark",
     "NewDelivery",
     "NewEvent",
     "Page",
@@ -178,6 +179,19 @@ class EventQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class MissedMark:
+    """A missed caller handled by hand: its missed calls up to ``at`` need no call-back.
+
+    One per (tenant, number); a newer mark replaces the older one.
+    """
+
+    tenant: str
+    number: str
+    at: float
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None  # pass back as before_id; None on the last page
@@ -250,6 +264,9 @@ class Store(Protocol):
     async def retry_delivery(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
         """A dead or expired delivery back to pending, due now, with a fresh lifetime."""
 
+    async def expedite(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        """A pending delivery (waiting for its next retry) due now; False if it is not pending."""
+
     async def replay(
         self,
         now: float,
@@ -259,9 +276,10 @@ class Store(Protocol):
         until: float | None = None,
         tenant: str | None = None,
         limit: int = 100_000,
+        call_id: str | None = None,
     ) -> int:
         """New pending deliveries re-sending the stored requests of finished deliveries
-        (created in [since, until)); returns how many."""
+        (created in [since, until); of one call's events if ``call_id``); returns how many."""
 
     # -- queries
     async def get_delivery(
@@ -270,8 +288,14 @@ class Store(Protocol):
     async def list_deliveries(self, q: DeliveryQuery) -> Page[Delivery]: ...
     async def list_events(self, q: EventQuery) -> Page[Event]: ...
     async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]: ...
-    async def counts(self) -> Counts: ...
+    async def counts(self, *, subscription_id: str | None = None) -> Counts: ...
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats: ...
+
+    # -- missed calls handled by hand
+    async def put_missed_mark(self, mark: MissedMark) -> None:
+        """Insert or replace the mark of (tenant, number)."""
+
+    async def list_missed_marks(self, *, tenant: str | None = None) -> list[MissedMark]: ...
 
 
 # ------------------------------------------------------------------ shared helpers

@@ -20,6 +20,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    MissedMark,
     NewEvent,
     Page,
     Status,
@@ -47,6 +48,7 @@ class MemoryStore:
         self._rows: dict[int, _Row] = {}
         self._groups: dict[tuple[str, str], list[int]] = {}  # active ids per group, ascending
         self._attempts: list[Attempt] = []
+        self._marks: dict[tuple[str, str], MissedMark] = {}
         self._next_id = 1
         self._wakeup = Wakeup()
 
@@ -211,6 +213,14 @@ class MemoryStore:
         self._wakeup.ring()
         return True
 
+    async def expedite(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        row = self._rows.get(delivery_id)
+        if row is None or row.d.status != Status.PENDING or (tenant is not None and row.d.tenant != tenant):
+            return False
+        row.d = replace(row.d, next_at=min(row.d.next_at, now))
+        self._wakeup.ring()
+        return True
+
     async def replay(
         self,
         now: float,
@@ -220,11 +230,14 @@ class MemoryStore:
         until: float | None = None,
         tenant: str | None = None,
         limit: int = 100_000,
+        call_id: str | None = None,
     ) -> int:
         chosen = [
             r.d
             for _, r in sorted(self._rows.items())
-            if r.d.status in FINAL and _in_scope(r.d, subscription_id, tenant, since, until)
+            if r.d.status in FINAL
+            and _in_scope(r.d, subscription_id, tenant, since, until)
+            and (call_id is None or self._events[r.d.event_id].call_id == call_id)
         ][:limit]
         for d in chosen:
             self._add(
@@ -299,10 +312,11 @@ class MemoryStore:
         evs = [e for e in self._events.values() if e.call_id == call_id and (tenant is None or e.tenant == tenant)]
         return sorted(evs, key=lambda e: (e.seq, e.id))
 
-    async def counts(self) -> Counts:
+    async def counts(self, *, subscription_id: str | None = None) -> Counts:
         by: dict[str, int] = {}
         for r in self._rows.values():
-            by[r.d.status] = by.get(r.d.status, 0) + 1
+            if subscription_id is None or r.d.subscription_id == subscription_id:
+                by[r.d.status] = by.get(r.d.status, 0) + 1
         return Counts(by.get("pending", 0), by.get("inflight", 0), by.get("dead", 0), by.get("expired", 0))
 
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
@@ -313,6 +327,13 @@ class MemoryStore:
                 if a.subscription_id == sub_id and a.at >= since
             ]
         )
+
+    # ------------------------------------------------------------ missed-call marks
+    async def put_missed_mark(self, mark: MissedMark) -> None:
+        self._marks[(mark.tenant, mark.number)] = mark
+
+    async def list_missed_marks(self, *, tenant: str | None = None) -> list[MissedMark]:
+        return [m for _, m in sorted(self._marks.items()) if tenant is None or m.tenant == tenant]
 
 
 def _in_scope(d: Delivery, sub_id: str | None, tenant: str | None, since: float | None, until: float | None) -> bool:

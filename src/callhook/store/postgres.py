@@ -34,6 +34,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    MissedMark,
     NewEvent,
     Page,
     StoreError,
@@ -171,6 +172,10 @@ class PostgresStore:
         async with self._conn() as c:
             return await q.retry_delivery(c, delivery_id, now, tenant)
 
+    async def expedite(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        async with self._conn() as c:
+            return await q.expedite(c, delivery_id, now, tenant)
+
     async def replay(
         self,
         now: float,
@@ -180,9 +185,10 @@ class PostgresStore:
         until: float | None = None,
         tenant: str | None = None,
         limit: int = 100_000,
+        call_id: str | None = None,
     ) -> int:
         async with self._conn() as c:
-            return await q.replay(c, now, subscription_id, since, until, tenant, limit)
+            return await q.replay(c, now, subscription_id, since, until, tenant, limit, call_id)
 
     # ------------------------------------------------------------ queries
     async def get_delivery(
@@ -203,10 +209,18 @@ class PostgresStore:
         async with self._conn() as c:
             return await q.call_events(c, call_id, tenant)
 
-    async def counts(self) -> Counts:
+    async def counts(self, *, subscription_id: str | None = None) -> Counts:
         async with self._conn() as c:
-            return await q.counts(c)
+            return await q.counts(c, subscription_id)
 
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
         async with self._conn() as c:
             return await q.subscription_stats(c, sub_id, since)
+
+    async def put_missed_mark(self, mark: MissedMark) -> None:
+        async with self._conn() as c:
+            await q.put_missed_mark(c, mark)
+
+    async def list_missed_marks(self, *, tenant: str | None = None) -> list[MissedMark]:
+        async with self._conn() as c:
+            return await q.list_missed_marks(c, tenant)

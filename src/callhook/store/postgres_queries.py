@@ -28,6 +28,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    MissedMark,
     NewEvent,
     Page,
     SubscriptionStats,
@@ -318,6 +319,17 @@ async def retry_delivery(c: Conn, delivery_id: int, now: float, tenant: str | No
         return True
 
 
+async def expedite(c: Conn, delivery_id: int, now: float, tenant: str | None) -> bool:
+    sql = "UPDATE deliveries SET next_at = least(next_at, %s) WHERE id = %s AND status = 'pending'"
+    args: list[Any] = [now, delivery_id]
+    if tenant is not None:
+        sql, args = sql + " AND tenant = %s", [*args, tenant]
+    cur = await c.execute(sql, args)
+    if cur.rowcount:
+        await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    return cur.rowcount > 0
+
+
 def _scope(
     sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
 ) -> None:
@@ -333,11 +345,21 @@ def _scope(
 
 
 async def replay(
-    c: Conn, now: float, sub_id: str | None, since: float | None, until: float | None, tenant: str | None, limit: int
+    c: Conn,
+    now: float,
+    sub_id: str | None,
+    since: float | None,
+    until: float | None,
+    tenant: str | None,
+    limit: int,
+    call_id: str | None = None,
 ) -> int:
     where: list[str] = ["status IN ('done', 'dead', 'expired')"]
     args: list[Any] = []
     _scope(sub_id, tenant, since, until, where, args)
+    if call_id is not None:
+        where.append("event_id IN (SELECT id FROM events WHERE call_id = %s)")
+        args.append(call_id)
     async with c.transaction():
         rows = await (
             await c.execute(
@@ -442,11 +464,13 @@ async def call_events(c: Conn, call_id: str, tenant: str | None) -> list[Event]:
     return [event_from_dict(r[0]) for r in rows]
 
 
-async def counts(c: Conn) -> Counts:
+async def counts(c: Conn, sub_id: str | None = None) -> Counts:
+    one = "" if sub_id is None else " AND subscription_id = %s"
     rows = await (
         await c.execute(
             "SELECT status, count(*) FROM deliveries WHERE status IN "
-            "('pending', 'inflight', 'dead', 'expired') GROUP BY status"
+            f"('pending', 'inflight', 'dead', 'expired'){one} GROUP BY status",
+            () if sub_id is None else (sub_id,),
         )
     ).fetchall()
     by = {r[0]: r[1] for r in rows}
@@ -461,3 +485,21 @@ async def subscription_stats(c: Conn, sub_id: str, since: float) -> Subscription
         )
     ).fetchall()
     return stats_from_attempts([(r[0], r[1], r[2], r[3]) for r in rows])
+
+
+# ---------------------------------------------------------------- missed-call marks
+async def put_missed_mark(c: Conn, m: MissedMark) -> None:
+    await c.execute(
+        "INSERT INTO missed_marks (tenant, number, at, done_by) VALUES (%s, %s, %s, %s) ON CONFLICT (tenant, number) "
+        "DO UPDATE SET at = excluded.at, done_by = excluded.done_by",
+        (m.tenant, m.number, m.at, m.by),
+    )
+
+
+async def list_missed_marks(c: Conn, tenant: str | None) -> list[MissedMark]:
+    sql = "SELECT tenant, number, at, done_by FROM missed_marks"
+    args: tuple[str, ...] = ()
+    if tenant is not None:
+        sql, args = sql + " WHERE tenant = %s", (tenant,)
+    rows = await (await c.execute(sql + " ORDER BY tenant, number", args)).fetchall()
+    return [MissedMark(r[0], r[1], r[2], r[3]) for r in rows]

@@ -38,6 +38,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    MissedMark,
     NewEvent,
     Page,
     StoreError,
@@ -168,6 +169,12 @@ class SqliteStore:
             self._wakeup.ring()
         return ok
 
+    async def expedite(self, delivery_id: int, now: float, *, tenant: str | None = None) -> bool:
+        ok = await self._write(q.expedite, delivery_id, now, tenant)
+        if ok:
+            self._wakeup.ring()
+        return ok
+
     async def replay(
         self,
         now: float,
@@ -177,8 +184,9 @@ class SqliteStore:
         until: float | None = None,
         tenant: str | None = None,
         limit: int = 100_000,
+        call_id: str | None = None,
     ) -> int:
-        n = await self._write(q.replay, now, subscription_id, since, until, tenant, limit)
+        n = await self._write(q.replay, now, subscription_id, since, until, tenant, limit, call_id)
         if n:
             self._wakeup.ring()
         return n
@@ -198,8 +206,14 @@ class SqliteStore:
     async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]:
         return await self._read(q.call_events, call_id, tenant)
 
-    async def counts(self) -> Counts:
-        return await self._read(q.counts)
+    async def counts(self, *, subscription_id: str | None = None) -> Counts:
+        return await self._read(q.counts, subscription_id)
 
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
         return await self._read(q.subscription_stats, sub_id, since)
+
+    async def put_missed_mark(self, mark: MissedMark) -> None:
+        await self._write(q.put_missed_mark, mark)
+
+    async def list_missed_marks(self, *, tenant: str | None = None) -> list[MissedMark]:
+        return await self._read(q.list_missed_marks, tenant)

@@ -28,6 +28,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    MissedMark,
     NewEvent,
     Page,
     SubscriptionStats,
@@ -289,6 +290,15 @@ def retry_delivery(conn: sqlite3.Connection, delivery_id: int, now: float, tenan
         return True
 
 
+def expedite(conn: sqlite3.Connection, delivery_id: int, now: float, tenant: str | None) -> bool:
+    with _tx(conn, durable=True):
+        sql = "UPDATE deliveries SET next_at = min(next_at, ?) WHERE id = ? AND status = 'pending'"
+        args: list[Any] = [now, delivery_id]
+        if tenant is not None:
+            sql, args = sql + " AND tenant = ?", [*args, tenant]
+        return conn.execute(sql, args).rowcount > 0
+
+
 def _scope(
     sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
 ) -> None:
@@ -311,10 +321,14 @@ def replay(
     until: float | None,
     tenant: str | None,
     limit: int,
+    call_id: str | None = None,
 ) -> int:
     where: list[str] = ["status IN ('done', 'dead', 'expired')"]
     args: list[Any] = []
     _scope(sub_id, tenant, since, until, where, args)
+    if call_id is not None:
+        where.append("event_id IN (SELECT id FROM events WHERE call_id = ?)")
+        args.append(call_id)
     with _tx(conn, durable=True):
         rows = conn.execute(
             f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*args, limit)
@@ -409,15 +423,18 @@ def call_events(conn: sqlite3.Connection, call_id: str, tenant: str | None) -> l
     return [event_from_dict(loads(r[0])) for r in conn.execute(sql + " ORDER BY seq, id", args)]
 
 
-def counts(conn: sqlite3.Connection) -> Counts:
+def counts(conn: sqlite3.Connection, sub_id: str | None = None) -> Counts:
+    one = "" if sub_id is None else " AND subscription_id = ?"
+    args = () if sub_id is None else (sub_id,)
     by = dict(
         conn.execute(
-            "SELECT status, count(*) FROM deliveries WHERE status IN ('pending', 'inflight') GROUP BY status"
+            f"SELECT status, count(*) FROM deliveries WHERE status IN ('pending', 'inflight'){one} GROUP BY status",
+            args,
         ).fetchall()
     )
     by.update(
         conn.execute(
-            "SELECT status, count(*) FROM deliveries WHERE status IN ('dead', 'expired') GROUP BY status"
+            f"SELECT status, count(*) FROM deliveries WHERE status IN ('dead', 'expired'){one} GROUP BY status", args
         ).fetchall()
     )
     return Counts(by.get("pending", 0), by.get("inflight", 0), by.get("dead", 0), by.get("expired", 0))
@@ -428,3 +445,21 @@ def subscription_stats(conn: sqlite3.Connection, sub_id: str, since: float) -> S
         "SELECT status, duration_ms, error, at FROM attempts WHERE subscription_id = ? AND at >= ?", (sub_id, since)
     ).fetchall()
     return stats_from_attempts(rows)
+
+
+# ---------------------------------------------------------------- missed-call marks
+def put_missed_mark(conn: sqlite3.Connection, m: MissedMark) -> None:
+    with _tx(conn, durable=True):
+        conn.execute(
+            "INSERT INTO missed_marks (tenant, number, at, done_by) VALUES (?, ?, ?, ?) ON CONFLICT (tenant, number) "
+            "DO UPDATE SET at = excluded.at, done_by = excluded.done_by",
+            (m.tenant, m.number, m.at, m.by),
+        )
+
+
+def list_missed_marks(conn: sqlite3.Connection, tenant: str | None) -> list[MissedMark]:
+    sql = "SELECT tenant, number, at, done_by FROM missed_marks"
+    args: tuple[str, ...] = ()
+    if tenant is not None:
+        sql, args = sql + " WHERE tenant = ?", (tenant,)
+    return [MissedMark(*r) for r in conn.execute(sql + " ORDER BY tenant, number", args)]
