@@ -255,7 +255,8 @@ class Tracker:
         call = Call(id=ch.linkedid, start=ts, first_uid=ch.uid)
         self.calls[call.id] = call
         exten = ch.exten if ch.exten not in ("s", "") else ""
-        if ch.trunk and ch.state != "Down":
+        if (ch.trunk or (ch.ext is None and not ch.local)) and ch.state not in ("Down", ""):
+            # from a trunk, or from a device the directory does not know (treated as outside)
             call.caller_type, call.direction = "external", Direction.INCOMING
             call.caller_num, call.called_num = ch.caller_num, exten
             call.caller_name = _num(msg.get(prefix + "CallerIDName"))
