@@ -13,6 +13,7 @@ the fields it must carry with those values; other fields are not checked here
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -440,3 +441,20 @@ def test_a_call_cut_while_disconnected_ends_at_resync() -> None:
     events = tracker.resync_channels([], NOW)  # nothing alive any more
     assert [e.type for e in events][-2:] == [EventType.CALL_ENDED, EventType.CALL_RECORD]
     assert not tracker.calls
+
+
+def test_agent_changes_made_through_callhook_say_api() -> None:
+    """spec §3 Decision: event_source is "api" for a change callhook's API asked for."""
+    from callhook.core.tracker.tracker import Tracker
+
+    from labdata import NOW, ids, lab_directory, messages
+
+    tracker = Tracker(lab_directory(), ids())
+    msgs = messages("agent_session")
+    added = next(m for m in msgs if m.event == "QueueMemberAdded")
+    tracker.expect_agent_change("login", "NOC", "IAX2/163", datetime.fromtimestamp(float(added.get("Timestamp")),
+                                                                                   UTC))
+    events = [e for m in msgs for e in tracker.feed(m, NOW)]
+    sources = [(e.type, e.agent.event_source) for e in events if e.agent is not None]
+    assert sources == [(EventType.AGENT_LOGIN, "api"), (EventType.AGENT_PAUSED, "phone"),
+                       (EventType.AGENT_UNPAUSED, "phone"), (EventType.AGENT_LOGOUT, "phone")]
