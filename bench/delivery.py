@@ -10,8 +10,10 @@ machine the measured side has one core and the receiver the other.
 
 Rows:
   naive       requests.post per event, one after another (a new connection each time)
-  ceiling     aiohttp + uvloop posting the same bodies, keep-alive, no storage
-  callhook    accept (durable, group commit) -> claim -> POST -> marked done, SQLite FULL
+  ceiling     a sender alone posting the same bodies, keep-alive, no storage:
+              HttpSender (aiohttp + uvloop) and CurlSender (pycurl CurlMulti on uvloop)
+  callhook    accept (durable, group commit) -> claim -> POST -> marked done, SQLite FULL,
+              once with each sender
 Throughput: as many events as possible, until every delivery is marked done.
 Latency: events offered at a fixed rate (--rate, default 5000/s); for callhook from
 the start of ``accept`` to the 2xx response; for the others per request.
@@ -43,7 +45,7 @@ from callhook.core.subscription import Dialect, Subscription
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import EndpointPolicy, Endpoints
-from callhook.delivery.sender import HttpSender, Response
+from callhook.delivery.sender import Response, Sender, make_sender
 from callhook.store import open_store
 
 CONCURRENCY = 64  # connections to the one receiver, for the ceiling and callhook alike
@@ -165,8 +167,8 @@ def naive(url: str, seconds: float) -> tuple[float, list[float]]:
 
 
 # ---------------------------------------------------------------- ceiling
-async def ceiling(url: str, n: int, rate: int, seconds: float) -> tuple[float, list[float]]:
-    sender = HttpSender()
+async def ceiling(kind: str, url: str, n: int, rate: int, seconds: float) -> tuple[float, list[float]]:
+    sender = make_sender(kind)
     req = Request("POST", url, (("Content-Type", "application/json"),), b'{"id":"x","seq":1}')
     sem = asyncio.Semaphore(CONCURRENCY)
 
@@ -194,7 +196,7 @@ async def ceiling(url: str, n: int, rate: int, seconds: float) -> tuple[float, l
 class TimingSender:
     """Notes when each event's 2xx came back (for the latency figures)."""
 
-    def __init__(self, inner: HttpSender) -> None:
+    def __init__(self, inner: Sender) -> None:
         self.inner = inner
         self.started: dict[str, float] = {}
         self.latencies: list[float] = []
@@ -210,11 +212,13 @@ class TimingSender:
         await self.inner.close()
 
 
-async def hub(path: str, url: str, synchronous: str = "FULL") -> tuple[Accepter, Dispatcher, TimingSender, object]:
+async def hub(
+    path: str, url: str, synchronous: str = "FULL", kind: str = "aiohttp"
+) -> tuple[Accepter, Dispatcher, TimingSender, object]:
     store = open_store(path, synchronous=synchronous)
     await store.open()
     await store.put_subscription(Subscription(id="s", url=url, dialect=Dialect.CALLHOOK), time.time())
-    sender = TimingSender(HttpSender())
+    sender = TimingSender(make_sender(kind))
     accepter = Accepter(store, encode)
     dispatcher = Dispatcher(
         store,
@@ -234,8 +238,8 @@ async def drain(store: object) -> None:
         backlog = (await store.counts()).backlog  # type: ignore[attr-defined]
 
 
-async def callhook_e2e(tmp: str, url: str, n: int, rate: int, seconds: float) -> tuple[float, list[float]]:
-    accepter, dispatcher, sender, store = await hub(os.path.join(tmp, "bench.db"), url)
+async def callhook_e2e(kind: str, tmp: str, url: str, n: int, rate: int, seconds: float) -> tuple[float, list[float]]:
+    accepter, dispatcher, sender, store = await hub(os.path.join(tmp, f"bench-{kind}.db"), url, kind=kind)
     evs = events(n, calls=max(1, n // 20))  # 20 events per call
     sem = asyncio.Semaphore(32)
 
@@ -311,23 +315,29 @@ def main() -> None:
     proc, url = start_receiver()
     try:
         rows = [("naive requests.post", *naive(url, seconds))]
-        rows.append(("aiohttp+uvloop ceiling", *uvloop.run(ceiling(url, n, args.rate, seconds))))
+        rows.append(("aiohttp+uvloop ceiling", *uvloop.run(ceiling("aiohttp", url, n, args.rate, seconds))))
+        rows.append(("pycurl+uvloop ceiling", *uvloop.run(ceiling("curl", url, n, args.rate, seconds))))
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(("callhook e2e (SQLite)", *uvloop.run(callhook_e2e(tmp, url, n, args.rate, seconds))))
+            for kind, name in (("aiohttp", "callhook e2e aiohttp"), ("curl", "callhook e2e pycurl")):
+                rows.append((name, *uvloop.run(callhook_e2e(kind, tmp, url, n, args.rate, seconds))))
             if args.pending:
                 uvloop.run(pending_memory(tmp, args.pending))
     finally:
         proc.terminate()
         proc.wait()
+    from callhook.delivery.curl_sender import curl_version
+
     print(f"\n{'':24} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}   latency measured at")
     for name, thr, lat in rows:
         at = "its own pace" if name.startswith("naive") else f"{args.rate}/s"
         print(f"{name:24} {thr:10.0f} {pct(lat, 50):8.2f} {pct(lat, 99):8.2f}   {at}")
-    naive_t, ceil_t, hub_t = rows[0][1], rows[1][1], rows[2][1]
+    naive_t, ceil_a, ceil_c, hub_a, hub_c = (row[1] for row in rows[:5])
     print(
-        f"\ncallhook / naive: {hub_t / naive_t:.1f}x   callhook / ceiling: {hub_t / ceil_t:.2f}   "
-        f"ceiling / naive: {ceil_t / naive_t:.1f}x"
+        f"\naiohttp: callhook / naive {hub_a / naive_t:.1f}x, callhook / its ceiling {hub_a / ceil_a:.2f}\n"
+        f"pycurl:  callhook / naive {hub_c / naive_t:.1f}x, callhook / its ceiling {hub_c / ceil_c:.2f}\n"
+        f"pycurl / aiohttp: ceiling {ceil_c / ceil_a:.2f}x, callhook e2e {hub_c / hub_a:.2f}x"
     )
+    print(curl_version())
     print(f"(n={n}, concurrency {CONCURRENCY}, median naive latency {statistics.median(rows[0][2]) * 1000:.2f} ms)")
 
 

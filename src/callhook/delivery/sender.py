@@ -28,7 +28,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -36,7 +36,16 @@ from yarl import URL
 
 from callhook.core.dialects.base import Request
 
-__all__ = ["HttpSender", "Response", "SendError", "Sender", "SenderOptions", "address_allowed"]
+__all__ = [
+    "SENDER_KINDS",
+    "HttpSender",
+    "Response",
+    "SendError",
+    "Sender",
+    "SenderOptions",
+    "address_allowed",
+    "make_sender",
+]
 
 
 class SendError(Exception):
@@ -183,6 +192,23 @@ class HttpSender:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+
+
+SENDER_KINDS = ("aiohttp", "curl")
+
+
+def make_sender(kind: str, **options: Any) -> Sender:
+    """A sender by name: ``"aiohttp"`` (:class:`HttpSender`) or ``"curl"``
+    (:class:`callhook.delivery.curl_sender.CurlSender`, needs pycurl). ``options`` are
+    the constructor's keywords (timeouts, ``verify_tls``, ``allow_private``, ...),
+    the same for both."""
+    if kind == "aiohttp":
+        return HttpSender(**options)
+    if kind == "curl":
+        from callhook.delivery.curl_sender import CurlSender  # pycurl only when asked for
+
+        return CurlSender(**options)
+    raise ValueError(f"unknown sender {kind!r}; one of {', '.join(SENDER_KINDS)}")
 
 
 def _is_ip(host: str) -> bool:
