@@ -14,6 +14,7 @@ reads ``os.environ``: :func:`load` is called by the CLI and the result is passed
 | timezone         |               | CALLHOOK_TIMEZONE        | UTC (or the directory's)     |
 | allow_private    |               | CALLHOOK_ALLOW_PRIVATE_NETWORKS | true                  |
 | log_level        | --log-level   | CALLHOOK_LOG_LEVEL       | INFO                         |
+| sender           |               | CALLHOOK_SENDER          | curl (or aiohttp)            |
 | tenant tokens    |               | CALLHOOK_TENANT_TOKENS   | none ("tenant:token,...")    |
 | telphin limit    |               | CALLHOOK_TELPHIN_LIMIT   | 10 subscriptions per client  |
 
@@ -45,6 +46,7 @@ class Config:
     admin_token: str = ""
     timezone: str = "UTC"
     allow_private_networks: bool = True
+    sender: str = "curl"  # the HTTP client for webhooks: curl (pycurl, faster) or aiohttp
     log_level: str = "INFO"
     # click-to-dial dial plan (the click2dial fixture's shape)
     originate_context: str = "click2dial"
@@ -70,6 +72,7 @@ _ENV = {
     "timezone": "CALLHOOK_TIMEZONE",
     "allow_private_networks": "CALLHOOK_ALLOW_PRIVATE_NETWORKS",
     "log_level": "CALLHOOK_LOG_LEVEL",
+    "sender": "CALLHOOK_SENDER",
     "originate_context": "CALLHOOK_ORIGINATE_CONTEXT",
     "originate_variable": "CALLHOOK_ORIGINATE_VARIABLE",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
@@ -159,6 +162,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
     parse_listen(cfg.listen)
     if cfg.ami_url and not cfg.ami_url.startswith("ami://"):
         raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
+    if cfg.sender not in ("curl", "aiohttp"):
+        raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {cfg.log_level!r}")
     return cfg
