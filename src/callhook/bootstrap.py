@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
 from callhook.core import dialects
@@ -85,6 +86,7 @@ class Hub:
         self.started = time.time()
         self.metrics = Metrics()
         self.broadcast = Broadcast()
+        self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
         self.tracker = Tracker(directory, new_id, self.tz)
         self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
         self.sender = HttpSender(allow_private=config.allow_private_networks)

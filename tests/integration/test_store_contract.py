@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from callhook.core.events import EventType
 from callhook.core.subscription import BasicAuth
-from callhook.store.base import Attempt, DeliveryQuery, EventQuery, Finish, NewDelivery, NewEvent, Status, Store
+from callhook.store.base import (
+    Attempt,
+    DeliveryQuery,
+    EventQuery,
+    Finish,
+    MissedMark,
+    NewDelivery,
+    NewEvent,
+    Status,
+    Store,
+)
 
 from delivery_kit import fake_encode, make_event, make_sub, with_store
 
@@ -347,6 +357,66 @@ def test_counts_stats_and_410(store_url: str) -> None:
         sub = await store.get_subscription("s")
         assert sub is not None
         assert sub.enabled is False
+
+    with_store(store_url, body)
+
+
+def test_replay_of_one_call(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1), item("s", "c2", 1), item("t", "c1", 2), item("s", "c1", 3)], T0)
+        for _ in range(3):
+            for d in await store.claim(T0, 10, 60):
+                await store.finish([Finish(d.id, d.lease_id, Status.DONE)], T0)
+        assert await store.replay(T0 + 10, subscription_id="s", call_id="c1") == 2
+        assert await store.replay(T0 + 10, call_id="nothing") == 0
+        replayed = [d for d in (await store.list_deliveries(DeliveryQuery(status=Status.PENDING))).items]
+        assert {(d.subscription_id, d.order_key) for d in replayed} == {("s", "c1")}
+        assert all(d.replay_of is not None for d in replayed)
+
+    with_store(store_url, body)
+
+
+def test_expedite_a_waiting_retry(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1, tenant="t1")], T0)
+        [d] = await store.claim(T0, 10, 60)
+        assert not await store.expedite(d.id, T0)  # inflight: not now
+        await store.finish([Finish(d.id, d.lease_id, Status.PENDING, T0 + 600, "HTTP 500", 500)], T0)
+        assert await store.claim(T0 + 1, 10, 60) == []
+        assert not await store.expedite(d.id, T0 + 1, tenant="t2")
+        assert await store.expedite(d.id, T0 + 1, tenant="t1")
+        [again] = await store.claim(T0 + 1, 10, 60)
+        assert (again.id, again.last_error) == (d.id, "HTTP 500")
+        await store.finish([Finish(d.id, again.lease_id, Status.DONE)], T0 + 1)
+        assert not await store.expedite(d.id, T0 + 2)  # done
+        assert not await store.expedite(12345, T0 + 2)
+
+    with_store(store_url, body)
+
+
+def test_counts_per_subscription(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c1", 1), item("s", "c2", 1), item("t", "c3", 1)], T0)
+        ds = {d.order_key: d for d in await store.claim(T0, 10, 60)}
+        await store.finish([Finish(ds["c2"].id, ds["c2"].lease_id, Status.DEAD, last_error="x")], T0)
+        s, t = await store.counts(subscription_id="s"), await store.counts(subscription_id="t")
+        assert (s.inflight, s.dead, t.inflight, t.dead) == (1, 1, 1, 0)
+        assert (await store.counts(subscription_id="nobody")).backlog == 0
+
+    with_store(store_url, body)
+
+
+def test_missed_marks(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.list_missed_marks() == []
+        await store.put_missed_mark(MissedMark("acme", "777888999", T0, "Jana"))
+        await store.put_missed_mark(MissedMark("globex", "777888999", T0 + 1, "Olga"))
+        await store.put_missed_mark(MissedMark("acme", "777888999", T0 + 5, "Petr Svoboda (ÚČ)"))
+        assert await store.list_missed_marks(tenant="acme") == [MissedMark("acme", "777888999", T0 + 5,
+                                                                           "Petr Svoboda (ÚČ)")]
+        assert [(m.tenant, m.by) for m in await store.list_missed_marks()] == [("acme", "Petr Svoboda (ÚČ)"),
+                                                                                ("globex", "Olga")]
+        assert await store.list_missed_marks(tenant="nobody") == []
 
     with_store(store_url, body)
 

@@ -28,6 +28,7 @@ class AgentOut(BaseModel):
     queue: str
     interface: str
     name: str
+    full_name: str  # the extension's name in the directory, else the member's name
     extension: str
     login: str
     tenant: str
@@ -61,7 +62,8 @@ class QueueLive(BaseModel):
 
 def agent_out(m: Member, directory: Directory) -> AgentOut:
     ext = directory.extension_of_channel(m.interface) or directory.extension_by_login(m.name)
-    return AgentOut(queue=m.queue, interface=m.interface, name=m.name, extension=ext.number if ext else "",
+    return AgentOut(queue=m.queue, interface=m.interface, name=m.name, full_name=(ext.name if ext else "") or m.name,
+                    extension=ext.number if ext else "",
                     login=ext.login if ext and ext.login else m.name,
                     tenant=(ext.tenant if ext else "") or directory.tenant, paused=m.paused,
                     reason=m.reason if m.paused else "", since=m.since, static=m.static, in_call=m.in_call)

@@ -3,7 +3,9 @@
 ``create_app(hub)`` needs of the hub: ``store``, ``directory``, ``tracker``,
 ``actions``, ``broadcast``, ``metrics``, ``accept``, ``now``, ``now_dt``, ``tz``,
 ``admin_token``, ``ami``/``ami_connected`` and ``config`` (``max_body_bytes``,
-``extra["tenant_tokens"]``, ``extra["telphin_limit"]``).
+``extra["tenant_tokens"]``, ``extra["telphin_limit"]``); ``sessions`` (browser
+sessions, :class:`~callhook.api.sessions.SessionBook`) is added when missing. The
+dashboard (:mod:`callhook.dashboard`) is mounted at ``/`` and ``/dashboard/``.
 
 Errors are JSON: ``{"detail": ...}`` (FastAPI's form; validation errors list the
 field's location and the reason, never the rejected value, which may be a
@@ -26,9 +28,11 @@ from callhook.api import (
     calls,
     cdrs,
     deliveries,
+    delivery_health,
     directory,
     health,
     ingest,
+    missed,
     statistics,
     stream,
     telphin,
@@ -36,14 +40,15 @@ from callhook.api import (
 )
 from callhook.api.auth import parse_tenant_tokens
 from callhook.api.bodysize import BodySizeLimit
+from callhook.api.sessions import SessionBook
 from callhook.store.base import StoreError
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (health, webhooks, deliveries, calls, cdrs, agents, statistics, directory, stream, actions, telphin,
-           ingest)
+ROUTERS = (health, webhooks, deliveries, delivery_health, calls, cdrs, agents, statistics, missed, directory, stream,
+           actions, telphin, ingest)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -65,10 +70,16 @@ def create_app(hub: Any) -> FastAPI:
     extra = getattr(hub.config, "extra", {}) or {}
     app.state.tenant_tokens = parse_tenant_tokens(extra.get("tenant_tokens", {}))
     app.state.heartbeat = stream.HEARTBEAT
+    if getattr(hub, "sessions", None) is None:
+        hub.sessions = SessionBook()  # browser sessions; the hub keeps them so a sign-in link can be issued
+    app.state.sessions = hub.sessions
     app.add_middleware(BodySizeLimit, max_bytes=int(getattr(hub.config, "max_body_bytes", 1 << 20)))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
     for module in ROUTERS:
         app.include_router(module.router)
     health.install_metrics(app)
+    from callhook.dashboard import install as install_dashboard
+
+    install_dashboard(app)
     return app

@@ -8,6 +8,12 @@ can often only be configured with a user name and a password.
 
 Tenant tokens come from ``hub.config.extra["tenant_tokens"]``: a mapping token ->
 tenant (or the ``CALLHOOK_TENANT_TOKENS`` text ``tenant:token,tenant2:token2``).
+
+Without an ``Authorization`` header, a browser session (:mod:`callhook.api.sessions`)
+is taken from its cookie, but only with the session's CSRF value in the
+``X-Callhook-CSRF`` header (a GET may give it as the ``csrf`` query parameter
+instead, for ``EventSource`` and download links); a valid cookie with a missing or
+wrong CSRF value is a 403. The session is put in ``request.state.session``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 
-__all__ = ["Principal", "parse_tenant_tokens", "principal", "require", "require_vendor"]
+__all__ = ["Principal", "parse_tenant_tokens", "principal", "require", "require_vendor", "token_principal"]
 
 bearer = HTTPBearer(auto_error=False, description="The admin token or a tenant token.")
 basic = HTTPBasic(auto_error=False, description="Vendor routes only: any user name, the token as the password.")
@@ -53,6 +59,11 @@ def parse_tenant_tokens(raw: Any) -> dict[str, str]:
     return {}
 
 
+def token_principal(request: Request, token: str) -> Principal | None:
+    """Whose token this is (the admin's or a tenant's), else None."""
+    return _lookup(request, token)
+
+
 def _lookup(request: Request, token: str) -> Principal | None:
     if not token:
         return None
@@ -67,8 +78,26 @@ def _lookup(request: Request, token: str) -> Principal | None:
     return found
 
 
+def _from_session(request: Request) -> Principal | None:
+    book = getattr(request.app.state, "sessions", None)
+    sid = request.cookies.get("callhook_session", "")
+    session = book.get(sid) if book is not None and sid else None
+    if session is None:
+        return None
+    given = request.headers.get("x-callhook-csrf", "")
+    if not given and request.method in ("GET", "HEAD"):
+        given = request.query_params.get("csrf", "")
+    if not hmac.compare_digest(given.encode(), session.csrf.encode()):
+        raise HTTPException(status_code=403, detail="a signed-in browser must send the X-Callhook-CSRF header")
+    request.state.session = session
+    p: Principal = session.principal
+    return p
+
+
 def principal(request: Request, *, allow_basic: bool = False) -> Principal | None:
     header = request.headers.get("authorization", "")
+    if not header:
+        return _from_session(request)
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
         return _lookup(request, value.strip())

@@ -8,7 +8,7 @@ the directory's; stored events carry their own tenant.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
@@ -97,6 +97,14 @@ def live_out(call: Call, default_tenant: str) -> CallLive:
     )
 
 
+def _outcomes(ev: Event) -> tuple[str, ...]:
+    """The ``outcome`` filter values a call matches: a missed call is also unanswered."""
+    o = ev.outcome
+    if o is not None and o.answered:
+        return ("answered",)
+    return ("missed", "unanswered") if o is not None and o.missed else ("unanswered",)
+
+
 def _summary(ev: Event) -> CallSummary:
     o, p = ev.outcome, ev.party
     return CallSummary(
@@ -120,15 +128,25 @@ async def ended_calls(request: Request, p: Auth, since: Since = None, until: Unt
                       number: Annotated[str | None, Query(max_length=64, description="caller or called")] = None,
                       direction: Annotated[str | None, Query(max_length=32)] = None,
                       answered: bool | None = None, tenant: Annotated[str | None, Query(max_length=256)] = None,
+                      extension: Annotated[str | None, Query(max_length=64, description="calling, called, "
+                                                             "answering or last dialled extension")] = None,
+                      outcome: Annotated[Literal["answered", "missed", "unanswered"] | None, Query(
+                          description="answered by a person; missed (incoming, nobody answered); or any "
+                                      "call nobody answered")] = None,
                       before: Before = None, limit: Limit = 100) -> PageOut[CallSummary]:
     """Ended calls (one ``call.ended`` event each), newest first."""
     def keep(ev: Event) -> bool:
-        s = ev.party
+        s, o = ev.party, ev.outcome
         if number is not None and number not in (s.caller_num, s.called_num):
+            return False
+        if extension is not None and extension not in (s.caller_num, s.called_num, o.answering_exten if o else "",
+                                                       o.last_dialed_exten if o else ""):
             return False
         if direction is not None and (s.direction.value if s.direction else "") != direction:
             return False
-        return answered is None or bool(ev.outcome and ev.outcome.answered) == answered
+        if outcome is not None and outcome not in _outcomes(ev):
+            return False
+        return answered is None or bool(o and o.answered) == answered
 
     q = EventQuery(tenant=p.scope(tenant), type=EventType.CALL_ENDED.value, since=epoch(request, since),
                    until=epoch(request, until, "until"), before_id=before, limit=limit)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Auth
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
 
 Id = Annotated[str | None, Query(max_length=128)]
 MAX_BODY_SHOWN = 64 * 1024
+MAX_CALL_DELIVERIES = 500
 
 
 class RequestOut(BaseModel):
@@ -75,6 +77,8 @@ class ReplayIn(BaseModel):
     since: datetime | None = Field(default=None, description="deliveries created from then (ISO 8601 or Unix seconds)")
     until: datetime | None = Field(default=None, description="deliveries created before then")
     limit: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    call_id: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, description="only the deliveries of this call's events")
 
 
 class CountOut(BaseModel):
@@ -150,22 +154,53 @@ async def retry_delivery(delivery_id: int, request: Request, p: Auth) -> Deliver
     return delivery_out(again[0] if again is not None else found[0])
 
 
+@router.post("/deliveries/{delivery_id}/send-now", response_model=DeliveryOut,
+             responses={409: {"description": "the delivery is not pending"}})
+async def send_now(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
+    """A pending delivery waiting for its next retry: due now (after the endpoint recovered)."""
+    hub = request.app.state.hub
+    if not await hub.store.expedite(delivery_id, hub.now(), tenant=p.tenant):
+        found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
+        raise HTTPException(status_code=409, detail=f"delivery {delivery_id} is {found[0].status.value}: "
+                                                    "only a pending delivery can be sent now")
+    again = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
+    if again is None:
+        raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
+    return delivery_out(again[0])
+
+
+@router.get("/calls/{call_id}/deliveries", response_model=list[DeliveryDetail])
+async def call_deliveries(call_id: Annotated[str, PathParam(max_length=128)], request: Request,
+                          p: Auth) -> list[DeliveryDetail]:
+    """Every delivery of one call's events (oldest first, at most 500), each with its attempts."""
+    store = request.app.state.hub.store
+    page = await store.list_deliveries(DeliveryQuery(tenant=p.tenant, call_id=call_id, limit=MAX_CALL_DELIVERIES))
+    out = []
+    for d in sorted(page.items, key=lambda d: d.id):
+        found = await store.get_delivery(d.id, tenant=p.tenant)
+        attempts = found[1] if found is not None else []
+        out.append(DeliveryDetail(**delivery_out(d).model_dump(), attempt_log=[attempt_out(a) for a in attempts]))
+    return out
+
+
 @router.post("/deliveries/replay", response_model=CountOut)
 async def replay(body: ReplayIn, request: Request, p: Auth) -> CountOut:
-    """Send finished deliveries again (as new deliveries) by webhook and/or creation time range.
+    """Send finished deliveries again (as new deliveries) by webhook, call and/or creation time range.
 
-    At least one of ``subscription_id`` and ``since`` is required, so that a bare call
-    does not replay the whole history.
+    At least one of ``subscription_id``, ``call_id`` and ``since`` is required, so that a
+    bare call does not replay the whole history.
     """
-    if body.subscription_id is None and body.since is None:
-        raise invalid("body", "subscription_id", "give subscription_id and/or since")
+    if body.subscription_id is None and body.since is None and body.call_id is None:
+        raise invalid("body", "subscription_id", "give subscription_id, call_id and/or since")
     hub = request.app.state.hub
     if body.subscription_id is not None and await hub.store.get_subscription(
             body.subscription_id, tenant=p.tenant) is None:
         raise HTTPException(status_code=404, detail=f"no webhook {body.subscription_id!r}")
     n = await hub.store.replay(hub.now(), subscription_id=body.subscription_id, since=epoch(request, body.since),
                                until=epoch(request, body.until, "until"),
-                               tenant=p.tenant, limit=body.limit)
+                               tenant=p.tenant, limit=body.limit, call_id=body.call_id)
     return CountOut(count=n)
 
 

@@ -1,16 +1,22 @@
-"""``/api/v1/queues/stats`` and ``/api/v1/missed-calls``: call-centre figures over a time
-range, computed by :mod:`callhook.core.stats` from the stored events.
+"""``/api/v1/queues/stats`` (JSON, or CSV at ``/queues/stats/csv``) and
+``/api/v1/agents/stats``: call-centre figures over a time range, computed by
+:mod:`callhook.core.stats` from the stored events.
 
 The range defaults to the last 24 hours. At most ``MAX_EVENTS`` events of each type
-are read; ``truncated`` says when a range held more (narrow it).
+are read; ``truncated`` says when a range held more (narrow it). ``bucket=hour`` or
+``day`` also splits the range at the hub's hour or day boundaries (its time zone);
+each visit counts in the bucket it joined in, so the buckets add up to the totals.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+import csv
+import io
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from callhook.api.agents import agents_seen, visible_queues
@@ -20,11 +26,14 @@ from callhook.core import stats
 from callhook.core.events import Event, EventType
 from callhook.store.base import EventQuery
 
-__all__ = ["router"]
+__all__ = ["events_in_range", "router", "stats_range"]
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"], responses=ERRORS)
 
 MAX_EVENTS = 200_000
+MAX_BUCKETS = 2000
+Bucket = Annotated[Literal["hour", "day"] | None, Query(description="split the range by hour or day (hub's zone)")]
+Tenant = Annotated[str | None, Query(max_length=256)]
 
 
 class QueueStatsOut(BaseModel):
@@ -40,31 +49,36 @@ class QueueStatsOut(BaseModel):
     abandon_rate: float | None
 
 
+class BucketOut(BaseModel):
+    start: datetime
+    end: datetime
+    queues: list[QueueStatsOut]
+
+
 class QueueStatsPage(BaseModel):
     since: datetime
     until: datetime
     truncated: bool
     queues: list[QueueStatsOut]
+    buckets: list[BucketOut] | None = None
 
 
-class MissedCallOut(BaseModel):
+class AgentDayOut(BaseModel):
+    extension: str
+    name: str
     tenant: str
-    number: str
-    count: int
-    first: datetime
-    last: datetime
-    call_ids: list[str]
-    queue: str
+    answered: int
+    missed: int
 
 
-class MissedCallsPage(BaseModel):
+class AgentStatsPage(BaseModel):
     since: datetime
     until: datetime
     truncated: bool
-    numbers: list[MissedCallOut]
+    agents: list[AgentDayOut]
 
 
-def _range(request: Request, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+def stats_range(request: Request, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     hub = request.app.state.hub
     until_ts, since_ts = epoch(request, until, "until"), epoch(request, since)
     end = datetime.fromtimestamp(hub.now() if until_ts is None else until_ts, hub.tz)
@@ -75,7 +89,7 @@ def _range(request: Request, since: datetime | None, until: datetime | None) -> 
     return start, end
 
 
-async def _events(store: Any, p: Principal, tenant: str | None, types: tuple[EventType, ...], start: datetime,
+async def events_in_range(store: Any, p: Principal, tenant: str | None, types: tuple[EventType, ...], start: datetime,
                   end: datetime) -> tuple[list[Event], bool]:
     out: list[Event] = []
     truncated = False
@@ -96,31 +110,97 @@ async def _events(store: Any, p: Principal, tenant: str | None, types: tuple[Eve
     return out, truncated
 
 
-@router.get("/queues/stats", response_model=QueueStatsPage)
-async def queue_stats(request: Request, p: Auth, since: Since = None, until: Until = None,
-                      service_level: Annotated[int | None, Query(ge=1, le=3600, description="seconds; overrides "
-                                                                 "every queue's")] = None,
-                      tenant: Annotated[str | None, Query(max_length=256)] = None) -> QueueStatsPage:
-    """Per queue: offered, answered, abandoned, service level, ASA, AHT, abandon rate."""
+def _edges(start: datetime, end: datetime, bucket: str) -> list[datetime]:
+    edges = [start]
+    if bucket == "day":
+        day = start.date()
+        while True:
+            day += timedelta(days=1)
+            nxt = datetime.combine(day, time(0), start.tzinfo)
+            if nxt >= end or len(edges) > MAX_BUCKETS:
+                break
+            edges.append(nxt)
+    else:
+        nxt = start.replace(minute=0, second=0, microsecond=0)
+        while True:
+            nxt = datetime.fromtimestamp(nxt.timestamp() + 3600, start.tzinfo)
+            if nxt >= end or len(edges) > MAX_BUCKETS:
+                break
+            edges.append(nxt)
+    if len(edges) > MAX_BUCKETS:
+        raise invalid("query", "bucket", f"more than {MAX_BUCKETS} buckets: narrow the range")
+    return [*edges, end]
+
+
+def _out(s: stats.QueueStats) -> QueueStatsOut:
+    return QueueStatsOut.model_validate(s, from_attributes=True)
+
+
+async def compute_queue_stats(request: Request, p: Principal, since: datetime | None, until: datetime | None,
+                              service_level: int | None, tenant: str | None, bucket: str | None) -> QueueStatsPage:
     hub = request.app.state.hub
-    start, end = _range(request, since, until)
-    events, truncated = await _events(hub.store, p, tenant, (EventType.QUEUE_JOINED, EventType.QUEUE_BRIDGED,
-                                                             EventType.QUEUE_LEFT), start, end)
-    queues = hub.directory.queues
-    levels = {q.name: q.service_level for q in queues}
+    start, end = stats_range(request, since, until)
+    events, truncated = await events_in_range(hub.store, p, tenant, (EventType.QUEUE_JOINED, EventType.QUEUE_BRIDGED,
+                                                                     EventType.QUEUE_LEFT), start, end)
+    levels = {q.name: q.service_level for q in hub.directory.queues}
     names = [n for n in visible_queues(hub.directory, agents_seen(hub, p), p) if n in levels]
     result = stats.queue_stats(events, levels, override=service_level, queues=names)
-    return QueueStatsPage(since=start, until=end, truncated=truncated,
-                          queues=[QueueStatsOut.model_validate(s, from_attributes=True) for s in result])
+    page = QueueStatsPage(since=start, until=end, truncated=truncated, queues=[_out(s) for s in result])
+    if bucket is not None:
+        edges = _edges(start, end, bucket)
+        split = stats.queue_stats_buckets(events, edges, levels, override=service_level, queues=names)
+        page.buckets = [BucketOut(start=edges[i], end=edges[i + 1], queues=[_out(s) for s in qs])
+                        for i, qs in enumerate(split)]
+    return page
 
 
-@router.get("/missed-calls", response_model=MissedCallsPage)
-async def missed_calls(request: Request, p: Auth, since: Since = None, until: Until = None,
-                       tenant: Annotated[str | None, Query(max_length=256)] = None) -> MissedCallsPage:
-    """Incoming calls nobody answered, by caller number, still not called back in the range."""
+ServiceLevel = Annotated[int | None, Query(ge=1, le=3600, description="seconds; overrides every queue's")]
+
+
+@router.get("/queues/stats", response_model=QueueStatsPage)
+async def queue_stats(request: Request, p: Auth, since: Since = None, until: Until = None,
+                      service_level: ServiceLevel = None, tenant: Tenant = None,
+                      bucket: Bucket = None) -> QueueStatsPage:
+    """Per queue: offered, answered, abandoned, service level, ASA, AHT, abandon rate (and per bucket)."""
+    return await compute_queue_stats(request, p, since, until, service_level, tenant, bucket)
+
+
+CSV_COLUMNS = ("start", "end", "queue", "offered", "answered", "abandoned", "answered_within",
+               "service_level_seconds", "service_level", "asa", "aht", "abandon_rate")
+
+
+@router.get("/queues/stats/csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}})
+async def queue_stats_csv(request: Request, p: Auth, since: Since = None, until: Until = None,
+                          service_level: ServiceLevel = None, tenant: Tenant = None, bucket: Bucket = None) -> Response:
+    """The same figures as ``/queues/stats`` as CSV: one row per (bucket, queue), or per queue."""
+    page = await compute_queue_stats(request, p, since, until, service_level, tenant, bucket)
+    rows = ([(b.start, b.end, q) for b in page.buckets for q in b.queues] if page.buckets is not None
+            else [(page.since, page.until, q) for q in page.queues])
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(CSV_COLUMNS)
+    for start, end, q in rows:
+        d = q.model_dump()
+        out.writerow([start.isoformat(), end.isoformat(), *("" if d[c] is None else d[c] for c in CSV_COLUMNS[2:])])
+    name = f"queue-stats-{page.since:%Y%m%d%H%M}-{page.until:%Y%m%d%H%M}.csv"
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/agents/stats", response_model=AgentStatsPage)
+async def agent_stats(request: Request, p: Auth, since: Since = None, until: Until = None,
+                      tenant: Tenant = None) -> AgentStatsPage:
+    """Per extension: calls its phone answered, and calls it rang in that nobody answered."""
     hub = request.app.state.hub
-    start, end = _range(request, since, until)
-    events, truncated = await _events(hub.store, p, tenant, (EventType.CALL_ENDED,), start, end)
-    numbers = [MissedCallOut(tenant=m.tenant, number=m.number, count=m.count, first=m.first, last=m.last,
-                             call_ids=list(m.call_ids), queue=m.queue) for m in stats.missed_calls(events)]
-    return MissedCallsPage(since=start, until=end, truncated=truncated, numbers=numbers)
+    start, end = stats_range(request, since, until)
+    events, truncated = await events_in_range(hub.store, p, tenant, (
+        EventType.CALL_RINGING, EventType.CALL_ANSWERED, EventType.CALL_PICKUP, EventType.CALL_ENDED), start, end)
+    out = []
+    for a in stats.agent_stats(events):
+        ext = hub.directory.extension(a.extension)
+        owner = (ext.tenant if ext else "") or hub.directory.tenant
+        if p.sees(owner):
+            out.append(AgentDayOut(extension=a.extension, name=ext.name if ext else "", tenant=owner,
+                                   answered=a.answered, missed=a.missed))
+    return AgentStatsPage(since=start, until=end, truncated=truncated, agents=out)

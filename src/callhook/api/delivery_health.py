@@ -1,0 +1,85 @@
+"""``GET /api/v1/delivery-health``: every webhook's delivery health on one page.
+
+Per webhook the token sees: over the last ``window`` seconds (default an hour) the
+attempts, the success rate (2xx attempts / attempts), the p50 and p99 latency of
+the attempts (nearest rank, in ms) and the last failed attempt's error; now, the
+backlog (pending + inflight deliveries), the dead and expired deliveries, and the
+circuit breaker of its endpoint (scheme, host and port: shared by the webhooks of
+one endpoint) as the dispatcher of this process sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from callhook.api.auth import Auth
+from callhook.api.paging import ERRORS
+from callhook.delivery.endpoints import endpoint_key
+from callhook.delivery.redact import redact_url
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
+
+
+class BreakerOut(BaseModel):
+    endpoint: str
+    state: str  # closed | open | half-open
+    failures: int
+    open_until: float | None
+
+
+class WebhookHealth(BaseModel):
+    id: str
+    url: str
+    dialect: str
+    method: str
+    tenant: str
+    description: str
+    enabled: bool
+    window: int
+    attempts: int
+    successes: int
+    success_rate: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    last_error: str
+    last_error_at: float | None
+    backlog: int
+    dead: int
+    expired: int
+    breaker: BreakerOut
+
+
+def _breakers(hub: Any) -> dict[str, BreakerOut]:
+    endpoints = getattr(hub, "endpoints", None)
+    if endpoints is None:
+        return {}
+    return {s.key: BreakerOut(endpoint=s.key, state=s.state.value, failures=s.failures, open_until=s.open_until)
+            for s in endpoints.snapshot()}
+
+
+@router.get("/delivery-health", response_model=list[WebhookHealth])
+async def delivery_health(request: Request, p: Auth,
+                          window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 3600,
+                          tenant: Annotated[str | None, Query(max_length=256)] = None) -> list[WebhookHealth]:
+    """Success rate, latency, backlog, dead letters and circuit breaker of every webhook."""
+    hub = request.app.state.hub
+    since = hub.now() - window
+    breakers = _breakers(hub)
+    out = []
+    for sub in await hub.store.list_subscriptions(tenant=p.scope(tenant)):
+        st = await hub.store.subscription_stats(sub.id, since)
+        counts = await hub.store.counts(subscription_id=sub.id)
+        key = endpoint_key(sub.url)
+        breaker = breakers.get(key) or BreakerOut(endpoint=key, state="closed", failures=0, open_until=None)
+        out.append(WebhookHealth(
+            id=sub.id, url=redact_url(sub.url), dialect=sub.dialect.value, method=sub.method, tenant=sub.tenant,
+            description=sub.description, enabled=sub.enabled, window=window, attempts=st.attempts,
+            successes=st.successes, success_rate=st.success_rate, p50_ms=st.p50_ms, p99_ms=st.p99_ms,
+            last_error=st.last_error, last_error_at=st.last_error_at, backlog=counts.backlog, dead=counts.dead,
+            expired=counts.expired, breaker=breaker))
+    return out

@@ -1,0 +1,67 @@
+// Delivery health per webhook: success rate and p50/p99 latency over the last hour,
+// backlog, dead letters, the endpoint's circuit breaker, the last error; disable or
+// enable a webhook; retry its dead letters in bulk. Delivery attempts are not events,
+// so this view reads the API when shown, on "Refresh", and every REFRESH_MS while visible.
+
+import { api } from "./api.js";
+import { fmt, notice, onAction, renderRows, setCount } from "./dom.js";
+
+const REFRESH_MS = 10000;
+let timer = null;
+
+async function load() {
+  const rows = await api("/api/v1/delivery-health", { query: { window: 3600 } });
+  const panel = document.getElementById("panel-health");
+  setCount(panel, rows.length);
+  renderRows(panel.querySelector("tbody"), rows, (w) => w.id, (w) => {
+    const rateBad = w.success_rate !== null && w.success_rate < 0.95;
+    return [
+      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}`, th: true },
+      { text: w.success_rate === null ? "–" : `${fmt.pct(w.success_rate)} of ${fmt.n(w.attempts)}`,
+        value: w.success_rate, cls: rateBad ? "num bad" : "num" },
+      { text: fmt.ms(w.p50_ms), cls: "num" },
+      { text: fmt.ms(w.p99_ms), cls: "num" },
+      { text: fmt.n(w.backlog), value: w.backlog, cls: "num" },
+      { text: fmt.n(w.dead + w.expired), value: w.dead + w.expired, cls: w.dead + w.expired ? "num bad" : "num" },
+      { text: w.breaker.state, cls: w.breaker.state === "closed" ? "" : "bad" },
+      { text: w.last_error ? `${w.last_error} (${fmt.stamp(w.last_error_at * 1000)})` : "",
+        cls: w.last_error ? "bad" : "" },
+      { buttons: [{ label: w.enabled ? "Disable" : "Enable", action: w.enabled ? "disable" : "enable", arg: w.id },
+        ...(w.dead ? [{ label: `Retry ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id }] : [])] },
+    ];
+  }, (w) => (w.enabled ? "" : "muted"));
+}
+
+async function act(action, arg, button) {
+  button.disabled = true;
+  try {
+    if (action === "disable" || action === "enable") {
+      await api(`/api/v1/webhooks/${encodeURIComponent(arg)}`, { method: "PATCH",
+        body: { enabled: action === "enable" } });
+    } else if (action === "retry-dead") {
+      const r = await api("/api/v1/dead-letters/retry", { method: "POST", query: { subscription_id: arg } });
+      notice(`${fmt.n(r.count)} dead deliveries of ${arg} are pending again.`);
+    }
+  } catch (e) {
+    notice(`${action}: ${e.message}`, "error");
+  }
+  await load().catch((e) => notice(`Delivery health: ${e.message}`, "error"));
+}
+
+export function show() {
+  hide();
+  load().catch((e) => notice(`Delivery health: ${e.message}`, "error"));
+  timer = setInterval(() => load().catch(() => {}), REFRESH_MS);
+}
+
+export function hide() {
+  if (timer) clearInterval(timer);
+  timer = null;
+}
+
+export function init() {
+  const panel = document.getElementById("panel-health");
+  onAction(panel, act);
+  document.getElementById("health-refresh").addEventListener("click", () => load().catch((e) =>
+    notice(`Delivery health: ${e.message}`, "error")));
+}
