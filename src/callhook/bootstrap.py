@@ -31,7 +31,7 @@ from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import EndpointPolicy, Endpoints
-from callhook.delivery.sender import HttpSender
+from callhook.delivery.sender import Sender, make_sender
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
 from callhook.store import open_store
@@ -70,6 +70,18 @@ def _tz(name: str) -> tzinfo:
         raise ConfigError(f"timezone: unknown time zone {name!r}") from None
 
 
+def _sender(config: Config) -> Sender:
+    """pycurl (measured faster, docs/benchmarks.md) unless aiohttp is asked for or pycurl is missing."""
+    kind = config.sender
+    if kind == "curl":
+        try:
+            import pycurl  # noqa: F401
+        except ImportError:
+            log.warning("pycurl is not installed: sending webhooks with aiohttp")
+            kind = "aiohttp"
+    return make_sender(kind, allow_private=config.allow_private_networks)
+
+
 def new_id(ts: datetime) -> str:
     return new_event_id(int(ts.timestamp() * 1000))
 
@@ -89,7 +101,7 @@ class Hub:
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
         self.tracker = Tracker(directory, new_id, self.tz)
         self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
-        self.sender = HttpSender(allow_private=config.allow_private_networks)
+        self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
         self.dispatcher = Dispatcher(store, self.sender, sign=signing.sign, now=time.time, metrics=self.metrics,
                                      endpoints=self.endpoints,

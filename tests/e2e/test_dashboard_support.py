@@ -200,7 +200,7 @@ def require_browser() -> None:
         pytest.skip("/usr/bin/chromium is missing (Debian: apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_browser()
     w = World(tmp_path_factory.mktemp("dashboard"))
@@ -210,8 +210,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # module scope: Playwright's sync API runs an event loop in this thread until it stops,
+    # and later tests call asyncio.run()
     require_browser()
     from playwright.sync_api import sync_playwright
 

@@ -220,9 +220,10 @@ async def _run(
             ("receiver", f"{receiver.url}  (voipex, pbx2is, telphin, webitel, callhook)"),
             ("simulator", f"AMI on 127.0.0.1:{server.port}, {load.rate:g} calls/s"),
         ]
-        link = getattr(hub, "signin_link", None)
-        if callable(link):
-            board.lines.append(("dashboard", f"{api}/  sign in: {link()}"))
+        from callhook.dashboard import issue_link
+
+        # a one-time code for this machine's browser (5 minutes, single use), not the token
+        board.lines.append(("dashboard", f"{api}/  one-time sign-in: {issue_link(hub, api, name='demo')}"))
         for label, value in board.lines:
             board.say(f"demo: {label}: {value}")
         tasks.append(asyncio.create_task(_follow(hub, board), name="demo-follow"))
