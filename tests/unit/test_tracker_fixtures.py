@@ -458,3 +458,22 @@ def test_agent_changes_made_through_callhook_say_api() -> None:
     sources = [(e.type, e.agent.event_source) for e in events if e.agent is not None]
     assert sources == [(EventType.AGENT_LOGIN, "api"), (EventType.AGENT_PAUSED, "phone"),
                        (EventType.AGENT_UNPAUSED, "phone"), (EventType.AGENT_LOGOUT, "phone")]
+
+
+def test_calls_and_agents_carry_their_extensions_tenant() -> None:
+    """On a PBX shared by tenants, a call made by an extension and an agent's events
+    belong to that extension's tenant (a tenant token sees only those)."""
+    import json
+
+    from callhook.core.directory import Directory
+
+    from labdata import FIXTURES
+
+    data = json.loads((FIXTURES / "lab-directory.json").read_text())
+    for e in data["extensions"]:
+        if e["number"] in ("20", "163"):
+            e["tenant"] = "acme"
+    directory = Directory.from_mapping(data)
+    assert {e.tenant for e in replay("internal_call", directory)} == {"acme"}
+    assert {e.tenant for e in replay("agent_session", directory)} == {"acme"}
+    assert {e.tenant for e in replay("inbound_direct_answered", directory)} == {"lab"}

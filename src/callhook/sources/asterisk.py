@@ -89,7 +89,8 @@ class AsteriskSource:
         events = self.tracker.resync_channels(channels, self._now())
         members = await client.collect("QueueStatus", timeout=15.0)
         events += self.tracker.resync_queues(members, self._now())
-        log.info("AMI resync: %d channels alive, %d queue entries, %d events", len(channels), len(members),
+        log.info("AMI resync: %d channels alive, %d queue members, %d events",
+                 sum(m.event == "CoreShowChannel" for m in channels), sum(m.event == "QueueMember" for m in members),
                  len(events))
         if events:
             await self._durable(events)

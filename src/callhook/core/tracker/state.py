@@ -74,6 +74,7 @@ class Call:
     called_num: str = ""
     direction: Direction | None = None
     caller_ext: Extension | None = None
+    tenant: str = ""  # the calling extension's; the directory's for calls from outside
     announced: bool = False
     seq: int = 0
     channels: dict[str, Chan] = field(default_factory=dict)  # alive

@@ -201,14 +201,16 @@ class Tracker:
         if not call.announced and etype is not EventType.CALL_NEW:
             self._announce(call, ts)
         call.seq += 1
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=self.tenant, call_id=call.id,
-                               seq=call.seq, party=self._party(call), **kw))
+        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=call.tenant or self.tenant,
+                               call_id=call.id, seq=call.seq, party=self._party(call), **kw))
 
     def _emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
         key = agent.login or agent.number
         seq = self._agent_seq.get(key, 0) + 1
         self._agent_seq[key] = seq
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=self.tenant, seq=seq,
+        ext = self.directory.extension(agent.number)
+        tenant = (ext.tenant if ext is not None else "") or self.tenant
+        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq,
                                queue=queue, agent=agent))
 
     def _announce(self, call: Call, ts: datetime) -> None:
@@ -264,6 +266,7 @@ class Tracker:
         elif ch.ext is not None and ch.state not in ("Down", ""):
             call.caller_type, call.caller_ext = "internal", ch.ext
             call.caller_num, call.caller_name = ch.ext.number, ch.ext.name
+            call.tenant = ch.ext.tenant
             call.called_num = self.directory.strip_outbound_prefix(exten)
             call.direction = self.directory.direction(True, self.directory.is_extension_number(call.called_num))
         else:
@@ -376,6 +379,7 @@ class Tracker:
         if ext is not None:
             call.caller_ext = ext
             call.caller_num, call.caller_name = ext.number, ext.name
+            call.tenant = ext.tenant
             call.called_num = self.directory.strip_outbound_prefix(number)
         else:
             call.caller_num, call.called_num = number, _num(msg.get("DestExten"))
