@@ -33,51 +33,29 @@ not used (callhook builds the record), repeated facts are no-ops.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from datetime import UTC, datetime, tzinfo
 
 from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Directory
 from callhook.core.events import (
-    AgentInfo,
     CallOutcome,
-    CallParty,
     CallRecord,
     Direction,
     Event,
     EventType,
     Hangup,
-    Leg,
-    QueueCall,
-    Transfer,
 )
 from callhook.core.tracker import reasons
-from callhook.core.tracker.agents import AgentBook
-from callhook.core.tracker.state import Call, Chan, QueueVisit
+from callhook.core.tracker.base import IdFactory, num
+from callhook.core.tracker.queues import QueueEvents
+from callhook.core.tracker.state import Call, Chan
+from callhook.core.tracker.transfers import Transfers
 
 __all__ = ["Tracker"]
 
-UNKNOWN = ("", "<unknown>", "<Unknown>")
-IdFactory = Callable[[datetime], str]
-
-
-def _num(v: str) -> str:
-    return "" if v in UNKNOWN else v
-
-
-class Tracker:
+class Tracker(QueueEvents, Transfers):
     def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC) -> None:
-        self.directory = directory
-        self.tenant = directory.tenant
-        self.tz = tz
-        self._new_id = new_id
-        self.calls: dict[str, Call] = {}
-        self.chans: dict[str, Chan] = {}
-        self._out: list[Event] = []
-        self._agent_seq: dict[str, int] = {}
-        self.agents = AgentBook(directory, self._emit_agent)
-        self.originated: dict[str, str] = {}  # ActionID/variable marker -> "api"
+        super().__init__(directory, new_id, tz)
         self._handlers: dict[str, Callable[[AmiMessage, datetime], None]] = {
             "Newchannel": self._on_newchannel,
             "Newstate": self._on_newstate,
@@ -177,112 +155,6 @@ class Tracker:
     def live_calls(self) -> list[Call]:
         return [c for c in self.calls.values() if c.announced]
 
-    # ============================================================== helpers
-    def _ts(self, msg: AmiMessage, now: datetime) -> datetime:
-        raw = msg.get("Timestamp")
-        if raw:
-            try:
-                return datetime.fromtimestamp(float(raw), self.tz)
-            except (ValueError, OverflowError, OSError):
-                pass
-        return now.astimezone(self.tz)
-
-    def _party(self, call: Call) -> CallParty:
-        return CallParty(
-            caller_num=call.caller_num,
-            caller_name=call.caller_name,
-            called_num=call.called_num,
-            direction=call.direction,
-            caller_type=call.caller_type,
-            record_name=f"{call.start:%Y%m%d-%H%M%S}-{call.caller_num}-{call.called_num}",
-        )
-
-    def _emit(self, call: Call, etype: EventType, ts: datetime, **kw: Any) -> None:
-        if not call.announced and etype is not EventType.CALL_NEW:
-            self._announce(call, ts)
-        call.seq += 1
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=call.tenant or self.tenant,
-                               call_id=call.id, seq=call.seq, party=self._party(call), **kw))
-
-    def _emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
-        key = agent.login or agent.number
-        seq = self._agent_seq.get(key, 0) + 1
-        self._agent_seq[key] = seq
-        ext = self.directory.extension(agent.number)
-        tenant = (ext.tenant if ext is not None else "") or self.tenant
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq,
-                               queue=queue, agent=agent))
-
-    def _announce(self, call: Call, ts: datetime) -> None:
-        if call.announced:
-            return
-        call.announced = True
-        self._emit(call, EventType.CALL_NEW, ts)
-
-    def _leg(self, ch: Chan) -> Leg:
-        ext = ch.ext if ch.ext is not None else ch.on_behalf
-        if ext is None:
-            return Leg(leg_id=ch.uid, channel=ch.name, external=ch.trunk)
-        return Leg(number=ext.number, name=ext.name, login=ext.login, email=ext.email, leg_id=ch.uid,
-                   channel=ch.name, external=ch.ext is None)
-
-    def _chan(self, msg: AmiMessage, ts: datetime, prefix: str = "") -> Chan | None:
-        """The channel an event is about; created (and filed) if we have not seen it."""
-        uid = msg.get(prefix + "Uniqueid")
-        if not uid:
-            return None
-        linked = msg.get(prefix + "Linkedid") or uid
-        ch = self.chans.get(uid)
-        if ch is None:
-            ch = self._new_chan(uid, msg.get(prefix + "Channel"), linked, ts, msg, prefix)
-        elif linked != ch.linkedid and linked in self.calls:
-            self._move(ch, linked)
-        return ch
-
-    def _new_chan(self, uid: str, name: str, linked: str, ts: datetime, msg: AmiMessage, prefix: str) -> Chan:
-        local = name.lower().startswith("local/")
-        ch = Chan(uid=uid, name=name, linkedid=linked, created=ts, local=local,
-                  ext=None if local else self.directory.extension_of_channel(name),
-                  trunk=not local and self.directory.trunk_of_channel(name) is not None,
-                  state=msg.get(prefix + "ChannelStateDesc"), caller_num=_num(msg.get(prefix + "CallerIDNum")),
-                  exten=msg.get(prefix + "Exten"))
-        self.chans[uid] = ch
-        call = self.calls.get(linked)
-        if call is None:
-            call = self._new_call(ch, msg, prefix, ts)
-        call.channels[uid] = ch
-        return ch
-
-    def _new_call(self, ch: Chan, msg: AmiMessage, prefix: str, ts: datetime) -> Call:
-        call = Call(id=ch.linkedid, start=ts, first_uid=ch.uid)
-        self.calls[call.id] = call
-        exten = ch.exten if ch.exten not in ("s", "") else ""
-        if (ch.trunk or (ch.ext is None and not ch.local)) and ch.state not in ("Down", ""):
-            # from a trunk, or from a device the directory does not know (treated as outside)
-            call.caller_type, call.direction = "external", Direction.INCOMING
-            call.caller_num, call.called_num = ch.caller_num, exten
-            call.caller_name = _num(msg.get(prefix + "CallerIDName"))
-            self._announce(call, ts)
-        elif ch.ext is not None and ch.state not in ("Down", ""):
-            call.caller_type, call.caller_ext = "internal", ch.ext
-            call.caller_num, call.caller_name = ch.ext.number, ch.ext.name
-            call.tenant = ch.ext.tenant
-            call.called_num = self.directory.strip_outbound_prefix(exten)
-            call.direction = self.directory.direction(True, self.directory.is_extension_number(call.called_num))
-        else:
-            # made by the PBX itself (an AMI Originate): known at its first dial
-            call.caller_type = "originate"
-        return call
-
-    def _move(self, ch: Chan, linked: str) -> None:
-        old = self.calls.get(ch.linkedid)
-        if old is not None:
-            old.channels.pop(ch.uid, None)
-        ch.linkedid = linked
-        self.calls[linked].channels[ch.uid] = ch
-        if old is not None and not old.channels:
-            self._end_call(old, ch.created)
-
     # ============================================================ channels
     def _on_newchannel(self, msg: AmiMessage, ts: datetime) -> None:
         self._chan(msg, ts)
@@ -316,7 +188,7 @@ class Tracker:
     def _on_newcallerid(self, msg: AmiMessage, ts: datetime) -> None:
         ch = self._chan(msg, ts)
         if ch is not None:
-            ch.caller_num = _num(msg.get("CallerIDNum")) or ch.caller_num
+            ch.caller_num = num(msg.get("CallerIDNum")) or ch.caller_num
 
     def _on_varset(self, msg: AmiMessage, ts: datetime) -> None:
         var = msg.get("Variable")
@@ -330,14 +202,6 @@ class Tracker:
             call.variables[name] = msg.get("Value")
         if name == "ipbx_custom_field":
             call.custom_field = msg.get("Value")
-
-    def _on_hold(self, msg: AmiMessage, ts: datetime) -> None:
-        ch = self.chans.get(msg.get("Uniqueid"))
-        if ch is not None:
-            ch.on_hold = msg.event == "Hold"
-            call = self.calls.get(ch.linkedid)
-            if call is not None and not ch.on_hold and ch.bridge and call.consult_from.get(ch.uid) == ch.bridge:
-                del call.consult_from[ch.uid]
 
     # ================================================================ dials
     def _on_dialbegin(self, msg: AmiMessage, ts: datetime) -> None:
@@ -375,14 +239,14 @@ class Tracker:
     def _originated(self, call: Call, dest: Chan, msg: AmiMessage) -> None:
         """An Originate rings the extension first; the number to dial shows as its caller ID."""
         ext = dest.ext
-        number = _num(msg.get("DestCallerIDNum"))
+        number = num(msg.get("DestCallerIDNum"))
         if ext is not None:
             call.caller_ext = ext
             call.caller_num, call.caller_name = ext.number, ext.name
             call.tenant = ext.tenant
             call.called_num = self.directory.strip_outbound_prefix(number)
         else:
-            call.caller_num, call.called_num = number, _num(msg.get("DestExten"))
+            call.caller_num, call.called_num = number, num(msg.get("DestExten"))
         is_ext = self.directory.is_extension_number(call.called_num)
         call.direction = Direction.OUTGOING_LOCAL if is_ext else Direction.OUTGOING
 
@@ -447,75 +311,6 @@ class Tracker:
         if target is not picker:
             target.dial_status = "PICKUP"
         self._answer(picker, ts, EventType.CALL_PICKUP)
-
-    # ============================================================== bridges
-    def _on_bridgeenter(self, msg: AmiMessage, ts: datetime) -> None:
-        ch = self._chan(msg, ts)
-        if ch is None:
-            return
-        bridge = msg.get("BridgeUniqueid")
-        call = self.calls[ch.linkedid]
-        left = call.consult_from.get(ch.uid)
-        if left is not None and bridge == left:
-            # the transferer went back to the bridge it left: the consultation was cancelled
-            del call.consult_from[ch.uid]
-            target = self._consult_target(call, ch)
-            self._emit(call, EventType.CALL_TRANSFER_CANCELLED, ts, leg=self._leg(ch),
-                       transfer=Transfer(transferer=ch.ext.number if ch.ext else "", target=target, kind="attended"))
-        ch.bridge = bridge
-
-    def _on_bridgeleave(self, msg: AmiMessage, ts: datetime) -> None:
-        ch = self.chans.get(msg.get("Uniqueid"))
-        if ch is None:
-            return
-        call = self.calls.get(ch.linkedid)
-        if call is not None and ch.ext is not None and ch.on_hold:
-            # an extension that put its party on hold leaves their bridge: a consultation starts
-            call.consult_from.setdefault(ch.uid, msg.get("BridgeUniqueid"))
-        ch.bridge = ""
-
-    @staticmethod
-    def _consult_target(call: Call, transferer: Chan) -> str:
-        """The extension last dialled in the call other than the transferer: the consultation's target."""
-        for c in reversed(call.last_group_legs):
-            if c is not transferer and c.ext is not None:
-                return c.ext.number
-        return ""
-
-    def _on_blindtransfer(self, msg: AmiMessage, ts: datetime) -> None:
-        transferer = self.chans.get(msg.get("TransfererUniqueid"))
-        if transferer is None:
-            for c in self.chans.values():
-                if c.name == msg.get("TransfererChannel"):
-                    transferer = c
-                    break
-        if transferer is None or msg.get("Result", "Success") != "Success":
-            return
-        call = self.calls[transferer.linkedid]
-        call.transferred = True
-        target = msg.get("Extension")
-        self._emit(call, EventType.CALL_TRANSFER_BLIND, ts, leg=self._leg(transferer),
-                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
-                                     kind="blind"))
-
-    def _on_attendedtransfer(self, msg: AmiMessage, ts: datetime) -> None:
-        if msg.get("Result", "Success") != "Success":
-            return
-        transferer = self.chans.get(msg.get("OrigTransfererUniqueid")) or self.chans.get(
-            msg.get("SecondTransfererUniqueid"))
-        if transferer is None:
-            return
-        call = self.calls[transferer.linkedid]
-        call.consult_from.pop(transferer.uid, None)
-        target = self._consult_target(call, transferer)
-        second = self.chans.get(msg.get("SecondTransfererUniqueid"))
-        if not target:
-            target = _num(msg.get("SecondTransfererConnectedLineNum")) or (
-                second.exten if second is not None else "")
-        call.transferred = True
-        self._emit(call, EventType.CALL_TRANSFER_ATTENDED, ts, leg=self._leg(transferer),
-                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
-                                     kind="attended"))
 
     # =============================================================== hangup
     def _on_hangup(self, msg: AmiMessage, ts: datetime) -> None:
@@ -597,90 +392,3 @@ class Tracker:
                             disposition=disposition, answered_by=call.answering_exten, source=call.caller_num,
                             destination=call.called_num)
         self._emit(call, EventType.CALL_RECORD, ts, record=record, outcome=outcome)
-
-    # =============================================================== queues
-    def _queue_call(self, call: Call, visit: QueueVisit, ts: datetime, agent: Chan | None = None,
-                    **kw: Any) -> QueueCall:
-        bill = (ts - visit.bridged_at).total_seconds() if visit.bridged_at else 0.0
-        return QueueCall(member_channel_id=visit.member_uid, agent_channel_id=agent.uid if agent else "",
-                         attempt_seq=visit.offers, position=visit.position,
-                         wait=((visit.bridged_at or visit.left or ts) - visit.joined).total_seconds(),
-                         call_duration=(ts - call.start).total_seconds(), call_bill_sec=bill,
-                         call_voice_sec=bill, **kw)
-
-    def _on_queuejoin(self, msg: AmiMessage, ts: datetime) -> None:
-        ch = self._chan(msg, ts)
-        if ch is None:
-            return
-        call = self.calls[ch.linkedid]
-        try:
-            pos = int(msg.get("Position") or 0)
-        except ValueError:
-            pos = 0
-        call.visit = QueueVisit(queue=msg.get("Queue"), member_uid=ch.uid, joined=ts, position=pos)
-        self._emit(call, EventType.QUEUE_JOINED, ts, queue=call.visit.queue,
-                   queue_call=self._queue_call(call, call.visit, ts), variables=dict(call.variables))
-
-    def _visit(self, msg: AmiMessage) -> tuple[Call, QueueVisit] | None:
-        ch = self.chans.get(msg.get("Uniqueid"))
-        call = self.calls.get(ch.linkedid) if ch else None
-        if call is None or call.visit is None:
-            return None
-        return call, call.visit
-
-    def _on_agentcalled(self, msg: AmiMessage, ts: datetime) -> None:
-        found = self._visit(msg)
-        agent = self._chan(msg, ts, "Dest")
-        if found is None or agent is None:
-            return
-        call, visit = found
-        visit.offers += 1
-        if agent.ext is None:
-            agent.ext = self.directory.extension_of_channel(msg.get("Interface"))
-        self._emit(call, EventType.QUEUE_OFFERED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
-
-    def _on_agentringnoanswer(self, msg: AmiMessage, ts: datetime) -> None:
-        found = self._visit(msg)
-        agent = self._chan(msg, ts, "Dest")
-        if found is None or agent is None:
-            return
-        call, visit = found
-        self._emit(call, EventType.QUEUE_MISSED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
-
-    def _on_agentconnect(self, msg: AmiMessage, ts: datetime) -> None:
-        found = self._visit(msg)
-        agent = self._chan(msg, ts, "Dest")
-        if found is None or agent is None:
-            return
-        call, visit = found
-        visit.bridged_uid, visit.bridged_at, visit.bridged_leg = agent.uid, ts, self._leg(agent)
-        self._emit(call, EventType.QUEUE_BRIDGED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
-
-    def _on_queueabandon(self, msg: AmiMessage, ts: datetime) -> None:
-        found = self._visit(msg)
-        if found is not None:
-            found[1].abandoned = True
-
-    def _on_queueleave(self, msg: AmiMessage, ts: datetime) -> None:
-        found = self._visit(msg)
-        if found is not None:
-            found[1].left = found[1].left or ts
-
-    def _queue_left(self, call: Call, visit: QueueVisit, ts: datetime, cause: int | None) -> None:
-        visit.reported_left = True
-        visit.left = visit.left or ts
-        result = "success" if visit.bridged_uid else ("abandoned" if visit.abandoned else "cancel")
-        qc = self._queue_call(call, visit, ts, None, cc_result=result,
-                              call_cause=reasons.reason_for_cause(cause).upper().replace(" ", "_"))
-        if visit.bridged_leg is not None:
-            qc = replace(qc, agent_channel_id=visit.bridged_leg.leg_id)
-        self._emit(call, EventType.QUEUE_LEFT, ts, queue=visit.queue, leg=visit.bridged_leg, queue_call=qc,
-                   variables=dict(call.variables))
-
-    # ------------------------------------------------------------ utilities
-    @staticmethod
-    def shift(ev: Event, delta: timedelta) -> Event:
-        return replace(ev, ts=ev.ts + delta)
