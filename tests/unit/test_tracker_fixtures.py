@@ -477,3 +477,18 @@ def test_calls_and_agents_carry_their_extensions_tenant() -> None:
     assert {e.tenant for e in replay("internal_call", directory)} == {"acme"}
     assert {e.tenant for e in replay("agent_session", directory)} == {"acme"}
     assert {e.tenant for e in replay("inbound_direct_answered", directory)} == {"lab"}
+
+
+def test_a_did_of_another_tenant_makes_its_calls_that_tenants() -> None:
+    import json
+
+    from callhook.core.directory import Directory
+
+    from labdata import FIXTURES
+
+    data = json.loads((FIXTURES / "lab-directory.json").read_text())
+    data["dids"]["910104219"] = {"description": "extension 20", "tenant": "acme"}
+    directory = Directory.from_mapping(data)
+    assert directory.to_mapping()["dids"]["910104219"] == {"description": "extension 20", "tenant": "acme"}
+    assert {e.tenant for e in replay("inbound_direct_answered", directory)} == {"acme"}
+    assert {e.tenant for e in replay("inbound_ringall_answered", directory)} == {"lab"}

@@ -66,7 +66,8 @@ class Directory:
     extensions: tuple[Extension, ...] = ()
     trunks: tuple[Trunk, ...] = ()
     queues: tuple[Queue, ...] = ()
-    dids: Mapping[str, str] = field(default_factory=dict)
+    dids: Mapping[str, str] = field(default_factory=dict)  # number -> description
+    did_tenants: Mapping[str, str] = field(default_factory=dict)  # number -> tenant, where it differs
     _by_number: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
     _by_device: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
     _by_login: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
@@ -185,11 +186,23 @@ class Directory:
                     service_level=sl,
                 )
             )
-        dids = data.get("dids", {})
-        if not isinstance(dids, Mapping) or not all(isinstance(v, str) for v in dids.values()):
+        raw_dids = data.get("dids", {})
+        if not isinstance(raw_dids, Mapping):
             raise DirectoryError("dids: expected an object of number -> description")
+        dids: dict[str, str] = {}
+        did_tenants: dict[str, str] = {}
+        for number, v in raw_dids.items():
+            if isinstance(v, str):
+                dids[str(number)] = v
+            elif isinstance(v, Mapping):  # {"description": ..., "tenant": ...}: a DID of another tenant
+                dids[str(number)] = _text(v, "description", f"dids.{number}", default="")
+                t = _text(v, "tenant", f"dids.{number}", default="")
+                if t:
+                    did_tenants[str(number)] = t
+            else:
+                raise DirectoryError(f"dids.{number}: expected a description or an object")
         return cls(tenant=tenant, extensions=tuple(exts), trunks=tuple(trunks), queues=tuple(queues),
-                   dids=dict(dids))
+                   dids=dids, did_tenants=did_tenants)
 
     def to_mapping(self) -> dict[str, Any]:
         return {
@@ -206,7 +219,8 @@ class Directory:
                  "service_level": q.service_level}
                 for q in self.queues
             ],
-            "dids": dict(self.dids),
+            "dids": {n: ({"description": d, "tenant": self.did_tenants[n]} if n in self.did_tenants else d)
+                     for n, d in self.dids.items()},
         }
 
 

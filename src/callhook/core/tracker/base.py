@@ -124,6 +124,7 @@ class TrackerBase:
             # from a trunk, or from a device the directory does not know (treated as outside)
             call.caller_type, call.direction = "external", Direction.INCOMING
             call.caller_num, call.called_num = ch.caller_num, exten
+            call.tenant = self.directory.did_tenants.get(exten, "")
             call.caller_name = num(msg.get(prefix + "CallerIDName"))
             self._announce(call, ts)
         elif ch.ext is not None and ch.state not in ("Down", ""):
