@@ -20,6 +20,7 @@ export const fmt = {
 };
 
 export function duration(seconds) {
+  if (!Number.isFinite(seconds)) return "–"; // an unknown start: no made-up time
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
