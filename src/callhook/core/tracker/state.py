@@ -89,9 +89,7 @@ class Call:
     visit: QueueVisit | None = None
     # attended transfer in progress: transferer channel uid -> bridge it left
     consult_from: dict[str, str] = field(default_factory=dict)
-    transferred: bool = False
     pickup_seen: bool = False
-    end: datetime | None = None
 
     @property
     def state(self) -> str:

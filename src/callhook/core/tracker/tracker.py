@@ -366,7 +366,6 @@ class Tracker(QueueEvents, Transfers):
 
     def _end_call(self, call: Call, ts: datetime) -> None:
         self.calls.pop(call.id, None)
-        call.end = ts
         if not call.announced:
             return  # never dialled anywhere (a feature code, a pickup's own channel)
         missed = call.direction is Direction.INCOMING and not call.answered_by_person

@@ -67,7 +67,6 @@ class Transfers(TrackerBase):
         if transferer is None or msg.get("Result", "Success") != "Success":
             return
         call = self.calls[transferer.linkedid]
-        call.transferred = True
         target = msg.get("Extension")
         self._emit(call, EventType.CALL_TRANSFER_BLIND, ts, leg=self._leg(transferer),
                    transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
@@ -87,7 +86,6 @@ class Transfers(TrackerBase):
         if not target:
             target = num(msg.get("SecondTransfererConnectedLineNum")) or (
                 second.exten if second is not None else "")
-        call.transferred = True
         self._emit(call, EventType.CALL_TRANSFER_ATTENDED, ts, leg=self._leg(transferer),
                    transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
                                      kind="attended"))
