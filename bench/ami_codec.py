@@ -1,6 +1,6 @@
 """AMI parsing throughput: callhook's sans-IO codec against panoramisk's parser, on the same bytes.
 
-The 14 recordings (../shared/fixtures/ami) are concatenated behind one banner and repeated
+The 14 recordings (tests/fixtures/ami) are concatenated behind one banner and repeated
 up to --mb megabytes, then fed in --chunk byte reads (what a socket read returns) to:
 
 * callhook codec + tracker: ``AmiParser.feed`` -> ``AmiMessage`` -> ``Tracker.feed`` -> canonical
@@ -29,7 +29,7 @@ from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Directory
 from callhook.core.tracker.tracker import Tracker
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ami"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "ami"
 BANNER = b"Asterisk Call Manager/12.0.0\r\n"
 
 
@@ -119,8 +119,11 @@ def main() -> None:
     data, reps = corpus(args.mb)
     pieces = chunks(data, args.chunk)
     print(f"corpus: {len(data) / 1e6:.1f} MB = 14 recordings x {reps}, read in {args.chunk}-byte chunks")
-    parsers = {"callhook codec+tracker": run_callhook, "callhook codec, all headers": run_callhook_headers,
-               "panoramisk 1.4 parser": run_panoramisk}
+    parsers = {
+        "callhook codec+tracker": run_callhook,
+        "callhook codec, all headers": run_callhook_headers,
+        "panoramisk 1.4 parser": run_panoramisk,
+    }
     runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in parsers}
     for _ in range(args.repeat):  # interleaved, so a busy neighbour slows both alike
         for name, fn in parsers.items():

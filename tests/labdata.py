@@ -1,4 +1,4 @@
-"""Shared test helpers: the recorded AMI fixtures and the lab directory (read from ../shared)."""
+"""Shared test helpers: the recorded AMI fixtures and the lab directory (frozen copies in tests/fixtures/ami)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from callhook.core.subscription import BasicAuth, Dialect, Subscription
 from callhook.core.tracker.tracker import Tracker
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "ami"
+FIXTURES = REPO / "tests" / "fixtures" / "ami"
 SCENARIOS = sorted(p.stem for p in FIXTURES.glob("*.ami"))
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -52,13 +51,16 @@ def replay(name: str, directory: Directory | None = None) -> list[Event]:
 
 
 SUBS = {
-    "voipex": Subscription(id="s-voipex", url="http://crm.example/voipex", dialect=Dialect.VOIPEX, method="POST",
-                           auth=BasicAuth("crm", "secret")),
+    "voipex": Subscription(
+        id="s-voipex",
+        url="http://crm.example/voipex",
+        dialect=Dialect.VOIPEX,
+        method="POST",
+        auth=BasicAuth("crm", "secret"),
+    ),
     "pbx2is": Subscription(id="s-pbx2is", url="http://crm.example/pbx2is", dialect=Dialect.PBX2IS, method="GET"),
-    "webitel": Subscription(id="s-webitel", url="http://crm.example/webitel", dialect=Dialect.WEBITEL,
-                            method="POST"),
-    "telphin": Subscription(id="s-telphin", url="http://crm.example/telphin", dialect=Dialect.TELPHIN,
-                            method="GET"),
+    "webitel": Subscription(id="s-webitel", url="http://crm.example/webitel", dialect=Dialect.WEBITEL, method="POST"),
+    "telphin": Subscription(id="s-telphin", url="http://crm.example/telphin", dialect=Dialect.TELPHIN, method="GET"),
 }
 
 

@@ -25,7 +25,7 @@ from callhook.sources.ami_client import (
     parse_ami_url,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
 SECRET = "labsecret"
 T = TypeVar("T")
 

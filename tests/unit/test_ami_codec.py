@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from callhook.core.ami.codec import AmiFrameTooLarge, AmiParser, ProtocolIssue, serialize_action
 from callhook.core.ami.message import AmiMessage
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
 RECORDINGS = sorted(FIXTURES.glob("*.ami"))
 BANNER = "Asterisk Call Manager/12.0.0"
 

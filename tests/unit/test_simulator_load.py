@@ -76,10 +76,22 @@ def test_timestamps_never_go_back_and_calls_overlap() -> None:
 
 
 def test_the_call_centre_does_what_a_call_centre_does() -> None:
-    msgs = run(HOUR, 2)  # a seed whose hour has every kind of call (pickups are rare: 3% and an idle picker)
+    msgs = run(HOUR, 3)  # a seed whose hour has every kind of call (pickups are rare: 3% and an idle picker)
     events = Counter(m.event for m in msgs)
-    for name in ("QueueCallerJoin", "AgentConnect", "AgentRingNoAnswer", "QueueCallerAbandon", "BlindTransfer",
-                 "Hold", "QueueMemberAdded", "QueueMemberRemoved", "DTMFEnd", "Cdr", "Pickup", "LocalBridge"):
+    for name in (
+        "QueueCallerJoin",
+        "AgentConnect",
+        "AgentRingNoAnswer",
+        "QueueCallerAbandon",
+        "BlindTransfer",
+        "Hold",
+        "QueueMemberAdded",
+        "QueueMemberRemoved",
+        "DTMFEnd",
+        "Cdr",
+        "Pickup",
+        "LocalBridge",
+    ):
         assert events[name] > 0, name
     reasons = {m.get("PausedReason") for m in msgs if m.event == "QueueMemberPause" and m.get("Paused") == "1"}
     assert reasons == {"Oběd"}

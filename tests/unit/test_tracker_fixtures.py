@@ -1,7 +1,7 @@
 """Each recorded scenario, replayed through the real codec, tracker and encoders.
 
 The expected sequences are written from each scenario's ground truth
-(../shared/fixtures/ami/<name>.json: truth, expected causes), the lab directory and
+(tests/fixtures/ami/<name>.json: truth, expected causes), the lab directory and
 the vendor documents (spec/dialects.md), never from the implementation's output.
 
 A sequence is a list of *steps*; a step is a list of requests that happen together
@@ -24,8 +24,12 @@ from labdata import SCENARIOS, replay, truth, wire
 
 Step = list[dict[str, Any]]
 
-NAMES = {"20": ("novakova", "novakova@example.cz"), "21": ("svoboda", "svoboda@example.cz"),
-         "22": ("dvorak", "dvorak@example.cz"), "163": ("janecek", "nejaky@email.cz")}
+NAMES = {
+    "20": ("novakova", "novakova@example.cz"),
+    "21": ("svoboda", "svoboda@example.cz"),
+    "22": ("dvorak", "dvorak@example.cz"),
+    "163": ("janecek", "nejaky@email.cz"),
+}
 
 
 def leg(event: str, line: str, **kw: Any) -> dict[str, Any]:
@@ -38,7 +42,7 @@ def match_steps(actual: list[dict[str, Any]], steps: list[Step]) -> None:
     assert len(actual) == want, f"{len(actual)} requests, expected {want}:\n" + "\n".join(map(str, actual))
     i = 0
     for step in steps:
-        chunk = actual[i:i + len(step)]
+        chunk = actual[i : i + len(step)]
         remaining = list(chunk)
         for exp in step:
             hit = next((r for r in remaining if all(r.get(k) == v for k, v in exp.items())), None)
@@ -53,29 +57,53 @@ def inbound_ringall(name: str, cf: str | None = None) -> None:
     losers = [x for x in t["ringing"] if x != winner]
     events = replay(name)
     extra = {"CustomField": cf} if cf else {}
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": did, "Line": None, "Direction": "incoming"}],
-        [leg("Ringing", x, From=caller, To=x, Direction="incoming", **extra) for x in t["ringing"]],
-        [leg("Answered", winner, From=caller)],
-        [leg("Hangup", x, From=caller, Reason="Answered elsewhere") for x in losers],
-        [leg("Hangup", winner, Reason="Normal Clearing")],
-        [{"EventName": "CDR", "From": caller, "UniqueId": events[0].call_id}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "external", "caller_num": caller, "called_num": did,
-          "transfering_exten": ""}],
-        [{"event": "answer_internal", "exten_num": winner, "caller_num": caller, "caller_type": "external"}],
-        [{"event": "hangup_internal", "exten_num": winner}],
-        [{"event": "endcall", "call_answered": "t", "answering_exten": winner, "last_dial_answered": "t",
-          "caller_num": caller, "called_num": did}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": did, "Line": None, "Direction": "incoming"}],
+            [leg("Ringing", x, From=caller, To=x, Direction="incoming", **extra) for x in t["ringing"]],
+            [leg("Answered", winner, From=caller)],
+            [leg("Hangup", x, From=caller, Reason="Answered elsewhere") for x in losers],
+            [leg("Hangup", winner, Reason="Normal Clearing")],
+            [{"EventName": "CDR", "From": caller, "UniqueId": events[0].call_id}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [
+                {
+                    "event": "dial",
+                    "caller_type": "external",
+                    "caller_num": caller,
+                    "called_num": did,
+                    "transfering_exten": "",
+                }
+            ],
+            [{"event": "answer_internal", "exten_num": winner, "caller_num": caller, "caller_type": "external"}],
+            [{"event": "hangup_internal", "exten_num": winner}],
+            [
+                {
+                    "event": "endcall",
+                    "call_answered": "t",
+                    "answering_exten": winner,
+                    "last_dial_answered": "t",
+                    "caller_num": caller,
+                    "called_num": did,
+                }
+            ],
+        ],
+    )
     webitel = wire(events, "webitel")
-    match_steps(webitel, [
-        [{"event": "Joined", "queue": t["queue"]}],
-        *[[{"event": "Offering", "agent_extension": x}] for x in t["ringing"]],
-        [{"event": "Bridged", "agent_extension": winner}],
-        [{"event": "Leaving", "cc_result": "success"}],
-    ])
+    match_steps(
+        webitel,
+        [
+            [{"event": "Joined", "queue": t["queue"]}],
+            *[[{"event": "Offering", "agent_extension": x}] for x in t["ringing"]],
+            [{"event": "Bridged", "agent_extension": winner}],
+            [{"event": "Leaving", "cc_result": "success"}],
+        ],
+    )
     if cf:
         assert all(r.get("ipbx_custom_field") == cf for r in webitel)
     assert wire(events, "telphin") == []
@@ -94,46 +122,77 @@ def test_inbound_ringall_missed() -> None:
     t = truth("inbound_ringall_missed")["truth"]
     caller, did = t["caller"], t["did"]
     events = replay("inbound_ringall_missed")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": did, "Line": None}],
-        [leg("Ringing", x, From=caller) for x in t["ringing"]],
-        # the queue withdraws the ringing legs when the caller gives up: not "Answered elsewhere"
-        [leg("Hangup", x, Reason="Originator cancel") for x in t["ringing"]],
-        # seed 000: the missed call ends with "No user response" and empty Line/Login/Email
-        [{"EventName": "Hangup", "Reason": "No user response", "From": caller, "To": did, "Line": "",
-          "Login": "", "Email": ""}],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_num": caller, "called_num": did}],
-        [{"event": "endcall", "call_answered": "f", "answering_exten": "", "last_dial_answered": "f"}],
-    ])
-    match_steps(wire(events, "webitel"), [
-        [{"event": "Joined"}],
-        *[[{"event": "Offering", "agent_extension": x}] for x in t["ringing"]],
-        [{"event": "Leaving", "cc_result": "abandoned"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": did, "Line": None}],
+            [leg("Ringing", x, From=caller) for x in t["ringing"]],
+            # the queue withdraws the ringing legs when the caller gives up: not "Answered elsewhere"
+            [leg("Hangup", x, Reason="Originator cancel") for x in t["ringing"]],
+            # seed 000: the missed call ends with "No user response" and empty Line/Login/Email
+            [
+                {
+                    "EventName": "Hangup",
+                    "Reason": "No user response",
+                    "From": caller,
+                    "To": did,
+                    "Line": "",
+                    "Login": "",
+                    "Email": "",
+                }
+            ],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_num": caller, "called_num": did}],
+            [{"event": "endcall", "call_answered": "f", "answering_exten": "", "last_dial_answered": "f"}],
+        ],
+    )
+    match_steps(
+        wire(events, "webitel"),
+        [
+            [{"event": "Joined"}],
+            *[[{"event": "Offering", "agent_extension": x}] for x in t["ringing"]],
+            [{"event": "Leaving", "cc_result": "abandoned"}],
+        ],
+    )
 
 
 def test_inbound_direct_answered() -> None:
     t = truth("inbound_direct_answered")["truth"]
     caller, did, ext = t["caller"], t["did"], t["answered_by"]
     events = replay("inbound_direct_answered")
-    match_steps(wire(events, "voipex"), [
-        # seed 000's NewCall example has these very numbers
-        [{"EventName": "NewCall", "From": caller, "To": did, "Line": None, "Direction": "incoming"}],
-        [leg("Ringing", ext, From=caller, To=ext, Direction="incoming")],
-        [leg("Answered", ext, From=caller)],
-        [leg("Hangup", ext, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "external", "caller_num": caller, "called_num": did}],
-        [{"event": "answer_internal", "exten_num": ext, "exten_name": "Jana Novakova"}],
-        [{"event": "hangup_internal", "exten_num": ext, "exten_name": "Jana Novakova"}],
-        [{"event": "endcall", "call_answered": "t", "answering_exten": ext, "last_dial_answered": "t",
-          "last_dialed_exten": ext}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            # seed 000's NewCall example has these very numbers
+            [{"EventName": "NewCall", "From": caller, "To": did, "Line": None, "Direction": "incoming"}],
+            [leg("Ringing", ext, From=caller, To=ext, Direction="incoming")],
+            [leg("Answered", ext, From=caller)],
+            [leg("Hangup", ext, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_type": "external", "caller_num": caller, "called_num": did}],
+            [{"event": "answer_internal", "exten_num": ext, "exten_name": "Jana Novakova"}],
+            [{"event": "hangup_internal", "exten_num": ext, "exten_name": "Jana Novakova"}],
+            [
+                {
+                    "event": "endcall",
+                    "call_answered": "t",
+                    "answering_exten": ext,
+                    "last_dial_answered": "t",
+                    "last_dialed_exten": ext,
+                }
+            ],
+        ],
+    )
     assert wire(events, "webitel") == []
 
 
@@ -141,19 +200,32 @@ def test_inbound_direct_busy() -> None:
     t = truth("inbound_direct_busy")["truth"]
     caller, did, ext = t["caller"], t["did"], t["routed_to"]
     events = replay("inbound_direct_busy")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": did}],
-        # 22's channel reached Ringing before the busy signal
-        [leg("Ringing", ext)],
-        [leg("Hangup", ext, Reason="User busy")],
-        [{"EventName": "Hangup", "Reason": "No user response", "Line": ""}],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_num": caller, "called_num": did}],
-        [{"event": "endcall", "call_answered": "f", "answering_exten": "", "last_dial_answered": "f",
-          "last_dialed_exten": ext}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": did}],
+            # 22's channel reached Ringing before the busy signal
+            [leg("Ringing", ext)],
+            [leg("Hangup", ext, Reason="User busy")],
+            [{"EventName": "Hangup", "Reason": "No user response", "Line": ""}],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_num": caller, "called_num": did}],
+            [
+                {
+                    "event": "endcall",
+                    "call_answered": "f",
+                    "answering_exten": "",
+                    "last_dial_answered": "f",
+                    "last_dialed_exten": ext,
+                }
+            ],
+        ],
+    )
     record = [e for e in events if e.type is EventType.CALL_RECORD]
     assert record[0].record is not None
     assert record[0].record.disposition == "BUSY"
@@ -163,127 +235,193 @@ def test_caller_abandons_while_ringing_direct() -> None:
     t = truth("caller_abandons_while_ringing_direct")["truth"]
     caller, did, ext = t["caller"], t["did"], t["routed_to"]
     events = replay("caller_abandons_while_ringing_direct")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": did}],
-        [leg("Ringing", ext, From=caller)],
-        [leg("Hangup", ext, Reason="Originator cancel")],
-        [{"EventName": "Hangup", "Reason": "No user response", "Line": "", "Login": "", "Email": "",
-          "From": caller, "To": did}],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial"}],
-        [{"event": "endcall", "call_answered": "f", "last_dialed_exten": ext, "last_dial_answered": "f"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": did}],
+            [leg("Ringing", ext, From=caller)],
+            [leg("Hangup", ext, Reason="Originator cancel")],
+            [
+                {
+                    "EventName": "Hangup",
+                    "Reason": "No user response",
+                    "Line": "",
+                    "Login": "",
+                    "Email": "",
+                    "From": caller,
+                    "To": did,
+                }
+            ],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial"}],
+            [{"event": "endcall", "call_answered": "f", "last_dialed_exten": ext, "last_dial_answered": "f"}],
+        ],
+    )
 
 
 def test_outbound_answered() -> None:
     t = truth("outbound_answered")["truth"]
     events = replay("outbound_answered")
     # seed 000's outgoing example: From the extension, To the number (no dial prefix), Line the extension
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": t["caller"], "To": t["called"], "Direction": "outgoing"}],
-        [{"EventName": "Ringing", "From": t["caller"], "To": t["called"], "Line": t["caller"],
-          "Direction": "outgoing"}],
-        [{"EventName": "Answered", "Line": t["caller"], "To": t["called"]}],
-        [leg("Hangup", t["caller"], Reason="Normal Clearing", To=t["called"])],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "internal", "caller_num": t["caller"], "called_num": t["called"]}],
-        [{"event": "answer_external", "caller_num": t["caller"], "called_num": t["called"]}],
-        [{"event": "hangup_internal", "exten_num": t["caller"]}],
-        # seed 003's endcall of an outgoing call: answering_exten and last_dialed_exten empty
-        [{"event": "endcall", "call_answered": "t", "answering_exten": "", "last_dialed_exten": ""}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": t["caller"], "To": t["called"], "Direction": "outgoing"}],
+            [
+                {
+                    "EventName": "Ringing",
+                    "From": t["caller"],
+                    "To": t["called"],
+                    "Line": t["caller"],
+                    "Direction": "outgoing",
+                }
+            ],
+            [{"EventName": "Answered", "Line": t["caller"], "To": t["called"]}],
+            [leg("Hangup", t["caller"], Reason="Normal Clearing", To=t["called"])],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_type": "internal", "caller_num": t["caller"], "called_num": t["called"]}],
+            [{"event": "answer_external", "caller_num": t["caller"], "called_num": t["called"]}],
+            [{"event": "hangup_internal", "exten_num": t["caller"]}],
+            # seed 003's endcall of an outgoing call: answering_exten and last_dialed_exten empty
+            [{"event": "endcall", "call_answered": "t", "answering_exten": "", "last_dialed_exten": ""}],
+        ],
+    )
 
 
 def test_outbound_noanswer() -> None:
     t = truth("outbound_noanswer")["truth"]
     events = replay("outbound_noanswer")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": t["caller"], "To": t["called"], "Direction": "outgoing"}],
-        [{"EventName": "Ringing", "From": t["caller"], "To": t["called"], "Line": t["caller"]}],
-        # Q.850 19 from the dial plan's Hangup(19) on NOANSWER
-        [leg("Hangup", t["caller"], Reason="No answer")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "internal", "called_num": t["called"]}],
-        [{"event": "endcall", "call_answered": "f", "answering_exten": "", "last_dialed_exten": "",
-          "last_dial_answered": "f"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": t["caller"], "To": t["called"], "Direction": "outgoing"}],
+            [{"EventName": "Ringing", "From": t["caller"], "To": t["called"], "Line": t["caller"]}],
+            # Q.850 19 from the dial plan's Hangup(19) on NOANSWER
+            [leg("Hangup", t["caller"], Reason="No answer")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_type": "internal", "called_num": t["called"]}],
+            [
+                {
+                    "event": "endcall",
+                    "call_answered": "f",
+                    "answering_exten": "",
+                    "last_dialed_exten": "",
+                    "last_dial_answered": "f",
+                }
+            ],
+        ],
+    )
 
 
 def test_internal_call() -> None:
     t = truth("internal_call")["truth"]
     events = replay("internal_call")
     caller, called = t["caller"], t["called"]
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": called, "Direction": "outgoingLocal"}],
-        [leg("Ringing", called, From=caller, Direction="outgoingLocal")],
-        [leg("Answered", called, From=caller)],
-        # 20 hangs up first
-        [leg("Hangup", caller, Reason="Normal Clearing")],
-        [leg("Hangup", called, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "internal", "caller_num": caller, "called_num": called}],
-        [{"event": "answer_internal", "exten_num": called, "caller_num": caller}],
-        [{"event": "hangup_internal", "exten_num": caller}],
-        [{"event": "hangup_internal", "exten_num": called}],
-        [{"event": "endcall", "call_answered": "t", "answering_exten": called, "last_dialed_exten": called}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": called, "Direction": "outgoingLocal"}],
+            [leg("Ringing", called, From=caller, Direction="outgoingLocal")],
+            [leg("Answered", called, From=caller)],
+            # 20 hangs up first
+            [leg("Hangup", caller, Reason="Normal Clearing")],
+            [leg("Hangup", called, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_type": "internal", "caller_num": caller, "called_num": called}],
+            [{"event": "answer_internal", "exten_num": called, "caller_num": caller}],
+            [{"event": "hangup_internal", "exten_num": caller}],
+            [{"event": "hangup_internal", "exten_num": called}],
+            [{"event": "endcall", "call_answered": "t", "answering_exten": called, "last_dialed_exten": called}],
+        ],
+    )
 
 
 def test_click2dial() -> None:
     t = truth("click2dial")["truth"]
     ext, number = t["exten"], t["number"]
     events = replay("click2dial")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": ext, "To": number, "Direction": "outgoing"}],
-        [leg("Ringing", ext)],  # the extension's phone rings first
-        [leg("Answered", ext)],
-        [{"EventName": "Ringing", "From": ext, "To": number, "Line": ext, "Direction": "outgoing"}],
-        [{"EventName": "Answered", "Line": ext, "To": number}],
-        [leg("Hangup", ext, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_type": "originate", "caller_num": ext, "called_num": number}],
-        [{"event": "answer_internal", "exten_num": ext}],
-        [{"event": "answer_external", "called_num": number}],
-        [{"event": "hangup_internal", "exten_num": ext}],
-        [{"event": "endcall", "caller_type": "originate", "caller_num": ext, "called_num": number,
-          "call_answered": "t"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": ext, "To": number, "Direction": "outgoing"}],
+            [leg("Ringing", ext)],  # the extension's phone rings first
+            [leg("Answered", ext)],
+            [{"EventName": "Ringing", "From": ext, "To": number, "Line": ext, "Direction": "outgoing"}],
+            [{"EventName": "Answered", "Line": ext, "To": number}],
+            [leg("Hangup", ext, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_type": "originate", "caller_num": ext, "called_num": number}],
+            [{"event": "answer_internal", "exten_num": ext}],
+            [{"event": "answer_external", "called_num": number}],
+            [{"event": "hangup_internal", "exten_num": ext}],
+            [
+                {
+                    "event": "endcall",
+                    "caller_type": "originate",
+                    "caller_num": ext,
+                    "called_num": number,
+                    "call_answered": "t",
+                }
+            ],
+        ],
+    )
 
 
 def test_blind_transfer() -> None:
     t = truth("blind_transfer")["truth"]
     caller, first, target = t["caller"], t["answered_by"], t["transfer_target"]
     events = replay("blind_transfer")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": t["did"]}],
-        [leg("Ringing", first, From=caller)],
-        [leg("Answered", first, From=caller)],
-        [leg("Ringing", target, From=caller)],
-        [leg("Hangup", first, Reason="Normal Clearing")],
-        [leg("Answered", target, From=caller)],
-        [leg("Hangup", target, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial", "caller_num": caller, "transfering_exten": ""}],
-        [{"event": "answer_internal", "exten_num": first}],
-        # spec Decision on transfers: a new dial of the same call with the transferring extension
-        [{"event": "dial", "caller_num": caller, "called_num": target, "transfering_exten": first}],
-        [{"event": "hangup_internal", "exten_num": first}],
-        [{"event": "answer_internal", "exten_num": target}],
-        [{"event": "hangup_internal", "exten_num": target}],
-        [{"event": "endcall", "answering_exten": target, "last_dialed_exten": target, "last_dial_answered": "t"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": t["did"]}],
+            [leg("Ringing", first, From=caller)],
+            [leg("Answered", first, From=caller)],
+            [leg("Ringing", target, From=caller)],
+            [leg("Hangup", first, Reason="Normal Clearing")],
+            [leg("Answered", target, From=caller)],
+            [leg("Hangup", target, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial", "caller_num": caller, "transfering_exten": ""}],
+            [{"event": "answer_internal", "exten_num": first}],
+            # spec Decision on transfers: a new dial of the same call with the transferring extension
+            [{"event": "dial", "caller_num": caller, "called_num": target, "transfering_exten": first}],
+            [{"event": "hangup_internal", "exten_num": first}],
+            [{"event": "answer_internal", "exten_num": target}],
+            [{"event": "hangup_internal", "exten_num": target}],
+            [{"event": "endcall", "answering_exten": target, "last_dialed_exten": target, "last_dial_answered": "t"}],
+        ],
+    )
     assert len({r["call_id"] for r in wire(events, "pbx2is")}) == 1
 
 
@@ -291,17 +429,20 @@ def test_attended_transfer_cancelled() -> None:
     t = truth("attended_transfer_cancelled")["truth"]
     caller, first, target = t["caller"], t["answered_by"], t["transfer_target"]
     events = replay("attended_transfer_cancelled")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "From": caller, "To": t["did"]}],
-        [leg("Ringing", first)],
-        [leg("Answered", first)],
-        [leg("Ringing", target)],  # the consultation
-        [leg("Answered", target)],
-        [{"EventName": "CancelAttendedTransfer", "Line": first}],  # inferred: Asterisk has no event
-        [leg("Hangup", target, Reason="Normal Clearing")],
-        [leg("Hangup", first, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "From": caller, "To": t["did"]}],
+            [leg("Ringing", first)],
+            [leg("Answered", first)],
+            [leg("Ringing", target)],  # the consultation
+            [leg("Answered", target)],
+            [{"EventName": "CancelAttendedTransfer", "Line": first}],  # inferred: Asterisk has no event
+            [leg("Hangup", target, Reason="Normal Clearing")],
+            [leg("Hangup", first, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
     pbx = wire(events, "pbx2is")
     assert [r["event"] for r in pbx].count("endcall") == 1
     assert all(r.get("transfering_exten", "") == "" for r in pbx if r["event"] == "dial")
@@ -311,47 +452,62 @@ def test_rrmemory_ringnoanswer() -> None:
     t = truth("rrmemory_ringnoanswer")["truth"]
     first, winner = t["first_offered"], t["answered_by"]
     events = replay("rrmemory_ringnoanswer")
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "NewCall", "To": t["did"]}],
-        [leg("Ringing", first)],
-        [leg("Hangup", first, Reason="No answer")],  # rang out: not "Answered elsewhere"
-        [leg("Ringing", winner)],
-        [leg("Answered", winner)],
-        [leg("Hangup", winner, Reason="Normal Clearing")],
-        [{"EventName": "CDR"}],
-    ])
-    match_steps(wire(events, "webitel"), [
-        [{"event": "Joined", "queue": "SALES"}],
-        [{"event": "Offering", "agent_extension": first}],
-        [{"event": "Missed", "agent_extension": first}],
-        [{"event": "Offering", "agent_extension": winner}],
-        [{"event": "Bridged", "agent_extension": winner}],
-        [{"event": "Leaving", "cc_result": "success"}],
-    ])
-    match_steps(wire(events, "pbx2is"), [
-        [{"event": "dial"}],
-        [{"event": "answer_internal", "exten_num": winner}],
-        [{"event": "hangup_internal", "exten_num": winner}],
-        [{"event": "endcall", "answering_exten": winner, "last_dialed_exten": winner, "last_dial_answered": "t"}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "NewCall", "To": t["did"]}],
+            [leg("Ringing", first)],
+            [leg("Hangup", first, Reason="No answer")],  # rang out: not "Answered elsewhere"
+            [leg("Ringing", winner)],
+            [leg("Answered", winner)],
+            [leg("Hangup", winner, Reason="Normal Clearing")],
+            [{"EventName": "CDR"}],
+        ],
+    )
+    match_steps(
+        wire(events, "webitel"),
+        [
+            [{"event": "Joined", "queue": "SALES"}],
+            [{"event": "Offering", "agent_extension": first}],
+            [{"event": "Missed", "agent_extension": first}],
+            [{"event": "Offering", "agent_extension": winner}],
+            [{"event": "Bridged", "agent_extension": winner}],
+            [{"event": "Leaving", "cc_result": "success"}],
+        ],
+    )
+    match_steps(
+        wire(events, "pbx2is"),
+        [
+            [{"event": "dial"}],
+            [{"event": "answer_internal", "exten_num": winner}],
+            [{"event": "hangup_internal", "exten_num": winner}],
+            [{"event": "endcall", "answering_exten": winner, "last_dialed_exten": winner, "last_dial_answered": "t"}],
+        ],
+    )
 
 
 def test_agent_session() -> None:
     t = truth("agent_session")["truth"]
     events = replay("agent_session")
     base = {"Queue": t["queue"], "Login": t["member_name"], "Line": t["line"], "Email": "nejaky@email.cz"}
-    match_steps(wire(events, "voipex"), [
-        [{"EventName": "AgentLogin", **base}],
-        [{"EventName": "AgentPaused", "PauseName": t["pause_reason"], **base}],
-        [{"EventName": "AgentUnPaused", **base}],
-        [{"EventName": "AgentLogout", **base}],
-    ])
+    match_steps(
+        wire(events, "voipex"),
+        [
+            [{"EventName": "AgentLogin", **base}],
+            [{"EventName": "AgentPaused", "PauseName": t["pause_reason"], **base}],
+            [{"EventName": "AgentUnPaused", **base}],
+            [{"EventName": "AgentLogout", **base}],
+        ],
+    )
     paused = wire(events, "voipex")[1]
     assert paused["PauseName"].encode() == bytes.fromhex(t["pause_reason_utf8_hex"])
-    match_steps(wire(events, "telphin"), [
-        [{"agent_status": "available", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
-        [{"agent_status": "logged_out", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
-    ])
+    match_steps(
+        wire(events, "telphin"),
+        [
+            [{"agent_status": "available", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
+            [{"agent_status": "logged_out", "agent_type": "local", "agent_id": "163", "event_source": "phone"}],
+        ],
+    )
     assert wire(events, "pbx2is") == []
     assert wire(events, "webitel") == []
 
@@ -374,7 +530,7 @@ def test_every_call_is_one_call_in_order(name: str) -> None:
 
 
 def test_all_scenarios_covered() -> None:
-    covered = {n[len("test_"):] for n in globals() if n.startswith("test_")}
+    covered = {n[len("test_") :] for n in globals() if n.startswith("test_")}
     assert set(SCENARIOS) <= covered
 
 
@@ -391,8 +547,11 @@ def test_legs_withdrawn_while_the_caller_waits_rang_out() -> None:
     kept = [m for i, m in enumerate(msgs) if not (m.event == "HangupRequest" and i < first_cancel)]
     tracker = Tracker(lab_directory(), ids())
     events = [e for m in kept for e in tracker.feed(m, NOW)]
-    reasons = {e.leg.number: e.hangup.reason for e in events
-               if e.type is EventType.CALL_HANGUP and e.leg is not None and e.hangup is not None}
+    reasons = {
+        e.leg.number: e.hangup.reason
+        for e in events
+        if e.type is EventType.CALL_HANGUP and e.leg is not None and e.hangup is not None
+    }
     assert reasons == {"20": "No answer", "21": "No answer", "22": "No answer"}
 
 
@@ -410,15 +569,16 @@ def test_calls_alive_at_connect_are_adopted_and_ended() -> None:
     for m in msgs[: bridged + 1]:
         if m.get("Uniqueid") and m.event in ("Newchannel", "Newstate", "NewCallerid", "BridgeEnter"):
             alive[m.get("Uniqueid")] = m
-    listed = [AmiMessage.of(("Event", "CoreShowChannel"), *[(k, v) for k, v in m.headers if k != "Event"])
-              for m in alive.values()]
+    listed = [
+        AmiMessage.of(("Event", "CoreShowChannel"), *[(k, v) for k, v in m.headers if k != "Event"])
+        for m in alive.values()
+    ]
     tracker = Tracker(lab_directory(), ids())
     assert tracker.resync_channels(listed, NOW) == []
-    events = [e for m in msgs[bridged + 1:] for e in tracker.feed(m, NOW)]
+    events = [e for m in msgs[bridged + 1 :] for e in tracker.feed(m, NOW)]
     t = truth("inbound_direct_answered")["truth"]
     kinds = [(e.type, e.leg.number if e.leg else "") for e in events]
-    assert kinds == [(EventType.CALL_HANGUP, t["answered_by"]), (EventType.CALL_ENDED, ""),
-                     (EventType.CALL_RECORD, "")]
+    assert kinds == [(EventType.CALL_HANGUP, t["answered_by"]), (EventType.CALL_ENDED, ""), (EventType.CALL_RECORD, "")]
     assert events[0].hangup is not None
     assert events[0].hangup.reason == "Normal Clearing"
     assert events[1].outcome is not None
@@ -452,12 +612,15 @@ def test_agent_changes_made_through_callhook_say_api() -> None:
     tracker = Tracker(lab_directory(), ids())
     msgs = messages("agent_session")
     added = next(m for m in msgs if m.event == "QueueMemberAdded")
-    tracker.expect_agent_change("login", "NOC", "IAX2/163", datetime.fromtimestamp(float(added.get("Timestamp")),
-                                                                                   UTC))
+    tracker.expect_agent_change("login", "NOC", "IAX2/163", datetime.fromtimestamp(float(added.get("Timestamp")), UTC))
     events = [e for m in msgs for e in tracker.feed(m, NOW)]
     sources = [(e.type, e.agent.event_source) for e in events if e.agent is not None]
-    assert sources == [(EventType.AGENT_LOGIN, "api"), (EventType.AGENT_PAUSED, "phone"),
-                       (EventType.AGENT_UNPAUSED, "phone"), (EventType.AGENT_LOGOUT, "phone")]
+    assert sources == [
+        (EventType.AGENT_LOGIN, "api"),
+        (EventType.AGENT_PAUSED, "phone"),
+        (EventType.AGENT_UNPAUSED, "phone"),
+        (EventType.AGENT_LOGOUT, "phone"),
+    ]
 
 
 def test_calls_and_agents_carry_their_extensions_tenant() -> None:
