@@ -103,20 +103,39 @@ class Hub:
         self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
         self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
-        self.dispatcher = Dispatcher(store, self.sender, sign=signing.sign, now=time.time, metrics=self.metrics,
-                                     endpoints=self.endpoints,
-                                     options=DispatcherOptions(max_inflight=config.dispatch_concurrency))
+        self.dispatcher = Dispatcher(
+            store,
+            self.sender,
+            sign=signing.sign,
+            now=time.time,
+            metrics=self.metrics,
+            endpoints=self.endpoints,
+            options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
+        )
         self.source = AsteriskSource(self.tracker, self.accept, self.now_dt)
         self.ami: Any = None
         if config.ami_url:
             from callhook.sources.ami_client import AmiClient, parse_ami_url
 
             host, port, user, secret = parse_ami_url(config.ami_url)
-            self.ami = AmiClient(host, port, user, secret, on_message=self.source.on_message,
-                                 on_connect=self.source.on_connect, ping_interval=config.ami_ping_interval)
-        self.actions = PbxActions(self.ami, self.tracker, directory, self.now_dt,
-                                  context=config.originate_context, variable=config.originate_variable,
-                                  timeout_ms=config.originate_timeout_ms)
+            self.ami = AmiClient(
+                host,
+                port,
+                user,
+                secret,
+                on_message=self.source.on_message,
+                on_connect=self.source.on_connect,
+                ping_interval=config.ami_ping_interval,
+            )
+        self.actions = PbxActions(
+            self.ami,
+            self.tracker,
+            directory,
+            self.now_dt,
+            context=config.originate_context,
+            variable=config.originate_variable,
+            timeout_ms=config.originate_timeout_ms,
+        )
 
     def now_dt(self) -> datetime:
         return datetime.now(self.tz)

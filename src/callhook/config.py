@@ -134,7 +134,7 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         table = section.pop("tenant_tokens", None)
         if table is not None:
             if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
-                raise ConfigError(f"config file {path}: tenant_tokens: expected a table of token = \"tenant\"")
+                raise ConfigError(f'config file {path}: tenant_tokens: expected a table of token = "tenant"')
             extra["tenant_tokens"] = dict(table)
         for key, v in section.items():
             if key not in types or key == "extra":

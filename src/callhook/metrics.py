@@ -23,8 +23,7 @@ class Metrics(PrometheusMetrics):
         super().__init__(self.registry)
         self._events = Counter("callhook_events", "Events accepted (made durable)", registry=self.registry)
         self.dead_letters = Gauge("callhook_dead_letters", "Deliveries given up", registry=self.registry)
-        self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up",
-                                   registry=self.registry)
+        self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up", registry=self.registry)
         self.ami_reconnects = Gauge("callhook_ami_reconnects", "AMI reconnects since start", registry=self.registry)
         self._refresh: list[Callable[[], None]] = []
 

@@ -83,9 +83,10 @@ class ReplayAmi:
                     writer.write(head + b"\r\n" + aid_line.encode() + tail)
                     streaming = asyncio.create_task(self._stream(writer))
                 elif action in ("CoreShowChannels", "QueueStatus"):
-                    writer.write(f"Response: Success\r\n{aid_line}EventList: start\r\nMessage: follows\r\n\r\n"
-                                 f"Event: {action}Complete\r\n{aid_line}EventList: Complete\r\nListItems: 0\r\n\r\n"
-                                 .encode())
+                    writer.write(
+                        f"Response: Success\r\n{aid_line}EventList: start\r\nMessage: follows\r\n\r\n"
+                        f"Event: {action}Complete\r\n{aid_line}EventList: Complete\r\nListItems: 0\r\n\r\n".encode()
+                    )
                 else:
                     writer.write(f"Response: Success\r\n{aid_line}\r\n".encode())
                 await writer.drain()

@@ -90,8 +90,11 @@ def test_a_missed_call_waits_for_a_call_back_and_clears(world: World, browser: A
 def test_a_failed_webhook_shows_red_and_retry_delivers_it(world: World, browser: Any, tmp_path: Path) -> None:
     expect = _expect()
     world.receiver.failing = True
-    status, hook = world.api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{world.receiver.port}/crm",
-                                                          "dialect": "callhook", "description": "CRM"})
+    status, hook = world.api(
+        "POST",
+        "/api/v1/webhooks",
+        {"url": f"http://127.0.0.1:{world.receiver.port}/crm", "dialect": "callhook", "description": "CRM"},
+    )
     assert status == 201
     page = new_page(browser)
     sign_in(page, world)
@@ -120,11 +123,14 @@ def test_a_failed_webhook_shows_red_and_retry_delivers_it(world: World, browser:
     head = page.locator(f"#trace section.sub[data-sub='{hook['id']}'] li.delivery").first
     head.get_by_role("button", name="Retry now").click()
     first_id = world.receiver.requests[0]["id"]
-    wait_for(lambda: any(r["id"] == first_id and r["status"] == 200 for r in world.receiver.requests),
-             what="the retried delivery to arrive")
+    wait_for(
+        lambda: any(r["id"] == first_id and r["status"] == 200 for r in world.receiver.requests),
+        what="the retried delivery to arrive",
+    )
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator(f"#trace section.sub[data-sub='{hook['id']}'] li.delivery").first).to_have_attribute(
-        "data-status", "done")
+        "data-status", "done"
+    )
     assert world.api("PATCH", f"/api/v1/webhooks/{hook['id']}", {"enabled": False})[0] == 200
     assert page.errors == []
 
@@ -140,9 +146,19 @@ def test_a_tenant_does_not_see_another_tenants_call(world: World, browser: Any) 
     lab = new_page(browser)
     sign_in(lab, world, token=LAB, name="Lab")
     world.pbx.play("inbound_direct_answered", caller="605000020", exten="20", ring_s=4, talk_s=1)
-    status, _ = world.api("POST", "/ingest/voipex", {"Line": None, "UniqueId": "other.1", "EventName": "NewCall",
-                                                      "From": "605000030", "To": "910104230",
-                                                      "Direction": "incoming"}, token=OTHER)
+    status, _ = world.api(
+        "POST",
+        "/ingest/voipex",
+        {
+            "Line": None,
+            "UniqueId": "other.1",
+            "EventName": "NewCall",
+            "From": "605000030",
+            "To": "910104230",
+            "Direction": "incoming",
+        },
+        token=OTHER,
+    )
     assert status == 200
     expect(other.locator("#calls-table tbody tr", has_text="605000030")).to_have_count(1)
     expect(lab.locator("#calls-table tbody tr", has_text="605000020")).to_have_count(1)
@@ -165,8 +181,9 @@ def test_statistics_equal_the_statistics_api(world: World, browser: Any) -> None
     table = page.locator("#stats-table")
     since, until, bucket = (table.get_attribute(f"data-{k}") for k in ("since", "until", "bucket"))
     assert bucket == "hour"
-    status, api = world.api("GET", "/api/v1/queues/stats?" + urlencode({"since": since, "until": until,
-                                                                         "bucket": bucket}))
+    status, api = world.api(
+        "GET", "/api/v1/queues/stats?" + urlencode({"since": since, "until": until, "bucket": bucket})
+    )
     assert status == 200
     rows = page.evaluate("""() => Array.from(document.querySelectorAll('#stats-table tbody tr')).map((tr) => ({
         key: tr.dataset.key, values: Array.from(tr.cells).slice(2).map((td) => td.dataset.value ?? null)}))""")
@@ -178,14 +195,16 @@ def test_statistics_equal_the_statistics_api(world: World, browser: Any) -> None
     for r in rows:
         q = want[r["key"]]
         assert [None if v is None else float(v) for v in r["values"]] == [
-            None if q[f] is None else float(q[f]) for f in fields], r["key"]
+            None if q[f] is None else float(q[f]) for f in fields
+        ], r["key"]
     shown = page.locator("#stats-table tbody tr.total td").nth(1).inner_text()
     assert shown == f"{api['queues'][0]['offered']:,}"  # what the eye reads is the same number
     expect(page.locator("#stats-chart svg rect.bar-offered").first).to_be_attached()
     csv_text = page.request.get(world.base + page.locator("#stats-csv").get_attribute("href")).text()
     csv_rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert [(r["queue"], int(r["offered"])) for r in csv_rows] == [
-        (q["queue"], q["offered"]) for b in api["buckets"] for q in b["queues"]]
+        (q["queue"], q["offered"]) for b in api["buckets"] for q in b["queues"]
+    ]
     assert page.errors == []
 
 
@@ -193,8 +212,12 @@ def test_phone_sized_viewport_has_no_horizontal_overflow(world: World, browser: 
     expect = _expect()
     page = new_page(browser, width=390, height=844)
     sign_in(page, world)
-    for view, ready in (("wallboard", "#queues-table tbody tr"), ("calls", "#calls-search"),
-                        ("health", "#health-table"), ("stats", "#stats-table tbody tr")):
+    for view, ready in (
+        ("wallboard", "#queues-table tbody tr"),
+        ("calls", "#calls-search"),
+        ("health", "#health-table"),
+        ("stats", "#stats-table tbody tr"),
+    ):
         page.goto(f"{world.base}/#/{view}")
         expect(page.locator(ready).first).to_be_visible()
         width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -221,15 +244,18 @@ def test_keyboard_only_sign_in_and_focus_is_visible(world: World, browser: Any) 
     expect(page.locator("#live-state")).to_have_text("live")
     page.locator("#nav a").first.focus()
     page.keyboard.press("Tab")
-    outline = page.evaluate("() => [document.activeElement.textContent, getComputedStyle(document.activeElement)"
-                            ".outlineStyle, parseFloat(getComputedStyle(document.activeElement).outlineWidth)]")
+    outline = page.evaluate(
+        "() => [document.activeElement.textContent, getComputedStyle(document.activeElement)"
+        ".outlineStyle, parseFloat(getComputedStyle(document.activeElement).outlineWidth)]"
+    )
     assert outline[0] == "Calls"
     assert outline[1] != "none"
     assert outline[2] >= 2
     page.keyboard.press("Enter")
     expect(page.locator("#view-calls")).to_be_visible()
-    assert page.evaluate("() => Array.from(document.querySelectorAll('[data-action]')).every("
-                         "(e) => e.tagName === 'BUTTON')")
+    assert page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-action]')).every((e) => e.tagName === 'BUTTON')"
+    )
     assert page.evaluate("() => document.querySelectorAll('[onclick], [style]').length") == 0
     assert page.errors == []
 

@@ -50,8 +50,9 @@ def directory_data() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / "lab-directory.json").read_text())
     for ext in data["extensions"]:
         ext["tenant"] = "lab"
-    data["extensions"].append({"number": "30", "name": "Olga Other", "login": "olga", "channel": "IAX2/30",
-                               "tenant": "other"})
+    data["extensions"].append(
+        {"number": "30", "name": "Olga Other", "login": "olga", "channel": "IAX2/30", "tenant": "other"}
+    )
     data["dids"]["910104230"] = "extension 30"
     return data
 
@@ -122,8 +123,9 @@ class Receiver:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
                 status = 500 if outer.failing else 200
-                outer.requests.append({"path": self.path, "body": body, "status": status,
-                                       "id": self.headers.get("webhook-id", "")})
+                outer.requests.append(
+                    {"path": self.path, "body": body, "status": status, "id": self.headers.get("webhook-id", "")}
+                )
                 self.send_response(status)
                 reply = b"boom" if status == 500 else b""
                 self.send_header("Content-Length", str(len(reply)))
@@ -155,19 +157,39 @@ class World:
         env.update(CALLHOOK_ADMIN_TOKEN=ADMIN, CALLHOOK_TENANT_TOKENS=f"lab:{LAB},other:{OTHER}")
         self.log = (tmp / "serve.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "callhook", "serve", "--listen", f"127.0.0.1:{self.port}",
-             "--db", f"sqlite:///{tmp / 'callhook.db'}", "--ami", f"ami://lab:labsecret@127.0.0.1:{self.pbx.port}",
-             "--directory", str(tmp / "directory.json")],
-            cwd=tmp, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.proc.poll() is not None or self.api("GET", "/healthz")[1].get("ami", {}).get(
-            "connected"), 30, "callhook serve to connect to the simulator")
+            [
+                sys.executable,
+                "-m",
+                "callhook",
+                "serve",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--db",
+                f"sqlite:///{tmp / 'callhook.db'}",
+                "--ami",
+                f"ami://lab:labsecret@127.0.0.1:{self.pbx.port}",
+                "--directory",
+                str(tmp / "directory.json"),
+            ],
+            cwd=tmp,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(
+            lambda: self.proc.poll() is not None or self.api("GET", "/healthz")[1].get("ami", {}).get("connected"),
+            30,
+            "callhook serve to connect to the simulator",
+        )
         assert self.proc.poll() is None, (tmp / "serve.log").read_text()
 
     def api(self, method: str, path: str, body: Any = None, token: str = ADMIN) -> tuple[int, Any]:
-        req = urllib.request.Request(self.base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 raw = resp.read()
@@ -230,8 +252,7 @@ def shots_dir(tmp_path: Path) -> Path:
 
 
 def new_page(browser: Any, *, width: int = 1280, height: int = 720) -> Any:
-    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
-                              timezone_id="Europe/Prague")
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", timezone_id="Europe/Prague")
     ctx.set_default_timeout(WAIT_MS)
     page = ctx.new_page()
     page.errors = []

@@ -46,8 +46,14 @@ class Receiver:
             def _take(self) -> None:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                outer.requests.append({"method": self.command, "path": self.path, "body": body,
-                                       "headers": {k.lower(): v for k, v in self.headers.items()}})
+                outer.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "body": body,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                    }
+                )
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -74,9 +80,12 @@ class Receiver:
 
 
 def api(port: int, method: str, path: str, body: Any = None, token: str = TOKEN) -> tuple[int, Any]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             raw = resp.read()
@@ -104,10 +113,25 @@ def world(tmp_path: Path) -> Iterator[tuple[ReplayAmi, Receiver, int, subprocess
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLHOOK_")}
     env["CALLHOOK_ADMIN_TOKEN"] = TOKEN
     proc = subprocess.Popen(
-        [sys.executable, "-m", "callhook", "serve", "--listen", f"127.0.0.1:{port}",
-         "--db", f"sqlite:///{tmp_path / 'callhook.db'}", "--ami", f"ami://lab:labsecret@127.0.0.1:{ami.port}",
-         "--directory", str(FIXTURES / "lab-directory.json")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "callhook",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db",
+            f"sqlite:///{tmp_path / 'callhook.db'}",
+            "--ami",
+            f"ami://lab:labsecret@127.0.0.1:{ami.port}",
+            "--directory",
+            str(FIXTURES / "lab-directory.json"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         yield ami, receiver, port, proc
     finally:
@@ -129,21 +153,37 @@ def test_recording_to_webhooks_in_two_dialects(world: tuple[ReplayAmi, Receiver,
     assert proc.poll() is None
     assert wait(lambda: ami.logins == [True])
     base = f"http://127.0.0.1:{receiver.port}"
-    st, voipex = api(port, "POST", "/api/v1/webhooks", {
-        "url": base + "/voipex", "dialect": "voipex",
-        "auth": {"type": "basic", "username": "crm", "password": "secret"}})
+    st, voipex = api(
+        port,
+        "POST",
+        "/api/v1/webhooks",
+        {
+            "url": base + "/voipex",
+            "dialect": "voipex",
+            "auth": {"type": "basic", "username": "crm", "password": "secret"},
+        },
+    )
     assert st == 201
     assert "password" not in json.dumps(voipex)
     st, _ = api(port, "POST", "/api/v1/webhooks", {"url": base + "/pbx2is", "dialect": "pbx2is", "method": "GET"})
     assert st == 201
     time.sleep(1.2)  # let the accepter see the new subscriptions
     ami.go()
-    assert wait(lambda: any(r.get("event") == "endcall" for r in receiver.of("/pbx2is"))
-                and any(r.get("EventName") == "CDR" for r in receiver.of("/voipex")))
+    assert wait(
+        lambda: (
+            any(r.get("event") == "endcall" for r in receiver.of("/pbx2is"))
+            and any(r.get("EventName") == "CDR" for r in receiver.of("/voipex"))
+        )
+    )
     t = truth("inbound_direct_answered")["truth"]
     names = [(r["EventName"], r.get("Line"), r.get("Reason")) for r in receiver.of("/voipex")]
-    assert names == [("NewCall", None, None), ("Ringing", t["answered_by"], None), ("Answered", t["answered_by"], None),
-                     ("Hangup", t["answered_by"], "Normal Clearing"), ("CDR", t["answered_by"], None)]
+    assert names == [
+        ("NewCall", None, None),
+        ("Ringing", t["answered_by"], None),
+        ("Answered", t["answered_by"], None),
+        ("Hangup", t["answered_by"], "Normal Clearing"),
+        ("CDR", t["answered_by"], None),
+    ]
     assert receiver.of("/voipex")[0]["From"] == t["caller"]
     assert receiver.of("/voipex")[0]["To"] == t["did"]
     auth = {r["headers"].get("authorization") for r in receiver.requests if r["path"] == "/voipex"}
@@ -158,9 +198,23 @@ def test_bad_ami_credentials_exit_non_zero_without_retrying(tmp_path: Path) -> N
     env["CALLHOOK_ADMIN_TOKEN"] = TOKEN
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "callhook", "serve", "--listen", f"127.0.0.1:{free_port()}",
-             "--db", f"sqlite:///{tmp_path / 'c.db'}", "--ami", f"ami://lab:labsecret@127.0.0.1:{ami.port}"],
-            cwd=tmp_path, env=env, capture_output=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "callhook",
+                "serve",
+                "--listen",
+                f"127.0.0.1:{free_port()}",
+                "--db",
+                f"sqlite:///{tmp_path / 'c.db'}",
+                "--ami",
+                f"ami://lab:labsecret@127.0.0.1:{ami.port}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
     finally:
         ami.stop()
     assert proc.returncode != 0

@@ -37,12 +37,15 @@ def test_hangup(mapi: Api) -> None:
     assert mapi.hub.ami.actions[-1] == ("Hangup", [("Channel", "PJSIP/20-0001")])
 
 
-@pytest.mark.parametrize(("path", "action", "expect"), [
-    ("/agent/login?exten=20&queue=NOC", "QueueAdd", ("Queue", "NOC")),
-    ("/agent/logout?exten=20&queue=NOC", "QueueRemove", ("Interface", "PJSIP/20")),
-    ("/agent/pause?exten=20&reason=Ob%C4%9Bd", "QueuePause", ("Reason", "Oběd")),
-    ("/agent/unpause?exten=20&queue=NOC", "QueuePause", ("Paused", "false")),
-])
+@pytest.mark.parametrize(
+    ("path", "action", "expect"),
+    [
+        ("/agent/login?exten=20&queue=NOC", "QueueAdd", ("Queue", "NOC")),
+        ("/agent/logout?exten=20&queue=NOC", "QueueRemove", ("Interface", "PJSIP/20")),
+        ("/agent/pause?exten=20&reason=Ob%C4%9Bd", "QueuePause", ("Reason", "Oběd")),
+        ("/agent/unpause?exten=20&queue=NOC", "QueuePause", ("Paused", "false")),
+    ],
+)
 def test_agent_actions_get(mapi: Api, path: str, action: str, expect: tuple[str, str]) -> None:
     r = mapi.get(path)
     assert r.status_code == 200, r.text
@@ -51,13 +54,16 @@ def test_agent_actions_get(mapi: Api, path: str, action: str, expect: tuple[str,
     assert expect in headers
 
 
-@pytest.mark.parametrize(("path", "body", "action"), [
-    ("/api/v1/actions/dial", {"exten": "20", "number": "777888999"}, "Originate"),
-    ("/api/v1/actions/agent/login", {"exten": "21", "queue": "NOC"}, "QueueAdd"),
-    ("/api/v1/actions/agent/logout", {"exten": "21", "queue": "NOC"}, "QueueRemove"),
-    ("/api/v1/actions/agent/pause", {"exten": "21", "reason": "lunch"}, "QueuePause"),
-    ("/api/v1/actions/agent/unpause", {"exten": "21"}, "QueuePause"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "action"),
+    [
+        ("/api/v1/actions/dial", {"exten": "20", "number": "777888999"}, "Originate"),
+        ("/api/v1/actions/agent/login", {"exten": "21", "queue": "NOC"}, "QueueAdd"),
+        ("/api/v1/actions/agent/logout", {"exten": "21", "queue": "NOC"}, "QueueRemove"),
+        ("/api/v1/actions/agent/pause", {"exten": "21", "reason": "lunch"}, "QueuePause"),
+        ("/api/v1/actions/agent/unpause", {"exten": "21"}, "QueuePause"),
+    ],
+)
 def test_agent_actions_json(mapi: Api, path: str, body: dict[str, str], action: str) -> None:
     r = mapi.post(path, TOKEN_A, json=body)
     assert r.status_code == 200, r.text

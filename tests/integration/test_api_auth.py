@@ -13,8 +13,18 @@ from test_api_support import TOKEN_A, TOKEN_B, Api, api, ended_call, mapi  # noq
 from callhook.store.base import Finish, Status
 
 OPEN = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-SAMPLE = {"sub_id": "wh_x", "delivery_id": "1", "call_id": "c1", "number": "20", "name": "NOC", "client_id": "12",
-          "agent_type": "local", "agent_id": "1", "event_id": "1", "dialect": "voipex"}
+SAMPLE = {
+    "sub_id": "wh_x",
+    "delivery_id": "1",
+    "call_id": "c1",
+    "number": "20",
+    "name": "NOC",
+    "client_id": "12",
+    "agent_type": "local",
+    "agent_id": "1",
+    "event_id": "1",
+    "dialect": "voipex",
+}
 
 
 def _routes(mapi: Api) -> list[tuple[str, str]]:
@@ -30,8 +40,12 @@ def test_every_route_but_health_needs_a_token(mapi: Api) -> None:
     routes = _routes(mapi)
     assert len(routes) > 40
     for method, path in routes:
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic !!"},
-                        {"Authorization": "Token " + TOKEN_A}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Basic !!"},
+            {"Authorization": "Token " + TOKEN_A},
+        ):
             r = mapi.client.request(method, path, headers=headers)
             assert r.status_code == 401, (method, path, headers, r.status_code)
             assert "WWW-Authenticate" in r.headers
@@ -49,11 +63,14 @@ def test_basic_auth_only_on_vendor_routes(mapi: Api) -> None:
 
 def _seed_tenant(api: Api, token: str, tenant: str, exten: str, call: str) -> dict[str, str]:
     """One of everything for a tenant; returns the ids."""
-    wid = api.post("/api/v1/webhooks", token, json={"url": f"http://{tenant}.example/", "dialect": "voipex"}
-                   ).json()["id"]
-    tph = api.post("/client/7/agent/local/1/event/", token, json={"url": f"http://{tenant}.example/t",
-                                                                  "event_type": "agent-login", "method": "GET"}
-                   ).json()["id"]
+    wid = api.post("/api/v1/webhooks", token, json={"url": f"http://{tenant}.example/", "dialect": "voipex"}).json()[
+        "id"
+    ]
+    tph = api.post(
+        "/client/7/agent/local/1/event/",
+        token,
+        json={"url": f"http://{tenant}.example/t", "event_type": "agent-login", "method": "GET"},
+    ).json()["id"]
     api.post("/api/v1/directory/extensions", token, json={"number": exten, "channel": f"PJSIP/{exten}"})
     api.accept(*ended_call(call, "777", exten, answered=True, tenant=tenant, by=exten))
     dlv = api.get("/api/v1/deliveries", token).json()["items"][0]["id"]
@@ -61,35 +78,47 @@ def _seed_tenant(api: Api, token: str, tenant: str, exten: str, call: str) -> di
 
 
 def test_tenant_matrix(api: Api) -> None:
-    ids = {"acme": _seed_tenant(api, TOKEN_A, "acme", "25", "ca"),
-           "globex": _seed_tenant(api, TOKEN_B, "globex", "35", "cb")}
+    ids = {
+        "acme": _seed_tenant(api, TOKEN_A, "acme", "25", "ca"),
+        "globex": _seed_tenant(api, TOKEN_B, "globex", "35", "cb"),
+    }
     claimed = api.run(api.hub.store.claim(api.hub.now() + 1, 100, 30.0))
     api.run(api.hub.store.finish([Finish(d.id, d.lease_id, Status.DEAD) for d in claimed], api.hub.now() + 1))
     for me, token, other in (("acme", TOKEN_A, "globex"), ("globex", TOKEN_B, "acme")):
         theirs, mine = ids[other], ids[me]
         # reading one object of the other tenant: 404, as if it did not exist; its own: 200
-        for path_of in (lambda t: f"/api/v1/webhooks/{t['webhook']}",
-                        lambda t: f"/api/v1/webhooks/{t['webhook']}/stats",
-                        lambda t: f"/api/v1/deliveries/{t['delivery']}", lambda t: f"/api/v1/calls/{t['call']}",
-                        lambda t: f"/api/v1/directory/extensions/{t['exten']}",
-                        lambda t: f"/client/7/agent/local/1/event/{t['telphin']}"):
+        for path_of in (
+            lambda t: f"/api/v1/webhooks/{t['webhook']}",
+            lambda t: f"/api/v1/webhooks/{t['webhook']}/stats",
+            lambda t: f"/api/v1/deliveries/{t['delivery']}",
+            lambda t: f"/api/v1/calls/{t['call']}",
+            lambda t: f"/api/v1/directory/extensions/{t['exten']}",
+            lambda t: f"/client/7/agent/local/1/event/{t['telphin']}",
+        ):
             assert api.get(path_of(theirs), token).status_code == 404, path_of(theirs)
             assert api.get(path_of(mine), token).status_code == 200, path_of(mine)
         # changing it: 404 (or 403 where the token names the other tenant)
         assert api.patch(f"/api/v1/webhooks/{theirs['webhook']}", token, json={"enabled": False}).status_code == 404
         assert api.delete(f"/api/v1/webhooks/{theirs['webhook']}", token).status_code == 404
         assert api.post(f"/api/v1/deliveries/{theirs['delivery']}/retry", token).status_code == 404
-        assert api.post("/api/v1/deliveries/replay", token, json={"subscription_id": theirs["webhook"]}
-                        ).status_code == 404
-        assert api.put(f"/api/v1/directory/extensions/{theirs['exten']}", token, json={"number": "99"}
-                       ).status_code == 404
+        assert (
+            api.post("/api/v1/deliveries/replay", token, json={"subscription_id": theirs["webhook"]}).status_code == 404
+        )
+        assert (
+            api.put(f"/api/v1/directory/extensions/{theirs['exten']}", token, json={"number": "99"}).status_code == 404
+        )
         assert api.delete(f"/api/v1/directory/extensions/{theirs['exten']}", token).status_code == 404
         assert api.delete(f"/client/7/agent/local/1/event/{theirs['telphin']}", token).status_code == 404
-        assert api.post("/api/v1/webhooks", token, json={"url": "http://x.example/", "dialect": "voipex",
-                                                         "tenant": other}).status_code == 403
+        assert (
+            api.post(
+                "/api/v1/webhooks", token, json={"url": "http://x.example/", "dialect": "voipex", "tenant": other}
+            ).status_code
+            == 403
+        )
         # lists hold only its own, whatever it asks for
         assert {w["id"] for w in api.get("/api/v1/webhooks", token, params={"tenant": other}).json()} == {
-            mine["webhook"]}
+            mine["webhook"]
+        }
         for path in ("/api/v1/deliveries", "/api/v1/dead-letters", "/api/v1/calls", "/api/v1/cdrs"):
             items = api.get(path, token, params={"tenant": other}).json()["items"]
             assert items, path

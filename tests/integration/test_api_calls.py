@@ -29,13 +29,29 @@ def _live(api: Api) -> None:
     """A call from outside queued in NOC ringing 20, and a globex internal call, in the tracker."""
     d = api.hub.directory
     tr = api.hub.tracker
-    c1 = Call(id="live-1", start=T0, first_uid="u1", caller_type="external", caller_num="777888999",
-              called_num="222333444", direction=Direction.INCOMING, announced=True)
+    c1 = Call(
+        id="live-1",
+        start=T0,
+        first_uid="u1",
+        caller_type="external",
+        caller_num="777888999",
+        called_num="222333444",
+        direction=Direction.INCOMING,
+        announced=True,
+    )
     c1.channels["u1"] = Chan("u1", "PJSIP/trunk-0001", "live-1", T0, trunk=True)
     c1.channels["u2"] = Chan("u2", "PJSIP/20-0002", "live-1", T0, ext=d.extension("20"), dialed=True, rang=True)
     c1.visit = QueueVisit(queue="NOC", member_uid="u1", joined=T0, position=1)
-    c2 = Call(id="live-2", start=T0 + timedelta(seconds=5), first_uid="u3", caller_type="internal",
-              caller_num="30", called_num="777", caller_ext=d.extension("30"), announced=True)
+    c2 = Call(
+        id="live-2",
+        start=T0 + timedelta(seconds=5),
+        first_uid="u3",
+        caller_type="internal",
+        caller_num="30",
+        called_num="777",
+        caller_ext=d.extension("30"),
+        announced=True,
+    )
     c2.channels["u3"] = Chan("u3", "PJSIP/30-0003", "live-2", T0, ext=d.extension("30"), answered=True)
     tr.calls.update({"live-1": c1, "live-2": c2})
     tr.chans.update({ch.uid: ch for c in (c1, c2) for ch in c.channels.values()})
@@ -63,8 +79,11 @@ def test_live_calls_per_tenant(mapi: Api) -> None:
 def test_ended_calls_and_timeline(api: Api) -> None:
     api.accept(*ended_call("c1", "777888999", "20", answered=True))
     api.accept(*ended_call("c2", "604198497", "21", answered=False, at=timedelta(minutes=5)))
-    api.accept(*ended_call("c3", "30", "777", answered=True, tenant="globex", direction=Direction.OUTGOING,
-                           at=timedelta(minutes=9)))
+    api.accept(
+        *ended_call(
+            "c3", "30", "777", answered=True, tenant="globex", direction=Direction.OUTGOING, at=timedelta(minutes=9)
+        )
+    )
     calls = api.get("/api/v1/calls").json()
     assert [c["call_id"] for c in calls["items"]] == ["c3", "c2", "c1"]
     assert calls["items"][1]["missed"] is True
@@ -93,7 +112,8 @@ def test_cdrs_filters_and_csv(api: Api) -> None:
     assert rows[2]["disposition"] == "ANSWERED"
     assert rows[2]["billsec"] == 55
     assert [r["call_id"] for r in api.get("/api/v1/cdrs", params={"disposition": "no answer"}).json()["items"]] == [
-        "c2"]
+        "c2"
+    ]
     assert [r["call_id"] for r in api.get("/api/v1/cdrs", params={"extension": "20"}).json()["items"]] == ["c1"]
     assert [r["call_id"] for r in api.get("/api/v1/cdrs", params={"number": "604198497"}).json()["items"]] == ["c2"]
     assert [r["call_id"] for r in api.get("/api/v1/cdrs", TOKEN_B).json()["items"]] == ["c3"]
@@ -112,7 +132,10 @@ def test_agents_and_queues(mapi: Api) -> None:
     _live(mapi)
     agents = mapi.get("/api/v1/agents").json()
     assert [(a["queue"], a["extension"], a["paused"], a["tenant"]) for a in agents] == [
-        ("NOC", "20", False, "acme"), ("NOC", "21", True, "acme"), ("SALES", "30", False, "globex")]
+        ("NOC", "20", False, "acme"),
+        ("NOC", "21", True, "acme"),
+        ("SALES", "30", False, "globex"),
+    ]
     assert agents[1]["reason"] == "lunch"
     assert [a["extension"] for a in mapi.get("/api/v1/agents", TOKEN_B).json()] == ["30"]
     queues = {q["name"]: q for q in mapi.get("/api/v1/queues").json()}
@@ -132,8 +155,9 @@ def test_queue_stats_and_missed_calls(api: Api) -> None:
     api.accept(*ended_call("m1", "604198497", "222333444", answered=False, at=timedelta(minutes=4)))
     api.accept(*ended_call("m2", "604198497", "222333444", answered=False, at=timedelta(minutes=6)))
     api.accept(*ended_call("m3", "777000111", "222333444", answered=False, at=timedelta(minutes=7)))
-    api.accept(*ended_call("m4", "20", "777000111", answered=True, direction=Direction.OUTGOING,
-                           at=timedelta(minutes=8)))
+    api.accept(
+        *ended_call("m4", "20", "777000111", answered=True, direction=Direction.OUTGOING, at=timedelta(minutes=8))
+    )
     api.accept(*ended_call("m5", "555", "30", answered=False, tenant="globex", at=timedelta(minutes=9)))
     rng = {"since": T0.isoformat(), "until": (T0 + timedelta(hours=1)).isoformat()}
     stats = {q["queue"]: q for q in api.get("/api/v1/queues/stats", params=rng).json()["queues"]}
@@ -150,4 +174,5 @@ def test_queue_stats_and_missed_calls(api: Api) -> None:
     missed = api.get("/api/v1/missed-calls", params=rng).json()["numbers"]
     assert [(m["number"], m["count"]) for m in missed] == [("555", 1), ("604198497", 2)]  # 777000111 called back
     assert [m["number"] for m in api.get("/api/v1/missed-calls", TOKEN_A, params=rng).json()["numbers"]] == [
-        "604198497"]
+        "604198497"
+    ]

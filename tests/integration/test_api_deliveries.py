@@ -10,8 +10,12 @@ from callhook.store.base import Attempt, Finish, Status
 
 
 def _subscribe(api: Api, token: str = TOKEN_A, **kw: object) -> str:
-    body = {"url": "https://user:pw@crm.example/hook?token=abc", "dialect": "voipex",
-            "auth": {"username": "crm", "password": "pw-secret"}, **kw}
+    body = {
+        "url": "https://user:pw@crm.example/hook?token=abc",
+        "dialect": "voipex",
+        "auth": {"username": "crm", "password": "pw-secret"},
+        **kw,
+    }
     r = api.post("/api/v1/webhooks", token, json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -22,10 +26,27 @@ def _finish_all(api: Api, status: Status, http: int | None = 500) -> list[int]:
     store, now = api.hub.store, api.hub.now()
     done = []
     while claimed := api.run(store.claim(now + 1, 100, 30.0)):
-        finishes = [Finish(d.id, d.lease_id, status, last_error="HTTP 500", last_status=http,
-                           attempt=Attempt(d.id, d.subscription_id, now, d.request.method, d.request.url,
-                                           (("Authorization", "Basic Y3JtOnB3"),), http, b"oops", 12.5))
-                    for d in claimed]
+        finishes = [
+            Finish(
+                d.id,
+                d.lease_id,
+                status,
+                last_error="HTTP 500",
+                last_status=http,
+                attempt=Attempt(
+                    d.id,
+                    d.subscription_id,
+                    now,
+                    d.request.method,
+                    d.request.url,
+                    (("Authorization", "Basic Y3JtOnB3"),),
+                    http,
+                    b"oops",
+                    12.5,
+                ),
+            )
+            for d in claimed
+        ]
         api.run(store.finish(finishes, now + 1))
         done += [d.id for d in claimed]
     return done
@@ -104,8 +125,11 @@ def test_dead_letters_paging_merges_dead_and_expired(mapi: Api) -> None:
     mapi.accept(*ended_call("c1", "777", "20", answered=True), *ended_call("c2", "778", "20", answered=True))
     store, now = mapi.hub.store, mapi.hub.now()
     claimed = mapi.run(store.claim(now + 1, 100, 30.0))
-    mapi.run(store.finish([Finish(d.id, d.lease_id, Status.EXPIRED if i % 2 else Status.DEAD)
-                           for i, d in enumerate(claimed)], now + 1))
+    mapi.run(
+        store.finish(
+            [Finish(d.id, d.lease_id, Status.EXPIRED if i % 2 else Status.DEAD) for i, d in enumerate(claimed)], now + 1
+        )
+    )
     ids = []
     cursor = None
     while True:

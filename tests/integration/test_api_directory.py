@@ -19,15 +19,15 @@ def test_read_scoped_by_tenant(mapi: Api) -> None:
     assert mapi.get("/api/v1/directory/extensions/20", TOKEN_B).status_code == 404
     assert mapi.get("/api/v1/directory/extensions/20", TOKEN_A).json()["name"] == "Jana"
     assert mapi.get("/api/v1/directory/trunks", TOKEN_A).status_code == 403
-    assert mapi.get("/api/v1/directory/trunks").json() == [{"name": "trunk", "channel": "PJSIP/trunk",
-                                                            "outbound_prefix": "0"}]
+    assert mapi.get("/api/v1/directory/trunks").json() == [
+        {"name": "trunk", "channel": "PJSIP/trunk", "outbound_prefix": "0"}
+    ]
     assert [q["name"] for q in mapi.get("/api/v1/directory/queues", TOKEN_B).json()] == ["SALES"]
 
 
 def test_extension_crud_reaches_tracker_and_actions(mapi: Api) -> None:
     hub = mapi.hub
-    r = mapi.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "22", "name": "Eva",
-                                                                  "channel": "PJSIP/22"})
+    r = mapi.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "22", "name": "Eva", "channel": "PJSIP/22"})
     assert r.status_code == 201
     assert r.json()["tenant"] == "acme"
     for d in (hub.directory, hub.tracker.directory, hub.tracker.agents.directory, hub.actions.directory):
@@ -35,10 +35,12 @@ def test_extension_crud_reaches_tracker_and_actions(mapi: Api) -> None:
         assert d.extension("22").name == "Eva"
     assert hub.directory.extension_of_channel("PJSIP/22-000001").number == "22"
     assert mapi.post("/api/v1/directory/extensions", TOKEN_B, json={"number": "22"}).status_code == 409
-    assert mapi.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "23",
-                                                                     "tenant": "globex"}).status_code == 403
-    r = mapi.put("/api/v1/directory/extensions/22", TOKEN_A, json={"number": "22", "name": "Eva K.",
-                                                                    "channel": "PJSIP/22"})
+    assert (
+        mapi.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "23", "tenant": "globex"}).status_code == 403
+    )
+    r = mapi.put(
+        "/api/v1/directory/extensions/22", TOKEN_A, json={"number": "22", "name": "Eva K.", "channel": "PJSIP/22"}
+    )
     assert r.status_code == 200
     assert hub.tracker.directory.extension("22").name == "Eva K."
     assert mapi.put("/api/v1/directory/extensions/22", TOKEN_B, json={"number": "22"}).status_code == 404

@@ -18,8 +18,13 @@ def test_healthz_without_token(mapi: Api) -> None:
     mapi.accept(*ended_call("c1", "777", "20", answered=True))
     r = mapi.client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "ami": {"configured": True, "connected": True},
-                        "store": {"reachable": True, "error": ""}, "backlog": 3, "dead_letters": 0}
+    assert r.json() == {
+        "status": "ok",
+        "ami": {"configured": True, "connected": True},
+        "store": {"reachable": True, "error": ""},
+        "backlog": 3,
+        "dead_letters": 0,
+    }
 
 
 def test_healthz_degraded_when_the_store_fails(mapi: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,6 +86,11 @@ def test_field_lengths_and_page_sizes_are_422(mapi: Api) -> None:
     assert mapi.get("/api/v1/cdrs", params={"limit": 1001}).status_code == 422
     assert mapi.get("/api/v1/calls", params={"since": "not a time"}).status_code == 422
     assert mapi.get("/api/v1/calls", params={"since": "9999-12-31T23:59:59-14:00"}).status_code == 422
-    assert mapi.client.post("/api/v1/webhooks", content=b"{", headers={"Content-Type": "application/json",
-                                                                      "Authorization": f"Bearer {ADMIN}"}
-                            ).status_code == 422
+    assert (
+        mapi.client.post(
+            "/api/v1/webhooks",
+            content=b"{",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN}"},
+        ).status_code
+        == 422
+    )

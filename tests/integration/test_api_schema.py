@@ -22,14 +22,18 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).exc
 def test_the_document_is_complete() -> None:
     doc = APP.openapi()
     assert doc["components"]["securitySchemes"].keys() == {"HTTPBearer", "HTTPBasic"}
-    missing = [(path, method) for path, ops in doc["paths"].items() for method, op in ops.items()
-               if "200" not in op["responses"] and "201" not in op["responses"] and "204" not in op["responses"]]
+    missing = [
+        (path, method)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if "200" not in op["responses"] and "201" not in op["responses"] and "204" not in op["responses"]
+    ]
     assert missing == []
 
 
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_answers_match_the_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=auth(ADMIN),
-                           checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
+    case.call_and_validate(
+        headers=auth(ADMIN), checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
+    )

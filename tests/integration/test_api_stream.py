@@ -37,8 +37,9 @@ async def _scenario() -> None:
     hub = TestHub(MemoryStore())
     app = create_app(hub)
     app.state.heartbeat = 0.2
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
-                                           ws="none"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none")
+    )
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(20):
@@ -49,8 +50,9 @@ async def _scenario() -> None:
                 assert (await client.get("/api/v1/stream")).status_code == 401
                 bad = await client.get("/api/v1/stream", params={"types": "call.exploded"}, headers=auth(TOKEN_A))
                 assert bad.status_code == 422
-                async with client.stream("GET", "/api/v1/stream", headers=auth(TOKEN_A),
-                                         params={"types": ["call.new", "agent.login"]}) as r:
+                async with client.stream(
+                    "GET", "/api/v1/stream", headers=auth(TOKEN_A), params={"types": ["call.new", "agent.login"]}
+                ) as r:
                     assert r.status_code == 200
                     assert r.headers["content-type"].startswith("text/event-stream")
                     lines = r.aiter_lines()
@@ -63,8 +65,10 @@ async def _scenario() -> None:
                     login = agent_event(EventType.AGENT_LOGIN, "20")
                     hub.broadcast.publish([*theirs, *mine, login])
                     events, _ = await _read_until(lines, want=2, heartbeats=1)
-                    assert [(e["id"], e["event"]) for e in events] == [(mine[0].id, "call.new"),
-                                                                       (login.id, "agent.login")]
+                    assert [(e["id"], e["event"]) for e in events] == [
+                        (mine[0].id, "call.new"),
+                        (login.id, "agent.login"),
+                    ]
                     data = json.loads(events[0]["data"])
                     assert (data["call_id"], data["tenant"], data["type"]) == ("s1", "acme", "call.new")
             for _ in range(100):  # the listener leaves once the client is gone

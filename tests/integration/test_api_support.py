@@ -80,15 +80,23 @@ class FakeAmi:
         self.hang = False
         self.reconnects = 3
 
-    async def send_action(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                          timeout: float = 10.0) -> AmiMessage:  # noqa: ASYNC109 -- the AmiLike protocol
+    async def send_action(
+        self,
+        name: str,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = 10.0,  # noqa: ASYNC109 -- the AmiLike protocol
+    ) -> AmiMessage:
         self.actions.append((name, list(headers)))
         if self.hang:
             await asyncio.sleep(3600)
         return AmiMessage.of(("Response", self.answer), ("Message", self.message))
 
-    async def collect(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                      timeout: float = 10.0) -> list[AmiMessage]:  # noqa: ASYNC109 -- the AmiLike protocol
+    async def collect(
+        self,
+        name: str,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = 10.0,  # noqa: ASYNC109 -- the AmiLike protocol
+    ) -> list[AmiMessage]:
         return []
 
 
@@ -98,8 +106,12 @@ class TestHub:
     __test__ = False
 
     def __init__(self, store: Any, *, extra: dict[str, Any] | None = None, max_body_bytes: int = 1 << 20) -> None:
-        self.config = Config(database_url="memory://", admin_token=ADMIN, max_body_bytes=max_body_bytes,
-                             extra={"tenant_tokens": {TOKEN_A: "acme", TOKEN_B: "globex"}, **(extra or {})})
+        self.config = Config(
+            database_url="memory://",
+            admin_token=ADMIN,
+            max_body_bytes=max_body_bytes,
+            extra={"tenant_tokens": {TOKEN_A: "acme", TOKEN_B: "globex"}, **(extra or {})},
+        )
         self.store = store
         self.directory = Directory.from_mapping(DIRECTORY)
         self.admin_token = ADMIN
@@ -189,53 +201,116 @@ def mapi() -> Iterator[Api]:
 _n = 0
 
 
-def ev(etype: EventType, call_id: str = "", *, tenant: str = "acme", at: timedelta = timedelta(0),
-       **kw: Any) -> Event:
+def ev(etype: EventType, call_id: str = "", *, tenant: str = "acme", at: timedelta = timedelta(0), **kw: Any) -> Event:
     global _n
     _n += 1
     ts = T0 + at
-    return Event(id=new_event_id(int(ts.timestamp() * 1000), _n.to_bytes(10, "big")), type=etype, ts=ts,
-                 tenant=tenant, call_id=call_id, seq=_n, **kw)
+    return Event(
+        id=new_event_id(int(ts.timestamp() * 1000), _n.to_bytes(10, "big")),
+        type=etype,
+        ts=ts,
+        tenant=tenant,
+        call_id=call_id,
+        seq=_n,
+        **kw,
+    )
 
 
-def ended_call(call_id: str, caller: str, called: str, *, answered: bool, tenant: str = "acme",
-               direction: Direction = Direction.INCOMING, at: timedelta = timedelta(0), by: str = "20",
-               duration: int = 60) -> list[Event]:
+def ended_call(
+    call_id: str,
+    caller: str,
+    called: str,
+    *,
+    answered: bool,
+    tenant: str = "acme",
+    direction: Direction = Direction.INCOMING,
+    at: timedelta = timedelta(0),
+    by: str = "20",
+    duration: int = 60,
+) -> list[Event]:
     """The events an ended call leaves: call.new, call.ended, call.record."""
-    party = CallParty(caller_num=caller, called_num=called, direction=direction,
-                      caller_type="external" if direction is Direction.INCOMING else "internal",
-                      record_name=f"20240506-090000-{caller}-{called}")
+    party = CallParty(
+        caller_num=caller,
+        called_num=called,
+        direction=direction,
+        caller_type="external" if direction is Direction.INCOMING else "internal",
+        record_name=f"20240506-090000-{caller}-{called}",
+    )
     outcome = CallOutcome(answered=answered, answering_exten=by if answered else "", missed=not answered)
     start, end = T0 + at, T0 + at + timedelta(seconds=duration)
-    record = CallRecord(start=start, end=end, answer=start + timedelta(seconds=5) if answered else None,
-                        duration=duration, billsec=duration - 5 if answered else 0,
-                        disposition="ANSWERED" if answered else "NO ANSWER", answered_by=by if answered else "",
-                        source=caller, destination=called)
+    record = CallRecord(
+        start=start,
+        end=end,
+        answer=start + timedelta(seconds=5) if answered else None,
+        duration=duration,
+        billsec=duration - 5 if answered else 0,
+        disposition="ANSWERED" if answered else "NO ANSWER",
+        answered_by=by if answered else "",
+        source=caller,
+        destination=called,
+    )
     end_at = at + timedelta(seconds=duration)
-    return [ev(EventType.CALL_NEW, call_id, tenant=tenant, at=at, party=party),
-            ev(EventType.CALL_ENDED, call_id, tenant=tenant, at=end_at, party=party, outcome=outcome),
-            ev(EventType.CALL_RECORD, call_id, tenant=tenant, at=end_at, party=party, outcome=outcome,
-               record=record)]
+    return [
+        ev(EventType.CALL_NEW, call_id, tenant=tenant, at=at, party=party),
+        ev(EventType.CALL_ENDED, call_id, tenant=tenant, at=end_at, party=party, outcome=outcome),
+        ev(EventType.CALL_RECORD, call_id, tenant=tenant, at=end_at, party=party, outcome=outcome, record=record),
+    ]
 
 
-def queue_visit(call_id: str, queue: str, *, wait: float | None, talk: float = 0.0, abandoned: bool = False,
-                tenant: str = "acme", at: timedelta = timedelta(0)) -> list[Event]:
+def queue_visit(
+    call_id: str,
+    queue: str,
+    *,
+    wait: float | None,
+    talk: float = 0.0,
+    abandoned: bool = False,
+    tenant: str = "acme",
+    at: timedelta = timedelta(0),
+) -> list[Event]:
     """queue.joined, then bridged after ``wait`` seconds (None: never) and left."""
     out = [ev(EventType.QUEUE_JOINED, call_id, tenant=tenant, at=at, queue=queue, queue_call=QueueCall())]
     if wait is not None:
-        out.append(ev(EventType.QUEUE_BRIDGED, call_id, tenant=tenant, at=at + timedelta(seconds=wait), queue=queue,
-                      queue_call=QueueCall(wait=wait)))
-        out.append(ev(EventType.QUEUE_LEFT, call_id, tenant=tenant, at=at + timedelta(seconds=wait + talk),
-                      queue=queue, queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success")))
+        out.append(
+            ev(
+                EventType.QUEUE_BRIDGED,
+                call_id,
+                tenant=tenant,
+                at=at + timedelta(seconds=wait),
+                queue=queue,
+                queue_call=QueueCall(wait=wait),
+            )
+        )
+        out.append(
+            ev(
+                EventType.QUEUE_LEFT,
+                call_id,
+                tenant=tenant,
+                at=at + timedelta(seconds=wait + talk),
+                queue=queue,
+                queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success"),
+            )
+        )
     else:
-        out.append(ev(EventType.QUEUE_LEFT, call_id, tenant=tenant, at=at + timedelta(seconds=30), queue=queue,
-                      queue_call=QueueCall(wait=30, cc_result="abandoned" if abandoned else "cancel")))
+        out.append(
+            ev(
+                EventType.QUEUE_LEFT,
+                call_id,
+                tenant=tenant,
+                at=at + timedelta(seconds=30),
+                queue=queue,
+                queue_call=QueueCall(wait=30, cc_result="abandoned" if abandoned else "cancel"),
+            )
+        )
     return out
 
 
 def agent_event(etype: EventType, number: str, *, tenant: str = "acme", queue: str = "NOC") -> Event:
-    return ev(etype, tenant=tenant, queue=queue,
-              agent=AgentInfo(login=f"l{number}", number=number, extension_name=f"{number}@{tenant}"))
+    return ev(
+        etype,
+        tenant=tenant,
+        queue=queue,
+        agent=AgentInfo(login=f"l{number}", number=number, extension_name=f"{number}@{tenant}"),
+    )
 
 
 def test_support_hub_builds(mapi: Api) -> None:

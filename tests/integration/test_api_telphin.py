@@ -19,8 +19,12 @@ def test_the_seed_example(api: Api) -> None:
     r = api.post("/client/12/agent/local/136/event/", json=SEED_BODY)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body == {"url": "https://somehost.com/fordel/show.php", "id": body["id"], "method": "GET",
-                    "event_type": "agent-login"}
+    assert body == {
+        "url": "https://somehost.com/fordel/show.php",
+        "id": body["id"],
+        "method": "GET",
+        "event_type": "agent-login",
+    }
     assert list(body) == ["url", "id", "method", "event_type"]
     assert isinstance(body["id"], int)
     eid = body["id"]
@@ -28,11 +32,19 @@ def test_the_seed_example(api: Api) -> None:
     assert api.get(f"/client/12/agent/local/136/event/{eid}").json() == body
     sub = api.run(api.hub.store.get_subscription(f"tph_{eid}"))
     assert (sub.dialect.value, sub.telphin_client, sub.telphin_agent_type, sub.telphin_agent_id) == (
-        "telphin", "12", "local", "136")
+        "telphin",
+        "12",
+        "local",
+        "136",
+    )
     assert sub.events == frozenset({"agent.login"})
     r = api.put(f"/client/12/agent/local/136/event/{eid}", json={"event_type": "agent-logout", "method": "POST"})
-    assert r.json() == {"url": "https://somehost.com/fordel/show.php", "id": eid, "method": "POST",
-                        "event_type": "agent-logout"}
+    assert r.json() == {
+        "url": "https://somehost.com/fordel/show.php",
+        "id": eid,
+        "method": "POST",
+        "event_type": "agent-logout",
+    }
     assert api.put(f"/client/12/agent/local/136/event/{eid}", json={}).json() == r.json()
     assert api.delete(f"/client/12/agent/local/136/event/{eid}").status_code == 204
     assert api.get(f"/client/12/agent/local/136/event/{eid}").status_code == 404
@@ -51,8 +63,12 @@ def test_scoping_ids_and_errors(mapi: Api) -> None:
     assert mapi.get("/client/12/agent/other/136/event/").status_code == 422
     assert mapi.get("/client/12/agent/local/abc/event/").status_code == 422
     assert mapi.get("/client/12/agent/local/136/event/x").status_code == 422
-    for bad in ({**SEED_BODY, "event_type": "agent-pause"}, {**SEED_BODY, "method": "PUT"},
-                {"event_type": "agent-login", "method": "GET"}, {**SEED_BODY, "url": "mailto:x"}):
+    for bad in (
+        {**SEED_BODY, "event_type": "agent-pause"},
+        {**SEED_BODY, "method": "PUT"},
+        {"event_type": "agent-login", "method": "GET"},
+        {**SEED_BODY, "url": "mailto:x"},
+    ):
         assert mapi.post("/client/12/agent/local/136/event/", json=bad).status_code == 422
     assert mapi.get("/api/v1/webhooks").json() == []  # listed on their own routes only
 
@@ -85,13 +101,21 @@ def test_tenants_and_basic_auth(mapi: Api) -> None:
 
 def test_a_login_reaches_the_subscriber_as_the_seed_logs_it(mapi: Api) -> None:
     eid = mapi.post("/client/12/agent/local/20/event/", json=SEED_BODY).json()["id"]
-    mapi.accept(agent_event(EventType.AGENT_LOGIN, "21"), agent_event(EventType.AGENT_LOGOUT, "20"),
-                agent_event(EventType.AGENT_LOGIN, "20"))
+    mapi.accept(
+        agent_event(EventType.AGENT_LOGIN, "21"),
+        agent_event(EventType.AGENT_LOGOUT, "20"),
+        agent_event(EventType.AGENT_LOGIN, "20"),
+    )
     items = mapi.get("/api/v1/deliveries", params={"subscription_id": f"tph_{eid}"}).json()["items"]
     assert len(items) == 1  # agent 20's login only
     req = items[0]["request"]
     assert req["method"] == "GET"
     url = urlsplit(req["url"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == "https://somehost.com/fordel/show.php"
-    assert dict(parse_qsl(url.query)) == {"agent_id": "20", "agent_status": "available", "agent_type": "local",
-                                          "extension_name": "20@acme", "event_source": "phone"}
+    assert dict(parse_qsl(url.query)) == {
+        "agent_id": "20",
+        "agent_status": "available",
+        "agent_type": "local",
+        "extension_name": "20@acme",
+        "event_source": "phone",
+    }

@@ -10,9 +10,14 @@ import logging
 import pytest
 from test_api_support import TOKEN_A, TOKEN_B, Api, api, mapi  # noqa: F401
 
-VOIPEX = {"url": "https://crm.example.com/hook", "dialect": "voipex", "auth": {"type": "basic", "username": "crm",
-                                                                               "password": "s3cret-pw"},
-          "events": ["Ringing", "Hangup"], "secret": "whsec_c2VjcmV0LWtleQ==", "headers": {"X-Crm": "1"}}
+VOIPEX = {
+    "url": "https://crm.example.com/hook",
+    "dialect": "voipex",
+    "auth": {"type": "basic", "username": "crm", "password": "s3cret-pw"},
+    "events": ["Ringing", "Hangup"],
+    "secret": "whsec_c2VjcmV0LWtleQ==",
+    "headers": {"X-Crm": "1"},
+}
 
 
 def test_create_returns_the_stored_object_without_secrets(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -43,18 +48,23 @@ def test_defaults_per_dialect(api: Api) -> None:
     assert r.json()["events"] == []  # every event the dialect carries
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"dialect": "voipex"}, "url"),
-    ({"url": "ftp://x", "dialect": "voipex"}, "url"),
-    ({"url": "http://x", "dialect": "sip"}, "dialect"),
-    ({"url": "http://x", "dialect": "voipex", "method": "PUT"}, "method"),
-    ({"url": "http://x", "dialect": "voipex", "events": ["Exploded"]}, "events"),
-    ({"url": "http://x", "dialect": "telphin", "events": ["call.ringing"]}, "events"),
-    ({"url": "http://x", "dialect": "voipex", "headers": {"Bad Name": "v"}}, "headers"),
-    ({"url": "http://x", "dialect": "voipex", "auth": {"type": "basic", "username": "u", "password": "p" * 300}},
-     "auth"),
-    ({"url": "http://x", "dialect": "voipex", "unknown": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"dialect": "voipex"}, "url"),
+        ({"url": "ftp://x", "dialect": "voipex"}, "url"),
+        ({"url": "http://x", "dialect": "sip"}, "dialect"),
+        ({"url": "http://x", "dialect": "voipex", "method": "PUT"}, "method"),
+        ({"url": "http://x", "dialect": "voipex", "events": ["Exploded"]}, "events"),
+        ({"url": "http://x", "dialect": "telphin", "events": ["call.ringing"]}, "events"),
+        ({"url": "http://x", "dialect": "voipex", "headers": {"Bad Name": "v"}}, "headers"),
+        (
+            {"url": "http://x", "dialect": "voipex", "auth": {"type": "basic", "username": "u", "password": "p" * 300}},
+            "auth",
+        ),
+        ({"url": "http://x", "dialect": "voipex", "unknown": 1}, "unknown"),
+    ],
+)
 def test_invalid_input_is_422_naming_the_field(mapi: Api, body: dict[str, object], field: str) -> None:
     r = mapi.post("/api/v1/webhooks", json=body)
     assert r.status_code == 422, r.text
@@ -65,11 +75,16 @@ def test_invalid_input_is_422_naming_the_field(mapi: Api, body: dict[str, object
 
 def test_patch_and_delete(api: Api) -> None:
     wid = api.post("/api/v1/webhooks", json=VOIPEX).json()["id"]
-    r = api.patch(f"/api/v1/webhooks/{wid}", json={"url": "https://crm2.example.com/", "enabled": False,
-                                                     "events": ["call.answered"]})
+    r = api.patch(
+        f"/api/v1/webhooks/{wid}",
+        json={"url": "https://crm2.example.com/", "enabled": False, "events": ["call.answered"]},
+    )
     assert r.status_code == 200, r.text
-    assert (r.json()["url"], r.json()["enabled"], r.json()["events"]) == ("https://crm2.example.com/", False,
-                                                                           ["call.answered"])
+    assert (r.json()["url"], r.json()["enabled"], r.json()["events"]) == (
+        "https://crm2.example.com/",
+        False,
+        ["call.answered"],
+    )
     assert r.json()["auth"] == {"type": "basic", "username": "crm"}  # untouched
     stored = api.run(api.hub.store.get_subscription(wid, with_secrets=True))
     assert stored.auth.password == "s3cret-pw"
@@ -87,8 +102,9 @@ def test_tenant_token_creates_in_its_tenant(api: Api) -> None:
     r = api.post("/api/v1/webhooks", TOKEN_A, json={"url": "http://a.example/", "dialect": "callhook"})
     assert r.status_code == 201
     assert r.json()["tenant"] == "acme"
-    r = api.post("/api/v1/webhooks", TOKEN_A, json={"url": "http://a.example/", "dialect": "callhook",
-                                                    "tenant": "globex"})
+    r = api.post(
+        "/api/v1/webhooks", TOKEN_A, json={"url": "http://a.example/", "dialect": "callhook", "tenant": "globex"}
+    )
     assert r.status_code == 403
     assert [w["tenant"] for w in api.get("/api/v1/webhooks", TOKEN_B).json()] == []
     assert len(api.get("/api/v1/webhooks").json()) == 1

@@ -30,8 +30,9 @@ def test_queue_stats_per_hour_add_up_and_match_the_csv(api: Api) -> None:
     assert (first["NOC"]["offered"], first["NOC"]["answered"], first["NOC"]["asa"]) == (2, 2, 20)
     for key in ("offered", "answered", "abandoned", "answered_within"):
         for total in page["queues"]:
-            assert total[key] == sum(q[key] for b in page["buckets"] for q in b["queues"]
-                                     if q["queue"] == total["queue"]), key
+            assert total[key] == sum(
+                q[key] for b in page["buckets"] for q in b["queues"] if q["queue"] == total["queue"]
+            ), key
     assert api.get("/api/v1/queues/stats", params=RNG).json()["buckets"] is None
     r = api.get("/api/v1/queues/stats/csv", params={**RNG, "bucket": "hour"})
     assert r.headers["content-type"].startswith("text/csv")
@@ -43,10 +44,15 @@ def test_queue_stats_per_hour_add_up_and_match_the_csv(api: Api) -> None:
         assert (float(row["asa"]) if row["asa"] else None) == q["asa"]
     days = api.get("/api/v1/queues/stats", params={**RNG, "bucket": "day"}).json()["buckets"]
     assert len(days) == 1
-    assert api.get("/api/v1/queues/stats", params={"since": "2000-01-01T00:00:00Z", "bucket": "hour"}
-                   ).status_code == 422
-    assert api.get("/api/v1/queues/stats", TOKEN_B, params={**RNG, "bucket": "day"}).json()["buckets"][0][
-        "queues"][0]["queue"] == "SALES"
+    assert (
+        api.get("/api/v1/queues/stats", params={"since": "2000-01-01T00:00:00Z", "bucket": "hour"}).status_code == 422
+    )
+    assert (
+        api.get("/api/v1/queues/stats", TOKEN_B, params={**RNG, "bucket": "day"}).json()["buckets"][0]["queues"][0][
+            "queue"
+        ]
+        == "SALES"
+    )
 
 
 def test_agents_answered_and_missed(mapi: Api) -> None:
@@ -55,14 +61,16 @@ def test_agents_answered_and_missed(mapi: Api) -> None:
     def leg(n: str) -> Leg:
         return Leg(number=n, channel=f"PJSIP/{n}-1")
 
-    mapi.accept(ev(EventType.CALL_RINGING, "c1", party=party, leg=leg("20")),
-                ev(EventType.CALL_RINGING, "c1", party=party, leg=leg("21")),
-                ev(EventType.CALL_ANSWERED, "c1", party=party, leg=leg("21")),
-                ev(EventType.CALL_ENDED, "c1", party=party, outcome=CallOutcome(answered=True)),
-                ev(EventType.CALL_RINGING, "c2", party=party, leg=leg("20")),
-                ev(EventType.CALL_ENDED, "c2", party=party, outcome=CallOutcome(missed=True)),
-                ev(EventType.CALL_RINGING, "c3", party=party, leg=leg("30"), tenant="globex"),
-                ev(EventType.CALL_ENDED, "c3", party=party, outcome=CallOutcome(missed=True), tenant="globex"))
+    mapi.accept(
+        ev(EventType.CALL_RINGING, "c1", party=party, leg=leg("20")),
+        ev(EventType.CALL_RINGING, "c1", party=party, leg=leg("21")),
+        ev(EventType.CALL_ANSWERED, "c1", party=party, leg=leg("21")),
+        ev(EventType.CALL_ENDED, "c1", party=party, outcome=CallOutcome(answered=True)),
+        ev(EventType.CALL_RINGING, "c2", party=party, leg=leg("20")),
+        ev(EventType.CALL_ENDED, "c2", party=party, outcome=CallOutcome(missed=True)),
+        ev(EventType.CALL_RINGING, "c3", party=party, leg=leg("30"), tenant="globex"),
+        ev(EventType.CALL_ENDED, "c3", party=party, outcome=CallOutcome(missed=True), tenant="globex"),
+    )
     agents = {a["extension"]: a for a in mapi.get("/api/v1/agents/stats", params=RNG).json()["agents"]}
     assert {k: (a["answered"], a["missed"]) for k, a in agents.items()} == {"20": (0, 1), "21": (1, 0), "30": (0, 1)}
     assert agents["20"]["name"] == "Jana"
@@ -109,8 +117,11 @@ def test_one_calls_deliveries_send_now_and_replay(api: Api) -> None:
     assert [d["id"] for d in trace] == sorted(d["id"] for d in trace)
     assert api.get("/api/v1/calls/c1/deliveries", TOKEN_B).json() == []
     did = _fail_head(api, Status.PENDING)
-    detail = next(d for d in api.get(f"/api/v1/calls/{'c1' if did in [t['id'] for t in trace] else 'c2'}"
-                                     "/deliveries").json() if d["id"] == did)
+    detail = next(
+        d
+        for d in api.get(f"/api/v1/calls/{'c1' if did in [t['id'] for t in trace] else 'c2'}/deliveries").json()
+        if d["id"] == did
+    )
     assert (detail["status"], detail["last_error"], detail["attempt_log"][0]["status"]) == ("pending", "HTTP 500", 500)
     assert api.post(f"/api/v1/deliveries/{did}/send-now", TOKEN_B).status_code == 404
     r = api.post(f"/api/v1/deliveries/{did}/send-now")

@@ -40,8 +40,10 @@ def test_pages_and_assets_are_served_with_a_strict_policy(mapi: Api) -> None:
     js = mapi.client.get("/dashboard/static/js/main.js")
     assert js.status_code == 200
     assert js.headers["content-type"].startswith("text/javascript")
-    assert mapi.client.get("/dashboard/static/js/main.js", headers={"If-None-Match": js.headers["etag"]}
-                           ).status_code == 304
+    assert (
+        mapi.client.get("/dashboard/static/js/main.js", headers={"If-None-Match": js.headers["etag"]}).status_code
+        == 304
+    )
     assert mapi.client.get("/dashboard/static/dashboard.css").headers["content-type"].startswith("text/css")
     assert mapi.client.get("/dashboard/static/../routes.py").status_code == 404
     assert mapi.client.get("/dashboard/static/nothing.js").status_code == 404
@@ -86,8 +88,9 @@ def test_a_tenant_session_sees_its_tenant_only(mapi: Api) -> None:
     mapi.accept(*ended_call("g1", "777000222", "222333445", answered=True, tenant="globex"))
     s = _signin(mapi, TOKEN_A)
     assert (s["tenant"], s["admin"]) == ("acme", False)
-    items = mapi.client.get("/api/v1/calls", headers={"X-Callhook-CSRF": s["csrf"]},
-                            params={"since": "2024-05-06T00:00:00Z"}).json()["items"]
+    items = mapi.client.get(
+        "/api/v1/calls", headers={"X-Callhook-CSRF": s["csrf"]}, params={"since": "2024-05-06T00:00:00Z"}
+    ).json()["items"]
     assert [c["call_id"] for c in items] == ["a1"]
     assert mapi.client.get("/api/v1/calls/g1", headers={"X-Callhook-CSRF": s["csrf"]}).status_code == 404
 
@@ -160,8 +163,9 @@ def test_missed_call_marks(mapi: Api) -> None:
     done = mapi.client.post("/api/v1/missed-calls/777000111/done", headers=h, json={"tenant": "acme"})
     assert done.status_code == 200
     assert (done.json()["by"], done.json()["tenant"]) == ("Petr", "acme")
-    assert mapi.client.post("/api/v1/missed-calls/777000111/done", headers=h,
-                            json={"tenant": "globex"}).status_code == 403
+    assert (
+        mapi.client.post("/api/v1/missed-calls/777000111/done", headers=h, json={"tenant": "globex"}).status_code == 403
+    )
     assert mapi.client.post("/api/v1/missed-calls/bad%20number/done", headers=h).status_code == 422
     now = {"since": "2024-05-06T00:00:00Z", "until": mapi.hub.now() + 3600}
     listed = mapi.client.get("/api/v1/missed-calls", headers=h, params=now).json()
@@ -171,8 +175,7 @@ def test_missed_call_marks(mapi: Api) -> None:
     mapi.hub.clock += 10
     later = mapi.hub.now_dt() - T0 + timedelta(seconds=1)  # marks carry the hub's clock; this call comes after
     mapi.accept(*ended_call("m3", "777000111", "222333444", answered=False, at=later, duration=1))
-    listed = mapi.client.get("/api/v1/missed-calls", headers=h, params={**now, "until": mapi.hub.now() + 3600}
-                             ).json()
+    listed = mapi.client.get("/api/v1/missed-calls", headers=h, params={**now, "until": mapi.hub.now() + 3600}).json()
     assert next((m["number"], m["count"], m["call_ids"]) for m in listed["numbers"]) == ("777000111", 1, ["m3"])
     admin = mapi.get("/api/v1/missed-calls", params=now).json()
     assert {d["number"] for d in admin["done"]} == {"777000111"}

@@ -80,7 +80,7 @@ class Raw:
         """Every event from the first not taken yet up to the Hangup of the call's first channel."""
         first = len(self.received) - len(self._pending)
         end = await self.next(lambda m: m.event == "Hangup" and m.get("Uniqueid") == m.get("Linkedid"), within)
-        got = self.received[first:self.received.index(end) + 1]
+        got = self.received[first : self.received.index(end) + 1]
         self._pending = [m for m in self._pending if m not in got]
         return [m for m in got if m.event]
 
@@ -97,6 +97,7 @@ def test_banner_and_bad_credentials_are_refused() -> None:
             with pytest.raises(EOFError):
                 await raw.next(lambda m: True)
             assert srv.sessions == set()
+
     run(go())
 
 
@@ -117,6 +118,7 @@ def test_a_scenario_streams_in_order_paced_in_real_time() -> None:
             span = stamps[-1] - stamps[0]  # 5.5 simulated seconds
             assert 5.0 < span < 6.5
             assert span / SPEED * 0.8 < elapsed < span / SPEED + 1.0
+
     run(go())
 
 
@@ -133,16 +135,25 @@ def test_core_show_channels_and_queue_status_answer_from_the_live_model() -> Non
             assert {m.get("Channel") for m in rows[:2]} == {m.get("Channel") for m in entered}
             assert {m.get("ChannelStateDesc") for m in rows[:2]} == {"Up"}
             assert (rows[2].event, rows[2].get("EventList"), rows[2].get("ListItems")) == (
-                "CoreShowChannelsComplete", "Complete", "2")
+                "CoreShowChannelsComplete",
+                "Complete",
+                "2",
+            )
             await raw.send("QueueStatus", ("Queue", "NOC"), action_id="q1")
             await raw.next(lambda m: m.action_id == "q1" and m.has("Response"))
             items: list[AmiMessage] = []
             while not items or items[-1].event != "QueueStatusComplete":
                 items.append(await raw.next(lambda m: m.action_id == "q1"))
-            members = {(m.get("Name"), m.get("Location"), m.get("Membership"), m.get("InCall"))
-                       for m in items if m.event == "QueueMember"}
-            assert members == {("novakova", "IAX2/20", "static", "1"), ("svoboda", "IAX2/21", "static", "1"),
-                               ("dvorak", "IAX2/22", "static", "0")}
+            members = {
+                (m.get("Name"), m.get("Location"), m.get("Membership"), m.get("InCall"))
+                for m in items
+                if m.event == "QueueMember"
+            }
+            assert members == {
+                ("novakova", "IAX2/20", "static", "1"),
+                ("svoboda", "IAX2/21", "static", "1"),
+                ("dvorak", "IAX2/22", "static", "0"),
+            }
             assert [m.get("Strategy") for m in items if m.event == "QueueParams"] == ["ringall"]
             # an AMI Hangup ends the whole call now; the tracker is left with nothing
             await raw.send("Hangup", ("Channel", entered[0].get("Channel")), action_id="h1")
@@ -156,6 +167,7 @@ def test_core_show_channels_and_queue_status_answer_from_the_live_model() -> Non
             await raw.send("Hangup", ("Channel", "IAX2/20-1"), action_id="h2")
             missing = await raw.next(lambda m: m.action_id == "h2")
             assert (missing.response, missing.get("Message")) == ("Error", "No such channel")
+
     run(go())
 
 
@@ -163,8 +175,16 @@ def test_originate_makes_a_click2dial_call() -> None:
     async def go() -> None:
         async with server() as srv, Raw(srv.port) as raw:
             await raw.login()
-            await raw.send("Originate", ("Channel", "IAX2/20"), ("Context", "click2dial"), ("Exten", "123456789"),
-                           ("Priority", "1"), ("Variable", "C2D_EXTEN=20"), ("Async", "true"), action_id="o1")
+            await raw.send(
+                "Originate",
+                ("Channel", "IAX2/20"),
+                ("Context", "click2dial"),
+                ("Exten", "123456789"),
+                ("Priority", "1"),
+                ("Variable", "C2D_EXTEN=20"),
+                ("Async", "true"),
+                action_id="o1",
+            )
             answer = await raw.next(lambda m: m.has("Response") and m.action_id == "o1")
             assert (answer.response, answer.get("Message")) == ("Success", "Originate successfully queued")
             got = await raw.until_call_ends()
@@ -174,11 +194,15 @@ def test_originate_makes_a_click2dial_call() -> None:
             events = tracker.feed_many(got, NOW)
             new = next(e for e in events if e.type is EventType.CALL_NEW)
             assert (new.party.caller_type, new.party.caller_num, new.party.called_num) == (
-                "originate", "20", "123456789")
+                "originate",
+                "20",
+                "123456789",
+            )
             assert tracker.calls == {}
             await raw.send("Originate", ("Channel", "IAX2/99"), ("Exten", "1"), action_id="o2")
             bad = await raw.next(lambda m: m.action_id == "o2")
             assert bad.response == "Error"
+
     run(go())
 
 
@@ -194,8 +218,9 @@ def test_queue_add_twice_is_refused_without_an_event_and_pause_reasons_survive()
             await raw.send("QueueAdd", *add, action_id="a2")
             again = await raw.next(lambda m: m.action_id == "a2")
             assert (again.response, again.get("Message")) == ("Error", "Unable to add interface: Already there")
-            await raw.send("QueuePause", ("Interface", "IAX2/163"), ("Paused", "true"), ("Reason", "Oběd"),
-                           action_id="p1")
+            await raw.send(
+                "QueuePause", ("Interface", "IAX2/163"), ("Paused", "true"), ("Reason", "Oběd"), action_id="p1"
+            )
             paused = await raw.next(lambda m: m.event == "QueueMemberPause")
             assert paused.get("PausedReason") == "Oběd"
             await raw.send("QueueRemove", ("Queue", "NOC"), ("Interface", "IAX2/163"), action_id="r1")
@@ -205,7 +230,11 @@ def test_queue_add_twice_is_refused_without_an_event_and_pause_reasons_survive()
             await raw.send("Ping", action_id="end")
             await raw.next(lambda m: m.action_id == "end")
             assert [m.event for m in raw.received if m.event.startswith("QueueMember")] == [
-                "QueueMemberAdded", "QueueMemberPause", "QueueMemberRemoved"]
+                "QueueMemberAdded",
+                "QueueMemberPause",
+                "QueueMemberRemoved",
+            ]
+
     run(go())
 
 
@@ -214,8 +243,13 @@ def test_filters_drop_what_the_session_excluded() -> None:
         async with server() as srv, Raw(srv.port) as raw:
             await raw.login()
             await raw.send("Filter", ("Operation", "Add"), ("Filter", "!Event: VarSet"), action_id="f1")
-            await raw.send("Filter", ("Operation", "Add"), ("MatchCriteria", "action(exclude),name(Newexten)"),
-                           ("Filter", ""), action_id="f2")
+            await raw.send(
+                "Filter",
+                ("Operation", "Add"),
+                ("MatchCriteria", "action(exclude),name(Newexten)"),
+                ("Filter", ""),
+                action_id="f2",
+            )
             answers = [await raw.next(lambda m: m.action_id in ("f1", "f2")) for _ in range(2)]
             assert [(m.action_id, m.response) for m in answers] == [("f1", "Success"), ("f2", "Success")]
             srv.play("inbound_direct_answered")
@@ -223,6 +257,7 @@ def test_filters_drop_what_the_session_excluded() -> None:
             names = {m.event for m in got}
             assert "DialBegin" in names
             assert names.isdisjoint({"VarSet", "Newexten"})
+
     run(go())
 
 
@@ -243,8 +278,7 @@ def test_the_project_ami_client_tracks_a_simulated_call() -> None:
                 if msg.event == "Hangup" and msg.get("Uniqueid") == msg.get("Linkedid"):
                     ended.set()
 
-            client = AmiClient("127.0.0.1", srv.port, "lab", "labsecret", on_message=on_message,
-                               on_connect=on_connect)
+            client = AmiClient("127.0.0.1", srv.port, "lab", "labsecret", on_message=on_message, on_connect=on_connect)
             task = asyncio.create_task(client.run())
             await synced.wait()
             assert listed[-1].event == "QueueStatusComplete"
@@ -255,12 +289,30 @@ def test_the_project_ami_client_tracks_a_simulated_call() -> None:
             tracker = Tracker(lab_directory(), ids())
             events = tracker.feed_many(got, NOW)
             assert {m.event for m in got}.isdisjoint({"Newexten", "DeviceStateChange", "ExtensionStatus"})
-            drop = {"UniqueId", "call_id", "ts", "record_name", "attempt_id", "member_id", "call_duration",
-                    "call_bill_sec", "call_voice_sec", "agent_channel_id", "member_channel_id", "Start", "Answer",
-                    "End", "Billsec", "wait_sec"}
+            drop = {
+                "UniqueId",
+                "call_id",
+                "ts",
+                "record_name",
+                "attempt_id",
+                "member_id",
+                "call_duration",
+                "call_bill_sec",
+                "call_voice_sec",
+                "agent_channel_id",
+                "member_channel_id",
+                "Start",
+                "Answer",
+                "End",
+                "Billsec",
+                "wait_sec",
+            }
             for dialect in ("voipex", "pbx2is", "webitel"):
                 mine = [{k: v for k, v in r.items() if k not in drop} for r in wire(events, dialect)]
-                recorded = [{k: v for k, v in r.items() if k not in drop}
-                            for r in wire(replay("inbound_ringall_answered"), dialect)]
+                recorded = [
+                    {k: v for k, v in r.items() if k not in drop}
+                    for r in wire(replay("inbound_ringall_answered"), dialect)
+                ]
                 assert mine == recorded, dialect
+
     run(go(), timeout=15.0)

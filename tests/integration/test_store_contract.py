@@ -412,10 +412,13 @@ def test_missed_marks(store_url: str) -> None:
         await store.put_missed_mark(MissedMark("acme", "777888999", T0, "Jana"))
         await store.put_missed_mark(MissedMark("globex", "777888999", T0 + 1, "Olga"))
         await store.put_missed_mark(MissedMark("acme", "777888999", T0 + 5, "Petr Svoboda (ÚČ)"))
-        assert await store.list_missed_marks(tenant="acme") == [MissedMark("acme", "777888999", T0 + 5,
-                                                                           "Petr Svoboda (ÚČ)")]
-        assert [(m.tenant, m.by) for m in await store.list_missed_marks()] == [("acme", "Petr Svoboda (ÚČ)"),
-                                                                                ("globex", "Olga")]
+        assert await store.list_missed_marks(tenant="acme") == [
+            MissedMark("acme", "777888999", T0 + 5, "Petr Svoboda (ÚČ)")
+        ]
+        assert [(m.tenant, m.by) for m in await store.list_missed_marks()] == [
+            ("acme", "Petr Svoboda (ÚČ)"),
+            ("globex", "Olga"),
+        ]
         assert await store.list_missed_marks(tenant="nobody") == []
 
     with_store(store_url, body)

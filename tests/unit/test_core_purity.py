@@ -8,8 +8,25 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "callhook" / "core"
 # stdlib modules that do I/O, keep time or run concurrently: adapters' business
-FORBIDDEN = {"asyncio", "socket", "ssl", "select", "selectors", "sqlite3", "logging", "subprocess", "threading",
-             "multiprocessing", "http", "urllib.request", "time", "shutil", "tempfile", "signal", "pathlib"}
+FORBIDDEN = {
+    "asyncio",
+    "socket",
+    "ssl",
+    "select",
+    "selectors",
+    "sqlite3",
+    "logging",
+    "subprocess",
+    "threading",
+    "multiprocessing",
+    "http",
+    "urllib.request",
+    "time",
+    "shutil",
+    "tempfile",
+    "signal",
+    "pathlib",
+}
 
 
 def imports(path: Path) -> list[str]:

@@ -25,12 +25,37 @@ from labdata import NOW, SCENARIOS, ids, lab_directory, messages, replay, wire
 
 DIALECTS = ("voipex", "pbx2is", "webitel", "telphin")
 # values that depend on the clock, or are numbers derived from ids
-TIME_FIELDS = frozenset({
-    "ts", "record_name", "Duration", "BillSec", "CallDuration", "StartTime", "AnswerTime", "EndTime",
-    "call_duration", "call_bill_sec", "call_voice_sec", "wait_sec", "attempt_id", "member_id", "timestamp",
-    "created_at", "date", "duration", "billsec", "wait", "answer_time", "end_time", "start_time", "Start", "Answer",
-    "End", "Billsec",
-})
+TIME_FIELDS = frozenset(
+    {
+        "ts",
+        "record_name",
+        "Duration",
+        "BillSec",
+        "CallDuration",
+        "StartTime",
+        "AnswerTime",
+        "EndTime",
+        "call_duration",
+        "call_bill_sec",
+        "call_voice_sec",
+        "wait_sec",
+        "attempt_id",
+        "member_id",
+        "timestamp",
+        "created_at",
+        "date",
+        "duration",
+        "billsec",
+        "wait",
+        "answer_time",
+        "end_time",
+        "start_time",
+        "Start",
+        "Answer",
+        "End",
+        "Billsec",
+    }
+)
 UID = re.compile(r"\d{9,}\.\d+")
 
 
@@ -82,6 +107,5 @@ def test_same_vendor_events_as_the_recording(name: str, dialect: str) -> None:
 def test_same_canonical_event_types(name: str) -> None:
     """A stricter view than the dialects: the same canonical events, in the same order."""
     recorded = [(e.type, e.leg.number if e.leg else "", e.hangup.reason if e.hangup else "") for e in replay(name)]
-    got = [(e.type, e.leg.number if e.leg else "", e.hangup.reason if e.hangup else "")
-           for e in track(simulated(name))]
+    got = [(e.type, e.leg.number if e.leg else "", e.hangup.reason if e.hangup else "") for e in track(simulated(name))]
     assert got == recorded

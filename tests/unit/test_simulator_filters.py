@@ -42,8 +42,10 @@ def test_legacy_regex_filters() -> None:
     assert session.passes(ev("Hangup"))
 
 
-@pytest.mark.parametrize(("criteria", "pattern"), [("action(maybe)", "x"), ("method(fuzzy)", "x"),
-                                                   ("action(include),method(regex)", ""), ("", "(")])
+@pytest.mark.parametrize(
+    ("criteria", "pattern"),
+    [("action(maybe)", "x"), ("method(fuzzy)", "x"), ("action(include),method(regex)", ""), ("", "(")],
+)
 def test_bad_filters_are_refused(criteria: str, pattern: str) -> None:
     with pytest.raises(FilterError):
         SessionFilters().add(pattern, criteria)

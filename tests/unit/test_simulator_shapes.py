@@ -42,8 +42,19 @@ def test_every_event_has_a_recorded_shape(name: str) -> None:
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_the_tracked_event_names_match_the_recording(name: str) -> None:
     """The same set of call-tracking event types as the recording (noise aside)."""
-    noise = {"FullyBooted", "SuccessfulAuth", "Newexten", "VarSet", "DeviceStateChange", "ExtensionStatus",
-             "QueueMemberStatus", "HangupRequest", "SoftHangupRequest", "NewConnectedLine", ""}
+    noise = {
+        "FullyBooted",
+        "SuccessfulAuth",
+        "Newexten",
+        "VarSet",
+        "DeviceStateChange",
+        "ExtensionStatus",
+        "QueueMemberStatus",
+        "HangupRequest",
+        "SoftHangupRequest",
+        "NewConnectedLine",
+        "",
+    }
     rec = {m.event for m in messages(name)} - noise
     sim = {m.event for m in simulated(name)} - noise
     assert sim == rec
@@ -59,8 +70,10 @@ def test_ids_and_timestamps() -> None:
     counters = [int(m.get("Uniqueid").split(".")[1]) for m in news]
     assert counters == list(range(len(news)))
     assert {m.get("Linkedid") for m in news} == {news[0].get("Uniqueid")}
-    assert [m.get("Channel") for m in news][2:4] == ["Local/21@from-internal-00000001;1",
-                                                     "Local/21@from-internal-00000001;2"]
+    assert [m.get("Channel") for m in news][2:4] == [
+        "Local/21@from-internal-00000001;1",
+        "Local/21@from-internal-00000001;2",
+    ]
     assert re.fullmatch(r"IAX2/trunk-\d+", news[0].get("Channel"))
 
 
@@ -70,8 +83,18 @@ def test_the_pause_reason_is_kept_whole() -> None:
 
 
 def test_parameters_change_the_call() -> None:
-    msgs = [m for _, m in scenario("inbound_direct_answered", lab_directory(), 0.0, caller="111222333",
-                                   did="910104221", exten="21", talk_s=60.0)]
+    msgs = [
+        m
+        for _, m in scenario(
+            "inbound_direct_answered",
+            lab_directory(),
+            0.0,
+            caller="111222333",
+            did="910104221",
+            exten="21",
+            talk_s=60.0,
+        )
+    ]
     first = next(m for m in msgs if m.event == "Newchannel")
     assert (first.get("CallerIDNum"), first.get("Exten")) == ("111222333", "910104221")
     dial = next(m for m in msgs if m.event == "DialBegin")
@@ -91,8 +114,10 @@ def test_a_directed_pickup_is_tracked_as_one() -> None:
     assert pickup.get("Channel").startswith("IAX2/21-")
     assert pickup.get("TargetChannel").startswith("IAX2/20-")
     tracker = Tracker(lab_directory(), ids())
-    events = [(e.type, e.leg.number if e.leg else "", e.hangup.reason if e.hangup else "")
-              for e in tracker.feed_many(msgs, NOW)]
+    events = [
+        (e.type, e.leg.number if e.leg else "", e.hangup.reason if e.hangup else "")
+        for e in tracker.feed_many(msgs, NOW)
+    ]
     assert (EventType.CALL_PICKUP, "21", "") in events
     assert (EventType.CALL_HANGUP, "20", "Answered elsewhere") in events
     assert tracker.calls == {}
@@ -101,6 +126,7 @@ def test_a_directed_pickup_is_tracked_as_one() -> None:
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_same_hangup_causes_and_dial_statuses_as_the_recording(name: str) -> None:
     """What the vendor events cannot show: causes (26 vs 0), repeated DialEnd CANCEL, DialState RINGING."""
+
     def summary(msgs: list[AmiMessage]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
         causes = sorted((m.get("Cause"), m.get("Cause-txt")) for m in msgs if m.event == "Hangup")
         dial = sorted(m.get("DialStatus") for m in msgs if m.event in ("DialEnd", "DialState"))

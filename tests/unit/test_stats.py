@@ -17,35 +17,59 @@ _n = 0
 def _ev(etype: EventType, call_id: str, at: float, **kw: object) -> Event:
     global _n
     _n += 1
-    return Event(id=f"E{_n:025d}", type=etype, ts=T0 + timedelta(seconds=at), call_id=call_id, seq=_n,
-                 **kw)  # type: ignore[arg-type]
+    return Event(id=f"E{_n:025d}", type=etype, ts=T0 + timedelta(seconds=at), call_id=call_id, seq=_n, **kw)  # type: ignore[arg-type]
 
 
-def _visit(call_id: str, queue: str, at: float, *, wait: float | None, talk: float = 0,
-           result: str = "success") -> list[Event]:
+def _visit(
+    call_id: str, queue: str, at: float, *, wait: float | None, talk: float = 0, result: str = "success"
+) -> list[Event]:
     out = [_ev(EventType.QUEUE_JOINED, call_id, at, queue=queue, queue_call=QueueCall())]
     if wait is not None:
         out.append(_ev(EventType.QUEUE_BRIDGED, call_id, at + wait, queue=queue, queue_call=QueueCall(wait=wait)))
-        out.append(_ev(EventType.QUEUE_LEFT, call_id, at + wait + talk, queue=queue,
-                       queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success")))
+        out.append(
+            _ev(
+                EventType.QUEUE_LEFT,
+                call_id,
+                at + wait + talk,
+                queue=queue,
+                queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success"),
+            )
+        )
     else:
-        out.append(_ev(EventType.QUEUE_LEFT, call_id, at + 40, queue=queue,
-                       queue_call=QueueCall(wait=40, cc_result=result)))
+        out.append(
+            _ev(EventType.QUEUE_LEFT, call_id, at + 40, queue=queue, queue_call=QueueCall(wait=40, cc_result=result))
+        )
     return out
 
 
-def _ended(call_id: str, at: float, caller: str, called: str, *, answered: bool, tenant: str = "",
-           direction: Direction = Direction.INCOMING) -> Event:
-    return _ev(EventType.CALL_ENDED, call_id, at, tenant=tenant,
-               party=CallParty(caller_num=caller, called_num=called, direction=direction),
-               outcome=CallOutcome(answered=answered, missed=not answered))
+def _ended(
+    call_id: str,
+    at: float,
+    caller: str,
+    called: str,
+    *,
+    answered: bool,
+    tenant: str = "",
+    direction: Direction = Direction.INCOMING,
+) -> Event:
+    return _ev(
+        EventType.CALL_ENDED,
+        call_id,
+        at,
+        tenant=tenant,
+        party=CallParty(caller_num=caller, called_num=called, direction=direction),
+        outcome=CallOutcome(answered=answered, missed=not answered),
+    )
 
 
 def test_queue_figures() -> None:
-    events = [*_visit("a", "NOC", 0, wait=5, talk=60), *_visit("b", "NOC", 10, wait=25, talk=120),
-              *_visit("c", "NOC", 20, wait=None, result="abandoned"), *_visit("d", "NOC", 30, wait=None,
-                                                                              result="cancel"),
-              *_visit("e", "SALES", 0, wait=8, talk=30)]
+    events = [
+        *_visit("a", "NOC", 0, wait=5, talk=60),
+        *_visit("b", "NOC", 10, wait=25, talk=120),
+        *_visit("c", "NOC", 20, wait=None, result="abandoned"),
+        *_visit("d", "NOC", 30, wait=None, result="cancel"),
+        *_visit("e", "SALES", 0, wait=8, talk=30),
+    ]
     random.Random(7).shuffle(events)  # order does not matter
     by = {s.queue: s for s in queue_stats(events, {"NOC": 20, "SALES": 10}, queues=["NOC", "SALES", "EMPTY"])}
     noc = by["NOC"]
@@ -57,8 +81,7 @@ def test_queue_figures() -> None:
     assert noc.abandon_rate == pytest.approx(0.25)
     assert (by["SALES"].answered_within, by["SALES"].service_level) == (1, 1.0)
     empty = by["EMPTY"]
-    assert (empty.offered, empty.service_level, empty.asa, empty.aht, empty.abandon_rate) == (0, None, None, None,
-                                                                                              None)
+    assert (empty.offered, empty.service_level, empty.asa, empty.aht, empty.abandon_rate) == (0, None, None, None, None)
     over = {s.queue: s for s in queue_stats(events, {"NOC": 20}, override=30)}
     assert over["NOC"].answered_within == 2
     assert over["SALES"].service_level_seconds == 30
@@ -90,7 +113,10 @@ def test_missed_calls_grouped_and_cleared_by_a_later_answered_call() -> None:
     ]
     out = missed_calls(reversed(events))
     assert [(m.tenant, m.number, m.count, m.call_ids) for m in out] == [
-        ("globex", "604198497", 1, ("10",)), ("", "555", 1, ("7",)), ("", "604198497", 2, ("1", "2"))]
+        ("globex", "604198497", 1, ("10",)),
+        ("", "555", 1, ("7",)),
+        ("", "604198497", 2, ("1", "2")),
+    ]
     assert out[2].first == T0
     assert out[2].last == T0 + timedelta(seconds=60)
 

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 ACTION_TIMEOUT = 15.0
 
 _FAILURES: dict[int | str, dict[str, Any]] = {
-    **ERRORS, 502: {"description": "the PBX refused the action"}, 503: {"description": "the PBX is not connected"},
+    **ERRORS,
+    502: {"description": "the PBX refused the action"},
+    503: {"description": "the PBX is not connected"},
     504: {"description": "the PBX did not answer in time"},
 }
 router = APIRouter(tags=["actions"], responses=_FAILURES)
@@ -121,14 +123,16 @@ async def logout(request: Request, p: Principal, exten: str, queue: str) -> Acti
 
 async def pause(request: Request, p: Principal, exten: str, paused: bool, reason: str, queue: str) -> ActionOut:
     actions = _check(request, p, exten, queue)
-    return await _run("agent_pause" if paused else "agent_unpause", exten,
-                      actions.agent_pause(exten, paused, reason, queue))
+    return await _run(
+        "agent_pause" if paused else "agent_unpause", exten, actions.agent_pause(exten, paused, reason, queue)
+    )
 
 
 # ------------------------------------------------------------------ the vendor's GET spelling
 @router.get("/dial", response_model=ActionOut)
-async def get_dial(request: Request, p: VendorAuth, exten: Exten,
-                   number: Annotated[str, Query(min_length=1, max_length=64)]) -> ActionOut:
+async def get_dial(
+    request: Request, p: VendorAuth, exten: Exten, number: Annotated[str, Query(min_length=1, max_length=64)]
+) -> ActionOut:
     """Click-to-dial: ring ``exten``; once it answers, dial ``number`` from it."""
     return await dial(request, p, exten, number)
 
@@ -150,16 +154,21 @@ async def get_logout(request: Request, p: VendorAuth, exten: Exten, queue: Queue
 
 
 @router.get("/agent/pause", response_model=ActionOut)
-async def get_pause(request: Request, p: VendorAuth, exten: Exten,
-                    reason: Annotated[str, Query(max_length=128)] = "",
-                    queue: Annotated[str, Query(max_length=64)] = "") -> ActionOut:
+async def get_pause(
+    request: Request,
+    p: VendorAuth,
+    exten: Exten,
+    reason: Annotated[str, Query(max_length=128)] = "",
+    queue: Annotated[str, Query(max_length=64)] = "",
+) -> ActionOut:
     """Pause the agent in ``queue``, or in every queue when none is given."""
     return await pause(request, p, exten, True, reason, queue)
 
 
 @router.get("/agent/unpause", response_model=ActionOut)
-async def get_unpause(request: Request, p: VendorAuth, exten: Exten,
-                      queue: Annotated[str, Query(max_length=64)] = "") -> ActionOut:
+async def get_unpause(
+    request: Request, p: VendorAuth, exten: Exten, queue: Annotated[str, Query(max_length=64)] = ""
+) -> ActionOut:
     return await pause(request, p, exten, False, "", queue)
 
 

@@ -62,11 +62,20 @@ class QueueLive(BaseModel):
 
 def agent_out(m: Member, directory: Directory) -> AgentOut:
     ext = directory.extension_of_channel(m.interface) or directory.extension_by_login(m.name)
-    return AgentOut(queue=m.queue, interface=m.interface, name=m.name, full_name=(ext.name if ext else "") or m.name,
-                    extension=ext.number if ext else "",
-                    login=ext.login if ext and ext.login else m.name,
-                    tenant=(ext.tenant if ext else "") or directory.tenant, paused=m.paused,
-                    reason=m.reason if m.paused else "", since=m.since, static=m.static, in_call=m.in_call)
+    return AgentOut(
+        queue=m.queue,
+        interface=m.interface,
+        name=m.name,
+        full_name=(ext.name if ext else "") or m.name,
+        extension=ext.number if ext else "",
+        login=ext.login if ext and ext.login else m.name,
+        tenant=(ext.tenant if ext else "") or directory.tenant,
+        paused=m.paused,
+        reason=m.reason if m.paused else "",
+        since=m.since,
+        static=m.static,
+        in_call=m.in_call,
+    )
 
 
 def agents_seen(hub: Any, p: Principal) -> list[AgentOut]:
@@ -108,17 +117,31 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
         if v.bridged_uid:
             talking[v.queue] = talking.get(v.queue, 0) + 1
         else:
-            waiting.setdefault(v.queue, []).append(WaitingOut(call_id=call.id, caller_num=call.caller_num,
-                                                              caller_name=call.caller_name, joined=v.joined,
-                                                              position=v.position))
+            waiting.setdefault(v.queue, []).append(
+                WaitingOut(
+                    call_id=call.id,
+                    caller_num=call.caller_num,
+                    caller_name=call.caller_name,
+                    joined=v.joined,
+                    position=v.position,
+                )
+            )
     out = []
     for name in sorted(set(visible_queues(directory, agents, p)) | set(waiting) | set(talking)):
         q = directory.queue(name)
         mine = [a for a in agents if a.queue == name]
-        out.append(QueueLive(
-            name=name, strategy=q.strategy if q else "", service_level=q.service_level if q else 20,
-            members=list(q.members) if q else [], logged_in=len(mine), paused=sum(a.paused for a in mine),
-            in_call=sum(a.in_call for a in mine), waiting=sorted(waiting.get(name, []), key=lambda w: w.joined),
-            talking=talking.get(name, 0), agents=mine,
-        ))
+        out.append(
+            QueueLive(
+                name=name,
+                strategy=q.strategy if q else "",
+                service_level=q.service_level if q else 20,
+                members=list(q.members) if q else [],
+                logged_in=len(mine),
+                paused=sum(a.paused for a in mine),
+                in_call=sum(a.in_call for a in mine),
+                waiting=sorted(waiting.get(name, []), key=lambda w: w.joined),
+                talking=talking.get(name, 0),
+                agents=mine,
+            )
+        )
     return out

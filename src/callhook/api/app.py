@@ -47,8 +47,22 @@ __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (health, webhooks, deliveries, delivery_health, calls, cdrs, agents, statistics, missed, directory, stream,
-           actions, telphin, ingest)
+ROUTERS = (
+    health,
+    webhooks,
+    deliveries,
+    delivery_health,
+    calls,
+    cdrs,
+    agents,
+    statistics,
+    missed,
+    directory,
+    stream,
+    actions,
+    telphin,
+    ingest,
+)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -63,9 +77,11 @@ async def _store_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(hub: Any) -> FastAPI:
-    app = FastAPI(title="callhook", version=__version__,
-                  description="Telephony events as durable, ordered webhooks in vendor dialects. "
-                              "See docs/api.md for the guide.")
+    app = FastAPI(
+        title="callhook",
+        version=__version__,
+        description="Telephony events as durable, ordered webhooks in vendor dialects. See docs/api.md for the guide.",
+    )
     app.state.hub = hub
     extra = getattr(hub.config, "extra", {}) or {}
     app.state.tenant_tokens = parse_tenant_tokens(extra.get("tenant_tokens", {}))

@@ -116,8 +116,9 @@ def _unauthorized(basic_too: bool) -> HTTPException:
     return HTTPException(status_code=401, detail="missing or invalid token", headers={"WWW-Authenticate": challenge})
 
 
-def require(request: Request,
-            _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Principal:
+def require(
+    request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
+) -> Principal:
     """FastAPI dependency: a valid bearer token, else 401."""
     p = principal(request)
     if p is None:
@@ -125,9 +126,11 @@ def require(request: Request,
     return p
 
 
-def require_vendor(request: Request,
-                   _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
-                   _basic: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None) -> Principal:
+def require_vendor(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+    _basic: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None,
+) -> Principal:
     """FastAPI dependency for the vendor routes: a bearer token or Basic with the token as password."""
     p = principal(request, allow_basic=True)
     if p is None:

@@ -85,14 +85,29 @@ def live_out(call: Call, default_tenant: str) -> CallLive:
             continue
         ext = ch.ext or ch.on_behalf
         state = "talking" if ch.answered else ("ringing" if ch.rang else "dialling")
-        legs.append(LegOut(extension=ext.number if ext else "", name=ext.name if ext else "", channel=ch.name,
-                           external=ch.ext is None, state=state, on_hold=ch.on_hold))
+        legs.append(
+            LegOut(
+                extension=ext.number if ext else "",
+                name=ext.name if ext else "",
+                channel=ch.name,
+                external=ch.ext is None,
+                state=state,
+                on_hold=ch.on_hold,
+            )
+        )
     visit = call.visit
     return CallLive(
-        call_id=call.id, tenant=call_tenant(call, default_tenant), start=call.start, state=call.state,
-        caller_num=call.caller_num, caller_name=call.caller_name, called_num=call.called_num,
-        direction=call.direction.value if call.direction else None, caller_type=call.caller_type,
-        queue=visit.queue if visit is not None and visit.left is None else "", answered_by=call.answering_exten,
+        call_id=call.id,
+        tenant=call_tenant(call, default_tenant),
+        start=call.start,
+        state=call.state,
+        caller_num=call.caller_num,
+        caller_name=call.caller_name,
+        called_num=call.called_num,
+        direction=call.direction.value if call.direction else None,
+        caller_type=call.caller_type,
+        queue=visit.queue if visit is not None and visit.left is None else "",
+        answered_by=call.answering_exten,
         legs=legs,
     )
 
@@ -108,9 +123,17 @@ def _outcomes(ev: Event) -> tuple[str, ...]:
 def _summary(ev: Event) -> CallSummary:
     o, p = ev.outcome, ev.party
     return CallSummary(
-        call_id=ev.call_id, tenant=ev.tenant, ended_at=ev.ts, caller_num=p.caller_num, caller_name=p.caller_name,
-        called_num=p.called_num, direction=p.direction.value if p.direction else None, caller_type=p.caller_type,
-        answered=bool(o and o.answered), answering_exten=o.answering_exten if o else "", missed=bool(o and o.missed),
+        call_id=ev.call_id,
+        tenant=ev.tenant,
+        ended_at=ev.ts,
+        caller_num=p.caller_num,
+        caller_name=p.caller_name,
+        called_num=p.called_num,
+        direction=p.direction.value if p.direction else None,
+        caller_type=p.caller_type,
+        answered=bool(o and o.answered),
+        answering_exten=o.answering_exten if o else "",
+        missed=bool(o and o.missed),
         event_id=ev.id,
     )
 
@@ -124,23 +147,37 @@ async def live_calls(request: Request, p: Auth) -> list[CallLive]:
 
 
 @router.get("", response_model=PageOut[CallSummary])
-async def ended_calls(request: Request, p: Auth, since: Since = None, until: Until = None,
-                      number: Annotated[str | None, Query(max_length=64, description="caller or called")] = None,
-                      direction: Annotated[str | None, Query(max_length=32)] = None,
-                      answered: bool | None = None, tenant: Annotated[str | None, Query(max_length=256)] = None,
-                      extension: Annotated[str | None, Query(max_length=64, description="calling, called, "
-                                                             "answering or last dialled extension")] = None,
-                      outcome: Annotated[Literal["answered", "missed", "unanswered"] | None, Query(
-                          description="answered by a person; missed (incoming, nobody answered); or any "
-                                      "call nobody answered")] = None,
-                      before: Before = None, limit: Limit = 100) -> PageOut[CallSummary]:
+async def ended_calls(
+    request: Request,
+    p: Auth,
+    since: Since = None,
+    until: Until = None,
+    number: Annotated[str | None, Query(max_length=64, description="caller or called")] = None,
+    direction: Annotated[str | None, Query(max_length=32)] = None,
+    answered: bool | None = None,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+    extension: Annotated[
+        str | None, Query(max_length=64, description="calling, called, answering or last dialled extension")
+    ] = None,
+    outcome: Annotated[
+        Literal["answered", "missed", "unanswered"] | None,
+        Query(description="answered by a person; missed (incoming, nobody answered); or any call nobody answered"),
+    ] = None,
+    before: Before = None,
+    limit: Limit = 100,
+) -> PageOut[CallSummary]:
     """Ended calls (one ``call.ended`` event each), newest first."""
+
     def keep(ev: Event) -> bool:
         s, o = ev.party, ev.outcome
         if number is not None and number not in (s.caller_num, s.called_num):
             return False
-        if extension is not None and extension not in (s.caller_num, s.called_num, o.answering_exten if o else "",
-                                                       o.last_dialed_exten if o else ""):
+        if extension is not None and extension not in (
+            s.caller_num,
+            s.called_num,
+            o.answering_exten if o else "",
+            o.last_dialed_exten if o else "",
+        ):
             return False
         if direction is not None and (s.direction.value if s.direction else "") != direction:
             return False
@@ -148,8 +185,14 @@ async def ended_calls(request: Request, p: Auth, since: Since = None, until: Unt
             return False
         return answered is None or bool(o and o.answered) == answered
 
-    q = EventQuery(tenant=p.scope(tenant), type=EventType.CALL_ENDED.value, since=epoch(request, since),
-                   until=epoch(request, until, "until"), before_id=before, limit=limit)
+    q = EventQuery(
+        tenant=p.scope(tenant),
+        type=EventType.CALL_ENDED.value,
+        since=epoch(request, since),
+        until=epoch(request, until, "until"),
+        before_id=before,
+        limit=limit,
+    )
     page = await scan_events(request.app.state.hub.store, q, keep)
     return PageOut(items=[_summary(e) for e in page.items], next_cursor=page.next_cursor)
 

@@ -30,8 +30,23 @@ router = APIRouter(prefix="/api/v1/cdrs", tags=["cdrs"], responses=ERRORS)
 
 Text = Annotated[str | None, Query(max_length=64)]
 CSV_MAX_ROWS = 100_000
-COLUMNS = ("call_id", "tenant", "start", "answer", "end", "duration", "billsec", "disposition", "source",
-           "destination", "answered_by", "direction", "caller_type", "record_name", "event_id")
+COLUMNS = (
+    "call_id",
+    "tenant",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "source",
+    "destination",
+    "answered_by",
+    "direction",
+    "caller_type",
+    "record_name",
+    "event_id",
+)
 
 
 class CdrOut(BaseModel):
@@ -55,11 +70,23 @@ class CdrOut(BaseModel):
 def cdr_out(ev: Event) -> CdrOut:
     r, p = ev.record, ev.party
     assert r is not None  # only events with a record are kept
-    return CdrOut(call_id=ev.call_id, tenant=ev.tenant, start=r.start, answer=r.answer, end=r.end,
-                  duration=r.duration, billsec=r.billsec, disposition=r.disposition, source=r.source or p.caller_num,
-                  destination=r.destination or p.called_num, answered_by=r.answered_by,
-                  direction=p.direction.value if p.direction else None, caller_type=p.caller_type,
-                  record_name=p.record_name, event_id=ev.id)
+    return CdrOut(
+        call_id=ev.call_id,
+        tenant=ev.tenant,
+        start=r.start,
+        answer=r.answer,
+        end=r.end,
+        duration=r.duration,
+        billsec=r.billsec,
+        disposition=r.disposition,
+        source=r.source or p.caller_num,
+        destination=r.destination or p.called_num,
+        answered_by=r.answered_by,
+        direction=p.direction.value if p.direction else None,
+        caller_type=p.caller_type,
+        record_name=p.record_name,
+        event_id=ev.id,
+    )
 
 
 def _filter(number: str | None, extension: str | None, disposition: str | None) -> Callable[[Event], bool]:
@@ -71,8 +98,9 @@ def _filter(number: str | None, extension: str | None, disposition: str | None) 
             return False
         if extension is not None:
             last = ev.outcome.last_dialed_exten if ev.outcome else ""
-            if extension not in (r.answered_by, r.source, last) and not (p.caller_type == "internal"
-                                                                          and p.caller_num == extension):
+            if extension not in (r.answered_by, r.source, last) and not (
+                p.caller_type == "internal" and p.caller_num == extension
+            ):
                 return False
         return disposition is None or r.disposition.upper() == disposition.upper()
 
@@ -80,27 +108,54 @@ def _filter(number: str | None, extension: str | None, disposition: str | None) 
 
 
 @router.get("", response_model=PageOut[CdrOut])
-async def list_cdrs(request: Request, p: Auth, since: Since = None, until: Until = None, number: Text = None,
-                    extension: Text = None, disposition: Text = None,
-                    tenant: Annotated[str | None, Query(max_length=256)] = None, before: Before = None,
-                    limit: Limit = 100) -> PageOut[CdrOut]:
+async def list_cdrs(
+    request: Request,
+    p: Auth,
+    since: Since = None,
+    until: Until = None,
+    number: Text = None,
+    extension: Text = None,
+    disposition: Text = None,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+    before: Before = None,
+    limit: Limit = 100,
+) -> PageOut[CdrOut]:
     """Call records, newest first."""
-    q = EventQuery(tenant=p.scope(tenant), type=EventType.CALL_RECORD.value, since=epoch(request, since),
-                   until=epoch(request, until, "until"), before_id=before, limit=limit)
+    q = EventQuery(
+        tenant=p.scope(tenant),
+        type=EventType.CALL_RECORD.value,
+        since=epoch(request, since),
+        until=epoch(request, until, "until"),
+        before_id=before,
+        limit=limit,
+    )
     page = await scan_events(request.app.state.hub.store, q, _filter(number, extension, disposition))
     return PageOut(items=[cdr_out(e) for e in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
-async def export_cdrs(request: Request, p: Auth, since: Since = None, until: Until = None, number: Text = None,
-                      extension: Text = None, disposition: Text = None,
-                      tenant: Annotated[str | None, Query(max_length=256)] = None) -> StreamingResponse:
+@router.get(
+    "/csv", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+)
+async def export_cdrs(
+    request: Request,
+    p: Auth,
+    since: Since = None,
+    until: Until = None,
+    number: Text = None,
+    extension: Text = None,
+    disposition: Text = None,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+) -> StreamingResponse:
     """The same records as one CSV file (header row first, newest first, at most 100,000 rows)."""
     store = request.app.state.hub.store
     keep = _filter(number, extension, disposition)
-    base = EventQuery(tenant=p.scope(tenant), type=EventType.CALL_RECORD.value, since=epoch(request, since),
-                      until=epoch(request, until, "until"), limit=1000)
+    base = EventQuery(
+        tenant=p.scope(tenant),
+        type=EventType.CALL_RECORD.value,
+        since=epoch(request, since),
+        until=epoch(request, until, "until"),
+        limit=1000,
+    )
 
     async def rows() -> AsyncIterator[str]:
         buf = io.StringIO()
@@ -121,8 +176,9 @@ async def export_cdrs(request: Request, p: Auth, since: Since = None, until: Unt
                 break
             cursor = page.next_cursor
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="cdrs.csv"'})
+    return StreamingResponse(
+        rows(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="cdrs.csv"'}
+    )
 
 
 def _cell(v: object) -> str:

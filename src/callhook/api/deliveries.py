@@ -78,7 +78,8 @@ class ReplayIn(BaseModel):
     until: datetime | None = Field(default=None, description="deliveries created before then")
     limit: Annotated[int, Field(ge=1, le=100_000)] = 10_000
     call_id: Annotated[str, Field(max_length=128)] | None = Field(
-        default=None, description="only the deliveries of this call's events")
+        default=None, description="only the deliveries of this call's events"
+    )
 
 
 class CountOut(BaseModel):
@@ -92,17 +93,38 @@ def _text(b: bytes) -> str:
 def delivery_out(d: Delivery) -> DeliveryOut:
     r = d.request
     return DeliveryOut(
-        id=d.id, event_id=d.event_id, subscription_id=d.subscription_id, tenant=d.tenant, order_key=d.order_key,
-        status=d.status, attempts=d.attempts, next_at=d.next_at, expires_at=d.expires_at, created_at=d.created_at,
-        finished_at=d.finished_at, last_error=d.last_error, last_status=d.last_status, replay_of=d.replay_of,
-        request=RequestOut(method=r.method, url=redact_url(r.url), headers=list(redact_headers(r.headers)),
-                           body=_text(r.body)),
+        id=d.id,
+        event_id=d.event_id,
+        subscription_id=d.subscription_id,
+        tenant=d.tenant,
+        order_key=d.order_key,
+        status=d.status,
+        attempts=d.attempts,
+        next_at=d.next_at,
+        expires_at=d.expires_at,
+        created_at=d.created_at,
+        finished_at=d.finished_at,
+        last_error=d.last_error,
+        last_status=d.last_status,
+        replay_of=d.replay_of,
+        request=RequestOut(
+            method=r.method, url=redact_url(r.url), headers=list(redact_headers(r.headers)), body=_text(r.body)
+        ),
     )
 
 
 def attempt_out(a: Attempt) -> AttemptOut:
-    return AttemptOut(id=a.id, at=a.at, method=a.method, url=redact_url(a.url), headers=list(redact_headers(a.headers)),
-                      status=a.status, body=_text(a.body), duration_ms=a.duration_ms, error=a.error)
+    return AttemptOut(
+        id=a.id,
+        at=a.at,
+        method=a.method,
+        url=redact_url(a.url),
+        headers=list(redact_headers(a.headers)),
+        status=a.status,
+        body=_text(a.body),
+        duration_ms=a.duration_ms,
+        error=a.error,
+    )
 
 
 def _cursor(before: str | None) -> int | None:
@@ -115,14 +137,31 @@ def _cursor(before: str | None) -> int | None:
 
 
 @router.get("/deliveries", response_model=PageOut[DeliveryOut])
-async def list_deliveries(request: Request, p: Auth, subscription_id: Id = None, status: Status | None = None,
-                          event_id: Id = None, call_id: Id = None, since: Since = None, until: Until = None,
-                          tenant: Annotated[str | None, Query(max_length=256)] = None, before: Before = None,
-                          limit: Limit = 100) -> PageOut[DeliveryOut]:
+async def list_deliveries(
+    request: Request,
+    p: Auth,
+    subscription_id: Id = None,
+    status: Status | None = None,
+    event_id: Id = None,
+    call_id: Id = None,
+    since: Since = None,
+    until: Until = None,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+    before: Before = None,
+    limit: Limit = 100,
+) -> PageOut[DeliveryOut]:
     """Deliveries, newest first, filtered by webhook, status, event, call and creation time."""
-    q = DeliveryQuery(tenant=p.scope(tenant), subscription_id=subscription_id, status=status, event_id=event_id,
-                      call_id=call_id, since=epoch(request, since), until=epoch(request, until, "until"),
-                      before_id=_cursor(before), limit=limit)
+    q = DeliveryQuery(
+        tenant=p.scope(tenant),
+        subscription_id=subscription_id,
+        status=status,
+        event_id=event_id,
+        call_id=call_id,
+        since=epoch(request, since),
+        until=epoch(request, until, "until"),
+        before_id=_cursor(before),
+        limit=limit,
+    )
     page: Page[Delivery] = await request.app.state.hub.store.list_deliveries(q)
     return PageOut(items=[delivery_out(d) for d in page.items], next_cursor=page.next_cursor)
 
@@ -137,8 +176,11 @@ async def get_delivery(delivery_id: int, request: Request, p: Auth) -> DeliveryD
     return DeliveryDetail(**delivery_out(d).model_dump(), attempt_log=[attempt_out(a) for a in attempts])
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut,
-             responses={409: {"description": "the delivery is not dead or expired"}})
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    response_model=DeliveryOut,
+    responses={409: {"description": "the delivery is not dead or expired"}},
+)
 async def retry_delivery(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
     """A dead or expired delivery back to pending, due now."""
     hub = request.app.state.hub
@@ -146,16 +188,21 @@ async def retry_delivery(delivery_id: int, request: Request, p: Auth) -> Deliver
     if found is None:
         raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
     if found[0].status not in (Status.DEAD, Status.EXPIRED):
-        raise HTTPException(status_code=409, detail=f"delivery {delivery_id} is {found[0].status.value}: "
-                                                    "only a dead or expired delivery can be retried")
+        raise HTTPException(
+            status_code=409,
+            detail=f"delivery {delivery_id} is {found[0].status.value}: only a dead or expired delivery can be retried",
+        )
     if not await hub.store.retry_delivery(delivery_id, hub.now(), tenant=p.tenant):
         raise HTTPException(status_code=409, detail=f"delivery {delivery_id} changed meanwhile; try again")
     again = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
     return delivery_out(again[0] if again is not None else found[0])
 
 
-@router.post("/deliveries/{delivery_id}/send-now", response_model=DeliveryOut,
-             responses={409: {"description": "the delivery is not pending"}})
+@router.post(
+    "/deliveries/{delivery_id}/send-now",
+    response_model=DeliveryOut,
+    responses={409: {"description": "the delivery is not pending"}},
+)
 async def send_now(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
     """A pending delivery waiting for its next retry: due now (after the endpoint recovered)."""
     hub = request.app.state.hub
@@ -163,8 +210,10 @@ async def send_now(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
         found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
-        raise HTTPException(status_code=409, detail=f"delivery {delivery_id} is {found[0].status.value}: "
-                                                    "only a pending delivery can be sent now")
+        raise HTTPException(
+            status_code=409,
+            detail=f"delivery {delivery_id} is {found[0].status.value}: only a pending delivery can be sent now",
+        )
     again = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
     if again is None:
         raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
@@ -172,8 +221,9 @@ async def send_now(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
 
 
 @router.get("/calls/{call_id}/deliveries", response_model=list[DeliveryDetail])
-async def call_deliveries(call_id: Annotated[str, PathParam(max_length=128)], request: Request,
-                          p: Auth) -> list[DeliveryDetail]:
+async def call_deliveries(
+    call_id: Annotated[str, PathParam(max_length=128)], request: Request, p: Auth
+) -> list[DeliveryDetail]:
     """Every delivery of one call's events (oldest first, at most 500), each with its attempts."""
     store = request.app.state.hub.store
     page = await store.list_deliveries(DeliveryQuery(tenant=p.tenant, call_id=call_id, limit=MAX_CALL_DELIVERIES))
@@ -195,25 +245,45 @@ async def replay(body: ReplayIn, request: Request, p: Auth) -> CountOut:
     if body.subscription_id is None and body.since is None and body.call_id is None:
         raise invalid("body", "subscription_id", "give subscription_id, call_id and/or since")
     hub = request.app.state.hub
-    if body.subscription_id is not None and await hub.store.get_subscription(
-            body.subscription_id, tenant=p.tenant) is None:
+    if (
+        body.subscription_id is not None
+        and await hub.store.get_subscription(body.subscription_id, tenant=p.tenant) is None
+    ):
         raise HTTPException(status_code=404, detail=f"no webhook {body.subscription_id!r}")
-    n = await hub.store.replay(hub.now(), subscription_id=body.subscription_id, since=epoch(request, body.since),
-                               until=epoch(request, body.until, "until"),
-                               tenant=p.tenant, limit=body.limit, call_id=body.call_id)
+    n = await hub.store.replay(
+        hub.now(),
+        subscription_id=body.subscription_id,
+        since=epoch(request, body.since),
+        until=epoch(request, body.until, "until"),
+        tenant=p.tenant,
+        limit=body.limit,
+        call_id=body.call_id,
+    )
     return CountOut(count=n)
 
 
 @router.get("/dead-letters", response_model=PageOut[DeliveryOut])
-async def dead_letters(request: Request, p: Auth, subscription_id: Id = None, since: Since = None,
-                       until: Until = None, tenant: Annotated[str | None, Query(max_length=256)] = None,
-                       before: Before = None, limit: Limit = 100) -> PageOut[DeliveryOut]:
+async def dead_letters(
+    request: Request,
+    p: Auth,
+    subscription_id: Id = None,
+    since: Since = None,
+    until: Until = None,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+    before: Before = None,
+    limit: Limit = 100,
+) -> PageOut[DeliveryOut]:
     """Deliveries given up on: dead (out of tries) and expired (out of lifetime), newest first."""
     store = request.app.state.hub.store
-    base = DeliveryQuery(tenant=p.scope(tenant), subscription_id=subscription_id, since=epoch(request, since),
-                         until=epoch(request, until, "until"), before_id=_cursor(before), limit=limit)
-    pages = [await store.list_deliveries(replace(base, status=s))
-             for s in (Status.DEAD, Status.EXPIRED)]
+    base = DeliveryQuery(
+        tenant=p.scope(tenant),
+        subscription_id=subscription_id,
+        since=epoch(request, since),
+        until=epoch(request, until, "until"),
+        before_id=_cursor(before),
+        limit=limit,
+    )
+    pages = [await store.list_deliveries(replace(base, status=s)) for s in (Status.DEAD, Status.EXPIRED)]
     merged = sorted((d for pg in pages for d in pg.items), key=lambda d: d.id, reverse=True)
     items = merged[:limit]
     more = len(merged) > limit or any(pg.next_cursor is not None for pg in pages)
@@ -221,12 +291,14 @@ async def dead_letters(request: Request, p: Auth, subscription_id: Id = None, si
 
 
 @router.post("/dead-letters/retry", response_model=CountOut)
-async def retry_dead_letters(request: Request, p: Auth, subscription_id: Id = None,
-                             limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> CountOut:
+async def retry_dead_letters(
+    request: Request, p: Auth, subscription_id: Id = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+) -> CountOut:
     """Retry up to ``limit`` dead deliveries (of one webhook, or all the token sees)."""
     hub = request.app.state.hub
-    page = await hub.store.list_deliveries(DeliveryQuery(tenant=p.tenant, subscription_id=subscription_id,
-                                                         status=Status.DEAD, limit=limit))
+    page = await hub.store.list_deliveries(
+        DeliveryQuery(tenant=p.tenant, subscription_id=subscription_id, status=Status.DEAD, limit=limit)
+    )
     n = 0
     for d in page.items:
         n += bool(await hub.store.retry_delivery(d.id, hub.now(), tenant=p.tenant))

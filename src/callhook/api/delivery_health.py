@@ -58,14 +58,19 @@ def _breakers(hub: Any) -> dict[str, BreakerOut]:
     endpoints = getattr(hub, "endpoints", None)
     if endpoints is None:
         return {}
-    return {s.key: BreakerOut(endpoint=s.key, state=s.state.value, failures=s.failures, open_until=s.open_until)
-            for s in endpoints.snapshot()}
+    return {
+        s.key: BreakerOut(endpoint=s.key, state=s.state.value, failures=s.failures, open_until=s.open_until)
+        for s in endpoints.snapshot()
+    }
 
 
 @router.get("/delivery-health", response_model=list[WebhookHealth])
-async def delivery_health(request: Request, p: Auth,
-                          window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 3600,
-                          tenant: Annotated[str | None, Query(max_length=256)] = None) -> list[WebhookHealth]:
+async def delivery_health(
+    request: Request,
+    p: Auth,
+    window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 3600,
+    tenant: Annotated[str | None, Query(max_length=256)] = None,
+) -> list[WebhookHealth]:
     """Success rate, latency, backlog, dead letters and circuit breaker of every webhook."""
     hub = request.app.state.hub
     since = hub.now() - window
@@ -76,10 +81,27 @@ async def delivery_health(request: Request, p: Auth,
         counts = await hub.store.counts(subscription_id=sub.id)
         key = endpoint_key(sub.url)
         breaker = breakers.get(key) or BreakerOut(endpoint=key, state="closed", failures=0, open_until=None)
-        out.append(WebhookHealth(
-            id=sub.id, url=redact_url(sub.url), dialect=sub.dialect.value, method=sub.method, tenant=sub.tenant,
-            description=sub.description, enabled=sub.enabled, window=window, attempts=st.attempts,
-            successes=st.successes, success_rate=st.success_rate, p50_ms=st.p50_ms, p99_ms=st.p99_ms,
-            last_error=st.last_error, last_error_at=st.last_error_at, backlog=counts.backlog, dead=counts.dead,
-            expired=counts.expired, breaker=breaker))
+        out.append(
+            WebhookHealth(
+                id=sub.id,
+                url=redact_url(sub.url),
+                dialect=sub.dialect.value,
+                method=sub.method,
+                tenant=sub.tenant,
+                description=sub.description,
+                enabled=sub.enabled,
+                window=window,
+                attempts=st.attempts,
+                successes=st.successes,
+                success_rate=st.success_rate,
+                p50_ms=st.p50_ms,
+                p99_ms=st.p99_ms,
+                last_error=st.last_error,
+                last_error_at=st.last_error_at,
+                backlog=counts.backlog,
+                dead=counts.dead,
+                expired=counts.expired,
+                breaker=breaker,
+            )
+        )
     return out

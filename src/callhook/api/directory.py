@@ -27,8 +27,11 @@ __all__ = ["install", "router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/directory", tags=["directory"],
-                   responses={**ERRORS, 409: {"description": "the number or name is taken"}})
+router = APIRouter(
+    prefix="/api/v1/directory",
+    tags=["directory"],
+    responses={**ERRORS, 409: {"description": "the number or name is taken"}},
+)
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")]
 Text = Annotated[str, Field(max_length=256)]
@@ -76,15 +79,21 @@ def install(hub: Any, new: Directory) -> None:
 
 
 def _rebuild(d: Directory, **parts: Any) -> Directory:
-    kw: dict[str, Any] = {"tenant": d.tenant, "extensions": d.extensions, "trunks": d.trunks, "queues": d.queues,
-                          "dids": dict(d.dids)}
+    kw: dict[str, Any] = {
+        "tenant": d.tenant,
+        "extensions": d.extensions,
+        "trunks": d.trunks,
+        "queues": d.queues,
+        "dids": dict(d.dids),
+    }
     kw.update(parts)
     return Directory(**kw)
 
 
 def _ext(e: Extension) -> ExtensionModel:
-    return ExtensionModel(number=e.number, name=e.name, login=e.login, email=e.email, channel=e.channel,
-                          tenant=e.tenant)
+    return ExtensionModel(
+        number=e.number, name=e.name, login=e.login, email=e.email, channel=e.channel, tenant=e.tenant
+    )
 
 
 def _trunk(t: Trunk) -> TrunkModel:
@@ -110,10 +119,12 @@ def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
 async def get_directory(request: Request, p: Auth) -> DirectoryOut:
     hub = request.app.state.hub
     d: Directory = hub.directory
-    return DirectoryOut(tenant=d.tenant if p.is_admin else p.tenant or "",
-                        extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
-                        trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
-                        queues=[_queue(q) for q in _queues_seen(hub, p)])
+    return DirectoryOut(
+        tenant=d.tenant if p.is_admin else p.tenant or "",
+        extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
+        trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
+        queues=[_queue(q) for q in _queues_seen(hub, p)],
+    )
 
 
 # ------------------------------------------------------------------ extensions
@@ -128,8 +139,14 @@ def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None
     d: Directory = hub.directory
     if p.tenant is not None and body.tenant and body.tenant != p.tenant:
         raise HTTPException(status_code=403, detail="a tenant token can only edit its own tenant's extensions")
-    new = Extension(number=body.number, name=body.name, login=body.login, email=body.email, channel=body.channel,
-                    tenant=p.tenant if p.tenant is not None else (body.tenant or d.tenant))
+    new = Extension(
+        number=body.number,
+        name=body.name,
+        login=body.login,
+        email=body.email,
+        channel=body.channel,
+        tenant=p.tenant if p.tenant is not None else (body.tenant or d.tenant),
+    )
     if body.number != replacing and d.extension(body.number) is not None:
         raise HTTPException(status_code=409, detail=f"extension {body.number!r} exists")
     exts = [e for e in d.extensions if e.number != replacing] + [new]
@@ -214,8 +231,7 @@ async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> Q
     d: Directory = hub.directory
     if body.name != name and d.queue(body.name) is not None:
         raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
-    new = Queue(name=body.name, strategy=body.strategy, members=tuple(body.members),
-                service_level=body.service_level)
+    new = Queue(name=body.name, strategy=body.strategy, members=tuple(body.members), service_level=body.service_level)
     install(hub, _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new)))
     return _queue(new)
 

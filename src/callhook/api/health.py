@@ -45,8 +45,11 @@ class HealthOut(BaseModel):
 async def healthz(request: Request) -> JSONResponse:
     """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503."""
     hub = request.app.state.hub
-    body = HealthOut(status="ok", ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
-                     store=StoreHealth(reachable=True))
+    body = HealthOut(
+        status="ok",
+        ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
+        store=StoreHealth(reachable=True),
+    )
     try:
         counts = await hub.store.counts()
     except Exception as exc:  # health must answer whatever broke
@@ -58,8 +61,9 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body.model_dump())
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+@router.get(
+    "/metrics", response_class=Response, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}}
+)
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     hub = request.app.state.hub

@@ -81,8 +81,9 @@ async def _payload(request: Request, dialect: Dialect) -> Any:
     body = await request.body()
     if dialect not in FORM_DIALECTS:
         if request.method == "GET":
-            raise HTTPException(status_code=405, detail=f"{dialect.value} events are POSTed as JSON",
-                                headers={"Allow": "POST"})
+            raise HTTPException(
+                status_code=405, detail=f"{dialect.value} events are POSTed as JSON", headers={"Allow": "POST"}
+            )
         return body
     pairs = list(request.query_params.multi_items())
     if body:
@@ -107,27 +108,43 @@ async def _ingest(dialect: Dialect, request: Request, tenant: str) -> JSONRespon
     except StoreError as exc:
         log.error("ingest %s: store failed: %s", dialect.value, exc)
         raise HTTPException(status_code=503, detail="the event could not be stored; send it again") from None
-    return JSONResponse(IngestOut(id=event.id, type=event.type.value, call_id=event.call_id,
-                                  tenant=event.tenant).model_dump())
+    return JSONResponse(
+        IngestOut(id=event.id, type=event.type.value, call_id=event.call_id, tenant=event.tenant).model_dump()
+    )
 
 
-_BODY = {"requestBody": {"required": False, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}},
-}}}
+_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+            },
+        },
+    }
+}
 Dialect_ = Annotated[Dialect, Path()]
 TenantHeader = Annotated[str | None, Header(max_length=256, description="admin only: the tenant to ingest into")]
 
 
 @router.post("/ingest/{dialect}", response_model=IngestOut, responses=_RESPONSES, openapi_extra=_BODY)
-async def ingest(dialect: Dialect_, request: Request, p: VendorAuth, x_callhook_tenant: TenantHeader = None,
-                 ) -> JSONResponse:
+async def ingest(
+    dialect: Dialect_,
+    request: Request,
+    p: VendorAuth,
+    x_callhook_tenant: TenantHeader = None,
+) -> JSONResponse:
     """Decode one vendor payload (JSON, or a form for pbx2is and telphin) into a canonical event and store it."""
     return await _ingest(dialect, request, p.tenant if p.tenant is not None else (x_callhook_tenant or ""))
 
 
 @router.get("/ingest/{dialect}", response_model=IngestOut, responses=_RESPONSES)
-async def ingest_query(dialect: Dialect_, request: Request, p: VendorAuth, x_callhook_tenant: TenantHeader = None,
-                       ) -> JSONResponse:
+async def ingest_query(
+    dialect: Dialect_,
+    request: Request,
+    p: VendorAuth,
+    x_callhook_tenant: TenantHeader = None,
+) -> JSONResponse:
     """The query-string form (pbx2is, telphin): ``GET /ingest/pbx2is?event=dial&ts=...``."""
     return await _ingest(dialect, request, p.tenant if p.tenant is not None else (x_callhook_tenant or ""))

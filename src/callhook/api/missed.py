@@ -68,19 +68,31 @@ def _done_out(m: MissedMark, tz: tzinfo) -> DoneOut:
 
 
 @router.get("", response_model=MissedCallsPage)
-async def missed_calls(request: Request, p: Auth, since: Since = None, until: Until = None,
-                       tenant: Tenant = None) -> MissedCallsPage:
+async def missed_calls(
+    request: Request, p: Auth, since: Since = None, until: Until = None, tenant: Tenant = None
+) -> MissedCallsPage:
     """Incoming calls nobody answered, by caller number, still not called back (nor marked done) in the range."""
     hub = request.app.state.hub
     start, end = stats_range(request, since, until)
     events, truncated = await events_in_range(hub.store, p, tenant, (EventType.CALL_ENDED,), start, end)
     marks = await hub.store.list_missed_marks(tenant=p.scope(tenant))
     at = {(m.tenant, m.number): datetime.fromtimestamp(m.at, hub.tz) for m in marks}
-    numbers = [MissedCallOut(tenant=m.tenant, number=m.number, count=m.count, first=m.first, last=m.last,
-                             call_ids=list(m.call_ids), queue=m.queue) for m in stats.missed_calls(events, at)]
+    numbers = [
+        MissedCallOut(
+            tenant=m.tenant,
+            number=m.number,
+            count=m.count,
+            first=m.first,
+            last=m.last,
+            call_ids=list(m.call_ids),
+            queue=m.queue,
+        )
+        for m in stats.missed_calls(events, at)
+    ]
     done = sorted((m for m in marks if start.timestamp() <= m.at < end.timestamp()), key=lambda m: -m.at)
-    return MissedCallsPage(since=start, until=end, truncated=truncated, numbers=numbers,
-                           done=[_done_out(m, hub.tz) for m in done])
+    return MissedCallsPage(
+        since=start, until=end, truncated=truncated, numbers=numbers, done=[_done_out(m, hub.tz) for m in done]
+    )
 
 
 def _who(request: Request, p: Principal, given: str) -> str:

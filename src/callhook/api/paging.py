@@ -20,8 +20,19 @@ from callhook.core.events import Event
 from callhook.core.serialize import event_to_dict
 from callhook.store.base import EventQuery, Page
 
-__all__ = ["ERRORS", "Before", "ErrorOut", "Limit", "PageOut", "Since", "Until", "epoch", "event_json", "invalid",
-           "scan_events"]
+__all__ = [
+    "ERRORS",
+    "Before",
+    "ErrorOut",
+    "Limit",
+    "PageOut",
+    "Since",
+    "Until",
+    "epoch",
+    "event_json",
+    "invalid",
+    "scan_events",
+]
 
 T = TypeVar("T")
 

@@ -49,8 +49,15 @@ class _Code:
 class SessionBook:
     """Session id -> :class:`Session`, and one-time code -> principal; bounded in size."""
 
-    def __init__(self, *, idle: float = 8 * 3600, lifetime: float = 24 * 3600, code_ttl: float = 300,
-                 max_sessions: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        idle: float = 8 * 3600,
+        lifetime: float = 24 * 3600,
+        code_ttl: float = 300,
+        max_sessions: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.idle, self.lifetime, self.code_ttl = idle, lifetime, code_ttl
         self.max_sessions = max_sessions
         self._clock = clock

@@ -89,16 +89,25 @@ def stats_range(request: Request, since: datetime | None, until: datetime | None
     return start, end
 
 
-async def events_in_range(store: Any, p: Principal, tenant: str | None, types: tuple[EventType, ...], start: datetime,
-                  end: datetime) -> tuple[list[Event], bool]:
+async def events_in_range(
+    store: Any, p: Principal, tenant: str | None, types: tuple[EventType, ...], start: datetime, end: datetime
+) -> tuple[list[Event], bool]:
     out: list[Event] = []
     truncated = False
     for t in types:
         cursor: str | None = None
         read = 0
         while True:
-            page = await store.list_events(EventQuery(tenant=p.scope(tenant), type=t.value, since=start.timestamp(),
-                                                      until=end.timestamp(), before_id=cursor, limit=1000))
+            page = await store.list_events(
+                EventQuery(
+                    tenant=p.scope(tenant),
+                    type=t.value,
+                    since=start.timestamp(),
+                    until=end.timestamp(),
+                    before_id=cursor,
+                    limit=1000,
+                )
+            )
             out.extend(page.items)
             read += len(page.items)
             cursor = page.next_cursor
@@ -136,12 +145,20 @@ def _out(s: stats.QueueStats) -> QueueStatsOut:
     return QueueStatsOut.model_validate(s, from_attributes=True)
 
 
-async def compute_queue_stats(request: Request, p: Principal, since: datetime | None, until: datetime | None,
-                              service_level: int | None, tenant: str | None, bucket: str | None) -> QueueStatsPage:
+async def compute_queue_stats(
+    request: Request,
+    p: Principal,
+    since: datetime | None,
+    until: datetime | None,
+    service_level: int | None,
+    tenant: str | None,
+    bucket: str | None,
+) -> QueueStatsPage:
     hub = request.app.state.hub
     start, end = stats_range(request, since, until)
-    events, truncated = await events_in_range(hub.store, p, tenant, (EventType.QUEUE_JOINED, EventType.QUEUE_BRIDGED,
-                                                                     EventType.QUEUE_LEFT), start, end)
+    events, truncated = await events_in_range(
+        hub.store, p, tenant, (EventType.QUEUE_JOINED, EventType.QUEUE_BRIDGED, EventType.QUEUE_LEFT), start, end
+    )
     levels = {q.name: q.service_level for q in hub.directory.queues}
     names = [n for n in visible_queues(hub.directory, agents_seen(hub, p), p) if n in levels]
     result = stats.queue_stats(events, levels, override=service_level, queues=names)
@@ -149,8 +166,9 @@ async def compute_queue_stats(request: Request, p: Principal, since: datetime | 
     if bucket is not None:
         edges = _edges(start, end, bucket)
         split = stats.queue_stats_buckets(events, edges, levels, override=service_level, queues=names)
-        page.buckets = [BucketOut(start=edges[i], end=edges[i + 1], queues=[_out(s) for s in qs])
-                        for i, qs in enumerate(split)]
+        page.buckets = [
+            BucketOut(start=edges[i], end=edges[i + 1], queues=[_out(s) for s in qs]) for i, qs in enumerate(split)
+        ]
     return page
 
 
@@ -158,25 +176,56 @@ ServiceLevel = Annotated[int | None, Query(ge=1, le=3600, description="seconds; 
 
 
 @router.get("/queues/stats", response_model=QueueStatsPage)
-async def queue_stats(request: Request, p: Auth, since: Since = None, until: Until = None,
-                      service_level: ServiceLevel = None, tenant: Tenant = None,
-                      bucket: Bucket = None) -> QueueStatsPage:
+async def queue_stats(
+    request: Request,
+    p: Auth,
+    since: Since = None,
+    until: Until = None,
+    service_level: ServiceLevel = None,
+    tenant: Tenant = None,
+    bucket: Bucket = None,
+) -> QueueStatsPage:
     """Per queue: offered, answered, abandoned, service level, ASA, AHT, abandon rate (and per bucket)."""
     return await compute_queue_stats(request, p, since, until, service_level, tenant, bucket)
 
 
-CSV_COLUMNS = ("start", "end", "queue", "offered", "answered", "abandoned", "answered_within",
-               "service_level_seconds", "service_level", "asa", "aht", "abandon_rate")
+CSV_COLUMNS = (
+    "start",
+    "end",
+    "queue",
+    "offered",
+    "answered",
+    "abandoned",
+    "answered_within",
+    "service_level_seconds",
+    "service_level",
+    "asa",
+    "aht",
+    "abandon_rate",
+)
 
 
-@router.get("/queues/stats/csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}})
-async def queue_stats_csv(request: Request, p: Auth, since: Since = None, until: Until = None,
-                          service_level: ServiceLevel = None, tenant: Tenant = None, bucket: Bucket = None) -> Response:
+@router.get(
+    "/queues/stats/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
+)
+async def queue_stats_csv(
+    request: Request,
+    p: Auth,
+    since: Since = None,
+    until: Until = None,
+    service_level: ServiceLevel = None,
+    tenant: Tenant = None,
+    bucket: Bucket = None,
+) -> Response:
     """The same figures as ``/queues/stats`` as CSV: one row per (bucket, queue), or per queue."""
     page = await compute_queue_stats(request, p, since, until, service_level, tenant, bucket)
-    rows = ([(b.start, b.end, q) for b in page.buckets for q in b.queues] if page.buckets is not None
-            else [(page.since, page.until, q) for q in page.queues])
+    rows = (
+        [(b.start, b.end, q) for b in page.buckets for q in b.queues]
+        if page.buckets is not None
+        else [(page.since, page.until, q) for q in page.queues]
+    )
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
@@ -184,23 +233,40 @@ async def queue_stats_csv(request: Request, p: Auth, since: Since = None, until:
         d = q.model_dump()
         out.writerow([start.isoformat(), end.isoformat(), *("" if d[c] is None else d[c] for c in CSV_COLUMNS[2:])])
     name = f"queue-stats-{page.since:%Y%m%d%H%M}-{page.until:%Y%m%d%H%M}.csv"
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/agents/stats", response_model=AgentStatsPage)
-async def agent_stats(request: Request, p: Auth, since: Since = None, until: Until = None,
-                      tenant: Tenant = None) -> AgentStatsPage:
+async def agent_stats(
+    request: Request, p: Auth, since: Since = None, until: Until = None, tenant: Tenant = None
+) -> AgentStatsPage:
     """Per extension: calls its phone answered, and calls it rang in that nobody answered."""
     hub = request.app.state.hub
     start, end = stats_range(request, since, until)
-    events, truncated = await events_in_range(hub.store, p, tenant, (
-        EventType.CALL_RINGING, EventType.CALL_ANSWERED, EventType.CALL_PICKUP, EventType.CALL_ENDED), start, end)
+    events, truncated = await events_in_range(
+        hub.store,
+        p,
+        tenant,
+        (EventType.CALL_RINGING, EventType.CALL_ANSWERED, EventType.CALL_PICKUP, EventType.CALL_ENDED),
+        start,
+        end,
+    )
     out = []
     for a in stats.agent_stats(events):
         ext = hub.directory.extension(a.extension)
         owner = (ext.tenant if ext else "") or hub.directory.tenant
         if p.sees(owner):
-            out.append(AgentDayOut(extension=a.extension, name=ext.name if ext else "", tenant=owner,
-                                   answered=a.answered, missed=a.missed))
+            out.append(
+                AgentDayOut(
+                    extension=a.extension,
+                    name=ext.name if ext else "",
+                    tenant=owner,
+                    answered=a.answered,
+                    missed=a.missed,
+                )
+            )
     return AgentStatsPage(since=start, until=end, truncated=truncated, agents=out)

@@ -35,12 +35,21 @@ def sse(ev: Event) -> str:
     return f"id: {ev.id}\nevent: {ev.type.value}\ndata: {data}\n\n"
 
 
-@router.get("/api/v1/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                             "description": "an endless stream of events"}})
-async def stream(request: Request, p: Auth,
-                 types: Annotated[list[str] | None, Query(max_length=32, description="canonical types")] = None,
-                 ) -> StreamingResponse:
+@router.get(
+    "/api/v1/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "an endless stream of events",
+        }
+    },
+)
+async def stream(
+    request: Request,
+    p: Auth,
+    types: Annotated[list[str] | None, Query(max_length=32, description="canonical types")] = None,
+) -> StreamingResponse:
     """Live events (text/event-stream) until the client disconnects."""
     wanted: frozenset[str] = frozenset()
     if types:
@@ -70,5 +79,6 @@ async def stream(request: Request, p: Auth,
         finally:
             hub.broadcast.leave(listener)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -79,16 +79,18 @@ class Limits(BaseModel):
 
 def _out(sub: Subscription) -> AgentEvent:
     etype = next(iter(sub.events), "agent.login")
-    return AgentEvent(url=sub.url, id=int(sub.id.removeprefix(PREFIX)), method=sub.method,
-                      event_type=_NAME.get(etype, etype))
+    return AgentEvent(
+        url=sub.url, id=int(sub.id.removeprefix(PREFIX)), method=sub.method, event_type=_NAME.get(etype, etype)
+    )
 
 
 def _url(url: str) -> str:
     try:
         return check_url(url)
     except ValueError as exc:
-        raise HTTPException(status_code=422, detail=[{"loc": ["body", "url"], "msg": str(exc),
-                                                      "type": "value_error"}]) from None
+        raise HTTPException(
+            status_code=422, detail=[{"loc": ["body", "url"], "msg": str(exc), "type": "value_error"}]
+        ) from None
 
 
 def _limit(request: Request) -> int:
@@ -98,18 +100,26 @@ def _limit(request: Request) -> int:
 
 async def _client_subs(request: Request, p: Principal, client_id: str) -> list[Subscription]:
     subs = await request.app.state.hub.store.list_subscriptions(tenant=p.tenant)
-    return [s for s in subs if s.telphin_client == client_id and s.id.startswith(PREFIX)
-            and (p.tenant is not None or s.tenant == "")]
+    return [
+        s
+        for s in subs
+        if s.telphin_client == client_id and s.id.startswith(PREFIX) and (p.tenant is not None or s.tenant == "")
+    ]
 
 
-async def _agent_subs(request: Request, p: Principal, client_id: str, agent_type: str,
-                      agent_id: int) -> list[Subscription]:
-    return [s for s in await _client_subs(request, p, client_id)
-            if s.telphin_agent_type == agent_type and s.telphin_agent_id == str(agent_id)]
+async def _agent_subs(
+    request: Request, p: Principal, client_id: str, agent_type: str, agent_id: int
+) -> list[Subscription]:
+    return [
+        s
+        for s in await _client_subs(request, p, client_id)
+        if s.telphin_agent_type == agent_type and s.telphin_agent_id == str(agent_id)
+    ]
 
 
-async def _one(request: Request, p: Principal, client_id: str, agent_type: str, agent_id: int,
-               event_id: int) -> Subscription:
+async def _one(
+    request: Request, p: Principal, client_id: str, agent_type: str, agent_id: int, event_id: int
+) -> Subscription:
     for s in await _agent_subs(request, p, client_id, agent_type, agent_id):
         if s.id == f"{PREFIX}{event_id}":
             return s
@@ -124,51 +134,76 @@ def _lock(request: Request) -> asyncio.Lock:
 
 
 async def _next_id(store: Any) -> int:
-    ids = [int(s.id[len(PREFIX):]) for s in await store.list_subscriptions()
-           if s.id.startswith(PREFIX) and s.id[len(PREFIX):].isdigit()]
+    ids = [
+        int(s.id[len(PREFIX) :])
+        for s in await store.list_subscriptions()
+        if s.id.startswith(PREFIX) and s.id[len(PREFIX) :].isdigit()
+    ]
     return max(ids, default=0) + 1
 
 
 BASE = "/client/{client_id}/agent/{agent_type}/{agent_id}/event"
 
 
-@router.post(BASE + "/", response_model=AgentEvent,
-             responses={403: {"description": "the client's limit of agent events is reached"}})
-async def add_event(client_id: ClientId, agent_type: AgentType, agent_id: AgentId, body: AgentEventIn,
-                    request: Request, p: VendorAuth) -> AgentEvent:
+@router.post(
+    BASE + "/",
+    response_model=AgentEvent,
+    responses={403: {"description": "the client's limit of agent events is reached"}},
+)
+async def add_event(
+    client_id: ClientId, agent_type: AgentType, agent_id: AgentId, body: AgentEventIn, request: Request, p: VendorAuth
+) -> AgentEvent:
     """Add an agent http event (Telphin: "Добавить agent http event")."""
     hub = request.app.state.hub
     url = _url(body.url)
     async with _lock(request):
         if len(await _client_subs(request, p, client_id)) >= _limit(request):
-            raise HTTPException(status_code=403, detail=f"limit of {_limit(request)} agent http events reached "
-                                                        f"for client {client_id!r}")
-        sub = Subscription(id=f"{PREFIX}{await _next_id(hub.store)}", url=url, dialect=Dialect.TELPHIN,
-                           method=body.method, events=frozenset({_CANONICAL[body.event_type]}),
-                           tenant=p.tenant or "", telphin_client=client_id, telphin_agent_type=agent_type,
-                           telphin_agent_id=str(agent_id), description=f"telphin {client_id}/{agent_type}/{agent_id}")
+            raise HTTPException(
+                status_code=403, detail=f"limit of {_limit(request)} agent http events reached for client {client_id!r}"
+            )
+        sub = Subscription(
+            id=f"{PREFIX}{await _next_id(hub.store)}",
+            url=url,
+            dialect=Dialect.TELPHIN,
+            method=body.method,
+            events=frozenset({_CANONICAL[body.event_type]}),
+            tenant=p.tenant or "",
+            telphin_client=client_id,
+            telphin_agent_type=agent_type,
+            telphin_agent_id=str(agent_id),
+            description=f"telphin {client_id}/{agent_type}/{agent_id}",
+        )
         await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
     return _out(sub)
 
 
 @router.get(BASE + "/", response_model=list[AgentEvent])
-async def list_events(client_id: ClientId, agent_type: AgentType, agent_id: AgentId, request: Request,
-                      p: VendorAuth) -> list[AgentEvent]:
+async def list_events(
+    client_id: ClientId, agent_type: AgentType, agent_id: AgentId, request: Request, p: VendorAuth
+) -> list[AgentEvent]:
     """The agent's http events."""
     subs = await _agent_subs(request, p, client_id, agent_type, agent_id)
     return [_out(s) for s in sorted(subs, key=lambda s: int(s.id.removeprefix(PREFIX)))]
 
 
 @router.get(BASE + "/{event_id}", response_model=AgentEvent)
-async def get_event(client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId,
-                    request: Request, p: VendorAuth) -> AgentEvent:
+async def get_event(
+    client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId, request: Request, p: VendorAuth
+) -> AgentEvent:
     return _out(await _one(request, p, client_id, agent_type, agent_id, event_id))
 
 
 @router.put(BASE + "/{event_id}", response_model=AgentEvent)
-async def update_event(client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId,
-                       body: AgentEventPatch, request: Request, p: VendorAuth) -> AgentEvent:
+async def update_event(
+    client_id: ClientId,
+    agent_type: AgentType,
+    agent_id: AgentId,
+    event_id: EventId,
+    body: AgentEventPatch,
+    request: Request,
+    p: VendorAuth,
+) -> AgentEvent:
     """Update any of url, event_type, method."""
     hub = request.app.state.hub
     sub = await _one(request, p, client_id, agent_type, agent_id, event_id)
@@ -187,8 +222,9 @@ async def update_event(client_id: ClientId, agent_type: AgentType, agent_id: Age
 
 
 @router.delete(BASE + "/{event_id}", status_code=204)
-async def delete_event(client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId,
-                       request: Request, p: VendorAuth) -> Response:
+async def delete_event(
+    client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId, request: Request, p: VendorAuth
+) -> Response:
     hub = request.app.state.hub
     sub = await _one(request, p, client_id, agent_type, agent_id, event_id)
     await hub.store.delete_subscription(sub.id, tenant=p.tenant)

@@ -62,7 +62,8 @@ class WebhookIn(BaseModel):
     url_template: Annotated[str, Field(max_length=2048)] = ""
     auth: AuthIn | None = None
     headers: Annotated[dict[Text, Annotated[str, Field(max_length=4096)]], Field(max_length=32)] = Field(
-        default_factory=dict)
+        default_factory=dict
+    )
     secret: Annotated[str, Field(max_length=256)] = ""
     filters: FiltersModel = Field(default_factory=FiltersModel)
     tenant: Text = ""
@@ -131,11 +132,19 @@ class WebhookOut(BaseModel):
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
     return WebhookOut(
-        id=sub.id, url=sub.url, dialect=sub.dialect, method=sub.method, events=sorted(sub.events),
-        url_template=sub.url_template, auth=AuthOut(username=sub.auth.username) if sub.auth else None,
-        headers=dict(sub.headers), has_secret=has_secret,
+        id=sub.id,
+        url=sub.url,
+        dialect=sub.dialect,
+        method=sub.method,
+        events=sorted(sub.events),
+        url_template=sub.url_template,
+        auth=AuthOut(username=sub.auth.username) if sub.auth else None,
+        headers=dict(sub.headers),
+        has_secret=has_secret,
         filters=FiltersModel(queue=sub.filters.queue, extension=sub.filters.extension, agent=sub.filters.agent),
-        tenant=sub.tenant, description=sub.description, enabled=sub.enabled,
+        tenant=sub.tenant,
+        description=sub.description,
+        enabled=sub.enabled,
     )
 
 
@@ -169,7 +178,8 @@ def _tenant(p: Principal, requested: str) -> str:
 
 async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: bool = False) -> Subscription:
     sub: Subscription | None = await request.app.state.hub.store.get_subscription(
-        sub_id, tenant=p.tenant, with_secrets=with_secrets)
+        sub_id, tenant=p.tenant, with_secrets=with_secrets
+    )
     if sub is None:
         raise HTTPException(status_code=404, detail=f"no webhook {sub_id!r}")
     return sub
@@ -180,12 +190,19 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
     hub = request.app.state.hub
     method = body.method or DEFAULT_METHOD[body.dialect]
     sub = Subscription(
-        id="wh_" + secrets.token_hex(8), url=body.url, dialect=body.dialect, method=method,
-        events=_events(body.dialect, body.events), url_template=body.url_template,
+        id="wh_" + secrets.token_hex(8),
+        url=body.url,
+        dialect=body.dialect,
+        method=method,
+        events=_events(body.dialect, body.events),
+        url_template=body.url_template,
         auth=BasicAuth(body.auth.username, body.auth.password) if body.auth else None,
-        headers=dict(body.headers), secret=body.secret,
+        headers=dict(body.headers),
+        secret=body.secret,
         filters=Filters(body.filters.queue, body.filters.extension, body.filters.agent),
-        tenant=_tenant(p, body.tenant), enabled=body.enabled, description=body.description,
+        tenant=_tenant(p, body.tenant),
+        enabled=body.enabled,
+        description=body.description,
     )
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -193,8 +210,9 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
 
 
 @router.get("", response_model=list[WebhookOut])
-async def list_webhooks(request: Request, p: Auth,
-                        tenant: Annotated[str | None, Query(max_length=256)] = None) -> list[WebhookOut]:
+async def list_webhooks(
+    request: Request, p: Auth, tenant: Annotated[str | None, Query(max_length=256)] = None
+) -> list[WebhookOut]:
     """Every webhook the token sees (Telphin's agent events are listed on their own routes)."""
     subs = await request.app.state.hub.store.list_subscriptions(tenant=p.scope(tenant), with_secrets=True)
     return [to_out(s, bool(s.secret)) for s in subs if not s.telphin_client]
@@ -207,8 +225,7 @@ async def get_webhook(sub_id: str, request: Request, p: Auth) -> WebhookOut:
 
 
 @router.patch("/{sub_id}", response_model=WebhookOut)
-async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request,
-                        p: Auth) -> WebhookOut:
+async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Auth) -> WebhookOut:
     hub = request.app.state.hub
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     changes: dict[str, Any] = {}
@@ -242,13 +259,24 @@ async def delete_webhook(sub_id: str, request: Request, p: Auth) -> Response:
 
 
 @router.get("/{sub_id}/stats", response_model=StatsOut)
-async def webhook_stats(sub_id: str, request: Request, p: Auth,
-                        window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 86400,
-                        ) -> StatsOut:
+async def webhook_stats(
+    sub_id: str,
+    request: Request,
+    p: Auth,
+    window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 86400,
+) -> StatsOut:
     """Delivery health of one webhook over the last ``window`` seconds: attempts, success rate, latency."""
     hub = request.app.state.hub
     await _get_owned(request, p, sub_id)
     since = hub.now() - window
     st = await hub.store.subscription_stats(sub_id, since)
-    return StatsOut(since=since, attempts=st.attempts, successes=st.successes, success_rate=st.success_rate,
-                    p50_ms=st.p50_ms, p99_ms=st.p99_ms, last_error=st.last_error, last_error_at=st.last_error_at)
+    return StatsOut(
+        since=since,
+        attempts=st.attempts,
+        successes=st.successes,
+        success_rate=st.success_rate,
+        p50_ms=st.p50_ms,
+        p99_ms=st.p99_ms,
+        last_error=st.last_error,
+        last_error_at=st.last_error_at,
+    )

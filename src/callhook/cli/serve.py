@@ -18,8 +18,11 @@ log = logging.getLogger("callhook.serve")
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("serve", help="run the API, the dispatcher and the AMI source")
     p.add_argument("--listen", help="HOST:PORT to listen on (env CALLHOOK_LISTEN; default 127.0.0.1:8080)")
-    p.add_argument("--db", dest="database_url",
-                   help="database URL: sqlite:///file.db or postgresql://... (env CALLHOOK_DATABASE_URL)")
+    p.add_argument(
+        "--db",
+        dest="database_url",
+        help="database URL: sqlite:///file.db or postgresql://... (env CALLHOOK_DATABASE_URL)",
+    )
     p.add_argument("--ami", dest="ami_url", help="ami://USER:SECRET@HOST:PORT (env CALLHOOK_AMI_URL)")
     p.add_argument("--directory", help="PBX directory file, JSON or TOML (env CALLHOOK_DIRECTORY)")
     p.set_defaults(func=run)
@@ -57,8 +60,17 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
         print(f"callhook: admin token (shown once): {hub.admin_token}", flush=True)
     await hub.start()
     host, port = cfg.host_port
-    server = _Server(uvicorn.Config(create_app(hub), host=host, port=port, log_level="warning",
-                                    access_log=False, lifespan="off", limit_concurrency=2000))
+    server = _Server(
+        uvicorn.Config(
+            create_app(hub),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            limit_concurrency=2000,
+        )
+    )
     loop = asyncio.get_running_loop()
 
     def stop_now() -> None:
@@ -68,6 +80,7 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
         loop.add_signal_handler(sig, stop_now)
     stopper: asyncio.Task[None] | None = None
     if stop is not None:
+
         async def stop_when_told() -> None:
             await stop.wait()
             stop_now()

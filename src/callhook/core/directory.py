@@ -115,7 +115,7 @@ class Directory:
         for t in self.trunks:
             p = t.outbound_prefix
             if p and number.startswith(p) and len(number) > len(p) and not self.is_extension_number(number):
-                return number[len(p):]
+                return number[len(p) :]
         return number
 
     def direction(self, caller_is_extension: bool, callee_is_extension: bool) -> Direction:
@@ -201,8 +201,14 @@ class Directory:
                     did_tenants[str(number)] = t
             else:
                 raise DirectoryError(f"dids.{number}: expected a description or an object")
-        return cls(tenant=tenant, extensions=tuple(exts), trunks=tuple(trunks), queues=tuple(queues),
-                   dids=dids, did_tenants=did_tenants)
+        return cls(
+            tenant=tenant,
+            extensions=tuple(exts),
+            trunks=tuple(trunks),
+            queues=tuple(queues),
+            dids=dids,
+            did_tenants=did_tenants,
+        )
 
     def to_mapping(self) -> dict[str, Any]:
         return {
@@ -215,12 +221,13 @@ class Directory:
                 {"name": t.name, "channel": t.channel, "outbound_prefix": t.outbound_prefix} for t in self.trunks
             ],
             "queues": [
-                {"name": q.name, "strategy": q.strategy, "members": list(q.members),
-                 "service_level": q.service_level}
+                {"name": q.name, "strategy": q.strategy, "members": list(q.members), "service_level": q.service_level}
                 for q in self.queues
             ],
-            "dids": {n: ({"description": d, "tenant": self.did_tenants[n]} if n in self.did_tenants else d)
-                     for n, d in self.dids.items()},
+            "dids": {
+                n: ({"description": d, "tenant": self.did_tenants[n]} if n in self.did_tenants else d)
+                for n, d in self.dids.items()
+            },
         }
 
 

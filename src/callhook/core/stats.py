@@ -136,23 +136,43 @@ def _figures(name: str, visits: list[_Visit], level: int) -> QueueStats:
     within = sum(1 for w in waits if w <= level)
     abandoned = sum(1 for v in visits if v.abandoned)
     return QueueStats(
-        queue=name, offered=len(visits), answered=len(answered), abandoned=abandoned, answered_within=within,
-        service_level_seconds=level, service_level=_ratio(within, len(visits)), asa=_mean(waits),
-        aht=_mean(talks), abandon_rate=_ratio(abandoned, len(visits)),
+        queue=name,
+        offered=len(visits),
+        answered=len(answered),
+        abandoned=abandoned,
+        answered_within=within,
+        service_level_seconds=level,
+        service_level=_ratio(within, len(visits)),
+        asa=_mean(waits),
+        aht=_mean(talks),
+        abandon_rate=_ratio(abandoned, len(visits)),
     )
 
 
-def _by_queue(visits: Iterable[_Visit], service_levels: Mapping[str, int], default_level: int,
-              override: int | None, queues: Iterable[str]) -> list[QueueStats]:
+def _by_queue(
+    visits: Iterable[_Visit],
+    service_levels: Mapping[str, int],
+    default_level: int,
+    override: int | None,
+    queues: Iterable[str],
+) -> list[QueueStats]:
     by_queue: dict[str, list[_Visit]] = {q: [] for q in queues}
     for v in visits:
         by_queue.setdefault(v.queue, []).append(v)
-    return [_figures(name, by_queue[name], override if override is not None else
-                     service_levels.get(name, default_level)) for name in sorted(by_queue)]
+    return [
+        _figures(name, by_queue[name], override if override is not None else service_levels.get(name, default_level))
+        for name in sorted(by_queue)
+    ]
 
 
-def queue_stats(events: Iterable[Event], service_levels: Mapping[str, int], *, default_level: int = 20,
-                override: int | None = None, queues: Iterable[str] = ()) -> list[QueueStats]:
+def queue_stats(
+    events: Iterable[Event],
+    service_levels: Mapping[str, int],
+    *,
+    default_level: int = 20,
+    override: int | None = None,
+    queues: Iterable[str] = (),
+) -> list[QueueStats]:
     """Figures per queue, sorted by name; ``queues`` are listed even with no visit.
 
     ``service_levels`` maps a queue to its threshold in seconds (the directory's);
@@ -161,9 +181,15 @@ def queue_stats(events: Iterable[Event], service_levels: Mapping[str, int], *, d
     return _by_queue(_visits(events), service_levels, default_level, override, queues)
 
 
-def queue_stats_buckets(events: Iterable[Event], edges: Sequence[datetime], service_levels: Mapping[str, int], *,
-                        default_level: int = 20, override: int | None = None,
-                        queues: Iterable[str] = ()) -> list[list[QueueStats]]:
+def queue_stats_buckets(
+    events: Iterable[Event],
+    edges: Sequence[datetime],
+    service_levels: Mapping[str, int],
+    *,
+    default_level: int = 20,
+    override: int | None = None,
+    queues: Iterable[str] = (),
+) -> list[list[QueueStats]]:
     """Figures per bucket ``[edges[i], edges[i+1])`` (``len(edges) - 1`` of them) by join time.
 
     Visits that joined outside ``[edges[0], edges[-1])`` are left out.
@@ -182,8 +208,7 @@ class _Missed:
     calls: list[Event] = field(default_factory=list)
 
 
-def missed_calls(events: Iterable[Event],
-                 marks: Mapping[tuple[str, str], datetime] | None = None) -> list[MissedCall]:
+def missed_calls(events: Iterable[Event], marks: Mapping[tuple[str, str], datetime] | None = None) -> list[MissedCall]:
     """Numbers to call back, the most recent missed call first.
 
     ``marks`` maps (tenant, number) to the time it was marked done by hand: its
@@ -206,8 +231,17 @@ def missed_calls(events: Iterable[Event],
         mark = done.get((tenant, number))
         calls = [e for e in m.calls if mark is None or e.ts > mark]
         if calls:
-            out.append(MissedCall(tenant=tenant, number=number, count=len(calls), first=calls[0].ts,
-                                  last=calls[-1].ts, call_ids=tuple(e.call_id for e in calls), queue=calls[-1].queue))
+            out.append(
+                MissedCall(
+                    tenant=tenant,
+                    number=number,
+                    count=len(calls),
+                    first=calls[0].ts,
+                    last=calls[-1].ts,
+                    call_ids=tuple(e.call_id for e in calls),
+                    queue=calls[-1].queue,
+                )
+            )
     out.sort(key=lambda m: (m.last, m.number), reverse=True)
     return out
 

@@ -35,12 +35,23 @@ __all__ = ["CSP", "install", "router"]
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
-          ".txt": "text/plain; charset=utf-8"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,8 +62,11 @@ def _load_assets() -> dict[str, tuple[bytes, str, str]]:
     for path in sorted(STATIC.rglob("*")):
         if path.is_file() and path.suffix in _TYPES:
             data = path.read_bytes()
-            out[path.relative_to(STATIC).as_posix()] = (data, _TYPES[path.suffix],
-                                                        '"' + hashlib.sha256(data).hexdigest()[:20] + '"')
+            out[path.relative_to(STATIC).as_posix()] = (
+                data,
+                _TYPES[path.suffix],
+                '"' + hashlib.sha256(data).hexdigest()[:20] + '"',
+            )
     return out
 
 
@@ -68,8 +82,13 @@ class SigninIn(BaseModel):
 
 
 def _session_out(s: Session) -> dict[str, Any]:
-    return {"signed_in": True, "tenant": s.principal.tenant, "admin": s.principal.is_admin, "name": s.name,
-            "csrf": s.csrf}
+    return {
+        "signed_in": True,
+        "tenant": s.principal.tenant,
+        "admin": s.principal.is_admin,
+        "name": s.name,
+        "csrf": s.csrf,
+    }
 
 
 def _set_cookie(request: Request, response: Response, sid: str) -> None:
@@ -120,8 +139,9 @@ async def signout(request: Request) -> JSONResponse:
     sid = request.cookies.get(COOKIE, "")
     book = request.app.state.sessions
     session = book.get(sid, touch=False)
-    if session is not None and not hmac.compare_digest(request.headers.get("x-callhook-csrf", "").encode(),
-                                                       session.csrf.encode()):
+    if session is not None and not hmac.compare_digest(
+        request.headers.get("x-callhook-csrf", "").encode(), session.csrf.encode()
+    ):
         raise HTTPException(status_code=403, detail="missing X-Callhook-CSRF header")
     book.close(sid)
     response = JSONResponse({"signed_in": False})
@@ -133,14 +153,21 @@ async def signout(request: Request) -> JSONResponse:
 async def signin_link(request: Request, code: Annotated[str, Query(max_length=128)] = "") -> Response:
     found = request.app.state.sessions.redeem(code)
     if found is None:
-        return HTMLResponse('<!doctype html><html lang="en"><meta charset="utf-8"><title>callhook</title>'
-                            "<p>This sign-in link was used already or has expired. "
-                            '<a href="/">Sign in with a token</a>.</p></html>', status_code=400, headers=PAGE_HEADERS)
+        return HTMLResponse(
+            '<!doctype html><html lang="en"><meta charset="utf-8"><title>callhook</title>'
+            "<p>This sign-in link was used already or has expired. "
+            '<a href="/">Sign in with a token</a>.</p></html>',
+            status_code=400,
+            headers=PAGE_HEADERS,
+        )
     sid, session = found
-    log.info("dashboard sign-in by one-time link: %s",
-             "admin" if session.principal.is_admin else f"tenant {session.principal.tenant}")
-    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store",
-                                                               "Referrer-Policy": "no-referrer"})
+    log.info(
+        "dashboard sign-in by one-time link: %s",
+        "admin" if session.principal.is_admin else f"tenant {session.principal.tenant}",
+    )
+    response = RedirectResponse(
+        "/", status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
     _set_cookie(request, response, sid)
     return response
 

@@ -17,14 +17,18 @@ __all__ = ["render"]
 
 def _table(tid: str, caption: str, heads: list[str]) -> str:
     cols = "".join(f'<th scope="col">{escape(h)}</th>' for h in heads)
-    return (f'<div class="table-wrap"><table id="{tid}"><caption class="sr-only">{escape(caption)}</caption>'
-            f"<thead><tr>{cols}</tr></thead><tbody></tbody></table></div>")
+    return (
+        f'<div class="table-wrap"><table id="{tid}"><caption class="sr-only">{escape(caption)}</caption>'
+        f"<thead><tr>{cols}</tr></thead><tbody></tbody></table></div>"
+    )
 
 
 def _panel(pid: str, title: str, body: str, extra: str = "") -> str:
-    return (f'<section class="panel" id="{pid}" aria-labelledby="{pid}-h"><div class="panel-head">'
-            f'<h2 id="{pid}-h">{escape(title)} <span class="count" aria-live="off"></span></h2>{extra}</div>'
-            f"{body}</section>")
+    return (
+        f'<section class="panel" id="{pid}" aria-labelledby="{pid}-h"><div class="panel-head">'
+        f'<h2 id="{pid}-h">{escape(title)} <span class="count" aria-live="off"></span></h2>{extra}</div>'
+        f"{body}</section>"
+    )
 
 
 _SIGNIN = """
@@ -67,29 +71,79 @@ _STAT_HEADS = ["Time", "Queue", "Offered", "Answered", "Abandoned", "Service lev
 
 def render(version: str) -> str:
     v = escape(version)
-    wallboard = "".join([
-        _panel("panel-queues", "Queues", _table("queues-table", "Queues now and today", [
-            "Queue", "Waiting", "Longest wait", "Available", "Busy", "Paused", "Offered", "Answered", "Abandoned",
-            "Service level", "ASA", "AHT"])),
-        _panel("panel-calls", "Calls in progress", _table("calls-table", "Calls in progress", [
-            "Caller", "Called", "Agent / queue", "State", "Duration"])),
-        _panel("panel-agents", "Agents", _table("agents-table", "Agents by queue; answered and missed today", [
-            "Agent", "Queue", "State", "In state", "Answered", "Missed"]),
-            '<span class="hint">answered / missed: today</span>'),
-        _panel("panel-missed", "Missed calls to call back", _table("missed-table", "Missed calls to call back", [
-            "Number", "Calls", "Last", "Queue", ""]) + '<h3 class="sub">Marked done</h3>'
-            '<ul id="missed-done" class="plain"></ul>'),
-    ])
-    calls = _panel("panel-search", "Calls", _CALLS_FORM + _table("search-table", "Ended calls", [
-        "Ended", "Caller", "Called", "Answered by", "Outcome"]) +
-        '<p><button type="button" id="search-more" hidden>More</button></p>')
+    wallboard = "".join(
+        [
+            _panel(
+                "panel-queues",
+                "Queues",
+                _table(
+                    "queues-table",
+                    "Queues now and today",
+                    [
+                        "Queue",
+                        "Waiting",
+                        "Longest wait",
+                        "Available",
+                        "Busy",
+                        "Paused",
+                        "Offered",
+                        "Answered",
+                        "Abandoned",
+                        "Service level",
+                        "ASA",
+                        "AHT",
+                    ],
+                ),
+            ),
+            _panel(
+                "panel-calls",
+                "Calls in progress",
+                _table("calls-table", "Calls in progress", ["Caller", "Called", "Agent / queue", "State", "Duration"]),
+            ),
+            _panel(
+                "panel-agents",
+                "Agents",
+                _table(
+                    "agents-table",
+                    "Agents by queue; answered and missed today",
+                    ["Agent", "Queue", "State", "In state", "Answered", "Missed"],
+                ),
+                '<span class="hint">answered / missed: today</span>',
+            ),
+            _panel(
+                "panel-missed",
+                "Missed calls to call back",
+                _table("missed-table", "Missed calls to call back", ["Number", "Calls", "Last", "Queue", ""])
+                + '<h3 class="sub">Marked done</h3>'
+                '<ul id="missed-done" class="plain"></ul>',
+            ),
+        ]
+    )
+    calls = _panel(
+        "panel-search",
+        "Calls",
+        _CALLS_FORM
+        + _table("search-table", "Ended calls", ["Ended", "Caller", "Called", "Answered by", "Outcome"])
+        + '<p><button type="button" id="search-more" hidden>More</button></p>',
+    )
     trace = '<section id="trace" class="panel" aria-labelledby="trace-h" hidden></section>'
-    health = _panel("panel-health", "Delivery health (last hour)", _table("health-table", "Webhooks", [
-        "Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Circuit", "Last error", "Actions"]),
-        '<button type="button" id="health-refresh">Refresh</button>')
-    stats = _panel("panel-stats", "Queue statistics", _STATS_FORM +
-                   '<div id="stats-chart" class="chart"></div>' + _table("stats-table", "Queue statistics",
-                                                                          _STAT_HEADS))
+    health = _panel(
+        "panel-health",
+        "Delivery health (last hour)",
+        _table(
+            "health-table",
+            "Webhooks",
+            ["Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Circuit", "Last error", "Actions"],
+        ),
+        '<button type="button" id="health-refresh">Refresh</button>',
+    )
+    stats = _panel(
+        "panel-stats",
+        "Queue statistics",
+        _STATS_FORM
+        + '<div id="stats-chart" class="chart"></div>'
+        + _table("stats-table", "Queue statistics", _STAT_HEADS),
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>

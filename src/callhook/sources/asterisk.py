@@ -31,11 +31,19 @@ class AmiLike(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    async def send_action(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                          timeout: float = 10.0) -> AmiMessage: ...  # noqa: ASYNC109
+    async def send_action(
+        self,
+        name: str,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = 10.0,  # noqa: ASYNC109 -- the AmiLike protocol
+    ) -> AmiMessage: ...
 
-    async def collect(self, name: str, headers: Sequence[tuple[str, str]] = (),
-                      timeout: float = 10.0) -> list[AmiMessage]: ...  # noqa: ASYNC109
+    async def collect(
+        self,
+        name: str,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = 10.0,  # noqa: ASYNC109 -- the AmiLike protocol
+    ) -> list[AmiMessage]: ...
 
 
 class NotConnected(RuntimeError):
@@ -78,8 +86,13 @@ class AsteriskSource:
                 raise
             except Exception as exc:
                 self.accept_failures += 1
-                log.error("could not store %d event(s), retrying in %.1f s: %s", len(events), delay, exc,
-                          extra={"call_id": events[0].call_id})
+                log.error(
+                    "could not store %d event(s), retrying in %.1f s: %s",
+                    len(events),
+                    delay,
+                    exc,
+                    extra={"call_id": events[0].call_id},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -89,9 +102,12 @@ class AsteriskSource:
         events = self.tracker.resync_channels(channels, self._now())
         members = await client.collect("QueueStatus", timeout=15.0)
         events += self.tracker.resync_queues(members, self._now())
-        log.info("AMI resync: %d channels alive, %d queue members, %d events",
-                 sum(m.event == "CoreShowChannel" for m in channels), sum(m.event == "QueueMember" for m in members),
-                 len(events))
+        log.info(
+            "AMI resync: %d channels alive, %d queue members, %d events",
+            sum(m.event == "CoreShowChannel" for m in channels),
+            sum(m.event == "QueueMember" for m in members),
+            len(events),
+        )
         if events:
             await self._durable(events)
 
@@ -99,9 +115,17 @@ class AsteriskSource:
 class PbxActions:
     """What the actions API asks of the PBX (IS2PBX): dial, hang up, agent login/pause."""
 
-    def __init__(self, client: AmiLike | None, tracker: Tracker, directory: Directory,
-                 now: Callable[[], datetime], *, context: str = "click2dial", variable: str = "C2D_EXTEN",
-                 timeout_ms: int = 30000) -> None:
+    def __init__(
+        self,
+        client: AmiLike | None,
+        tracker: Tracker,
+        directory: Directory,
+        now: Callable[[], datetime],
+        *,
+        context: str = "click2dial",
+        variable: str = "C2D_EXTEN",
+        timeout_ms: int = 30000,
+    ) -> None:
         self.client = client
         self.tracker = tracker
         self.directory = directory
@@ -142,11 +166,19 @@ class PbxActions:
         ext = self.extension(exten)
         if not number or any(c in number for c in "\r\n"):
             raise ValueError("number: must be a non-empty phone number")
-        return await self._do("Originate", [
-            ("Channel", ext.channel), ("Context", self.context), ("Exten", number), ("Priority", "1"),
-            ("CallerID", f'"Click2Dial" <{number}>'), ("Timeout", str(self.timeout_ms)), ("Async", "true"),
-            ("Variable", f"{self.variable}={ext.number}"),
-        ])
+        return await self._do(
+            "Originate",
+            [
+                ("Channel", ext.channel),
+                ("Context", self.context),
+                ("Exten", number),
+                ("Priority", "1"),
+                ("CallerID", f'"Click2Dial" <{number}>'),
+                ("Timeout", str(self.timeout_ms)),
+                ("Async", "true"),
+                ("Variable", f"{self.variable}={ext.number}"),
+            ],
+        )
 
     async def hangup(self, exten: str) -> list[str]:
         """Hang up every live channel of the extension; 404 when it has none."""
@@ -162,9 +194,17 @@ class PbxActions:
     async def agent_login(self, queue: str, exten: str) -> None:
         ext = self.extension(exten)
         self.tracker.expect_agent_change("login", queue, ext.channel, self._now())
-        await self._do("QueueAdd", [("Queue", queue), ("Interface", ext.channel), ("MemberName", ext.login or
-                                     ext.number), ("StateInterface", ext.channel), ("Penalty", "0"),
-                                    ("Paused", "false")])
+        await self._do(
+            "QueueAdd",
+            [
+                ("Queue", queue),
+                ("Interface", ext.channel),
+                ("MemberName", ext.login or ext.number),
+                ("StateInterface", ext.channel),
+                ("Penalty", "0"),
+                ("Paused", "false"),
+            ],
+        )
 
     async def agent_logout(self, queue: str, exten: str) -> None:
         ext = self.extension(exten)

@@ -101,7 +101,7 @@ class AmiMessage:
             if at >= 0:
                 start = at + len(needle)
                 end = raw.find(b"\r\n", start)
-                return raw[start:end if end >= 0 else len(raw)].decode("ascii")
+                return raw[start : end if end >= 0 else len(raw)].decode("ascii")
         return self._idx().get(key.lower(), default)
 
     def has(self, key: str) -> bool:

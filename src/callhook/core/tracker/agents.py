@@ -83,8 +83,15 @@ class AgentBook:
         key = (queue, iface.lower())
         if key in self.members:
             return
-        m = Member(queue, iface, msg.get("MemberName") or iface, paused=msg.get("Paused") == "1",
-                   reason=msg.get("PausedReason"), since=ts, static=msg.get("Membership") == "static")
+        m = Member(
+            queue,
+            iface,
+            msg.get("MemberName") or iface,
+            paused=msg.get("Paused") == "1",
+            reason=msg.get("PausedReason"),
+            since=ts,
+            static=msg.get("Membership") == "static",
+        )
         self.members[key] = m
         self._emit(EventType.AGENT_LOGIN, ts, queue, self.agent_info(m, self._source("login", queue, iface, ts)))
 
@@ -102,8 +109,9 @@ class AgentBook:
         paused = msg.get("Paused") == "1"
         if m is None:
             # a member we did not know (no QueueStatus yet): learn it silently
-            self.members[(queue, iface.lower())] = Member(queue, iface, msg.get("MemberName") or iface,
-                                                          paused=paused, reason=msg.get("PausedReason"), since=ts)
+            self.members[(queue, iface.lower())] = Member(
+                queue, iface, msg.get("MemberName") or iface, paused=paused, reason=msg.get("PausedReason"), since=ts
+            )
             return
         if m.paused == paused:
             return
@@ -120,8 +128,14 @@ class AgentBook:
         m = self.members.get((queue, iface.lower()))
         if m is None:
             self.members[(queue, iface.lower())] = Member(
-                queue, iface, msg.get("MemberName") or iface, paused=msg.get("Paused") == "1",
-                reason=msg.get("PausedReason"), since=ts, static=msg.get("Membership") == "static")
+                queue,
+                iface,
+                msg.get("MemberName") or iface,
+                paused=msg.get("Paused") == "1",
+                reason=msg.get("PausedReason"),
+                since=ts,
+                static=msg.get("Membership") == "static",
+            )
             return
         m.in_call = msg.get("InCall") == "1"
 
@@ -138,10 +152,15 @@ class AgentBook:
         if not self.synced:
             for key, msg in seen.items():
                 if key not in self.members:
-                    self.members[key] = Member(key[0], msg.get("Location") or msg.get("Interface"),
-                                               msg.get("Name") or msg.get("MemberName"),
-                                               paused=msg.get("Paused") == "1", reason=msg.get("PausedReason"),
-                                               since=ts, static=msg.get("Membership") == "static")
+                    self.members[key] = Member(
+                        key[0],
+                        msg.get("Location") or msg.get("Interface"),
+                        msg.get("Name") or msg.get("MemberName"),
+                        paused=msg.get("Paused") == "1",
+                        reason=msg.get("PausedReason"),
+                        since=ts,
+                        static=msg.get("Membership") == "static",
+                    )
             self.synced = True
             return
         for key in list(self.members):
@@ -150,9 +169,23 @@ class AgentBook:
                 self._emit(EventType.AGENT_LOGOUT, ts, m.queue, self.agent_info(m, "phone"))
         for key, msg in seen.items():
             if key not in self.members:
-                self.on_added(AmiMessage.of(("Queue", key[0]), ("Interface", msg.get("Location")),
-                                            ("MemberName", msg.get("Name")), ("Paused", "0"),
-                                            ("Membership", msg.get("Membership"))), ts)
+                self.on_added(
+                    AmiMessage.of(
+                        ("Queue", key[0]),
+                        ("Interface", msg.get("Location")),
+                        ("MemberName", msg.get("Name")),
+                        ("Paused", "0"),
+                        ("Membership", msg.get("Membership")),
+                    ),
+                    ts,
+                )
             paused = msg.get("Paused")
-            self.on_pause(AmiMessage.of(("Queue", key[0]), ("Interface", self.members[key].interface),
-                                        ("Paused", paused), ("PausedReason", msg.get("PausedReason"))), ts)
+            self.on_pause(
+                AmiMessage.of(
+                    ("Queue", key[0]),
+                    ("Interface", self.members[key].interface),
+                    ("Paused", paused),
+                    ("PausedReason", msg.get("PausedReason")),
+                ),
+                ts,
+            )

@@ -64,8 +64,18 @@ class TrackerBase:
         if not call.announced and etype is not EventType.CALL_NEW:
             self._announce(call, ts)
         call.seq += 1
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=call.tenant or self.tenant,
-                               call_id=call.id, seq=call.seq, party=self._party(call), **kw))
+        self._out.append(
+            Event(
+                id=self._new_id(ts),
+                type=etype,
+                ts=ts,
+                tenant=call.tenant or self.tenant,
+                call_id=call.id,
+                seq=call.seq,
+                party=self._party(call),
+                **kw,
+            )
+        )
 
     def _emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
         key = agent.login or agent.number
@@ -73,8 +83,9 @@ class TrackerBase:
         self._agent_seq[key] = seq
         ext = self.directory.extension(agent.number)
         tenant = (ext.tenant if ext is not None else "") or self.tenant
-        self._out.append(Event(id=self._new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq,
-                               queue=queue, agent=agent))
+        self._out.append(
+            Event(id=self._new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq, queue=queue, agent=agent)
+        )
 
     def _announce(self, call: Call, ts: datetime) -> None:
         if call.announced:
@@ -86,8 +97,15 @@ class TrackerBase:
         ext = ch.ext if ch.ext is not None else ch.on_behalf
         if ext is None:
             return Leg(leg_id=ch.uid, channel=ch.name, external=ch.trunk)
-        return Leg(number=ext.number, name=ext.name, login=ext.login, email=ext.email, leg_id=ch.uid,
-                   channel=ch.name, external=ch.ext is None)
+        return Leg(
+            number=ext.number,
+            name=ext.name,
+            login=ext.login,
+            email=ext.email,
+            leg_id=ch.uid,
+            channel=ch.name,
+            external=ch.ext is None,
+        )
 
     def _chan(self, msg: AmiMessage, ts: datetime, prefix: str = "") -> Chan | None:
         """The channel an event is about; created (and filed) if we have not seen it."""
@@ -104,11 +122,18 @@ class TrackerBase:
 
     def _new_chan(self, uid: str, name: str, linked: str, ts: datetime, msg: AmiMessage, prefix: str) -> Chan:
         local = name.lower().startswith("local/")
-        ch = Chan(uid=uid, name=name, linkedid=linked, created=ts, local=local,
-                  ext=None if local else self.directory.extension_of_channel(name),
-                  trunk=not local and self.directory.trunk_of_channel(name) is not None,
-                  state=msg.get(prefix + "ChannelStateDesc"), caller_num=num(msg.get(prefix + "CallerIDNum")),
-                  exten=msg.get(prefix + "Exten"))
+        ch = Chan(
+            uid=uid,
+            name=name,
+            linkedid=linked,
+            created=ts,
+            local=local,
+            ext=None if local else self.directory.extension_of_channel(name),
+            trunk=not local and self.directory.trunk_of_channel(name) is not None,
+            state=msg.get(prefix + "ChannelStateDesc"),
+            caller_num=num(msg.get(prefix + "CallerIDNum")),
+            exten=msg.get(prefix + "Exten"),
+        )
         self.chans[uid] = ch
         call = self.calls.get(linked)
         if call is None:

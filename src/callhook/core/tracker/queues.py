@@ -21,14 +21,21 @@ __all__ = ["QueueEvents"]
 
 
 class QueueEvents(TrackerBase):
-    def _queue_call(self, call: Call, visit: QueueVisit, ts: datetime, agent: Chan | None = None,
-                    **kw: Any) -> QueueCall:
+    def _queue_call(
+        self, call: Call, visit: QueueVisit, ts: datetime, agent: Chan | None = None, **kw: Any
+    ) -> QueueCall:
         bill = (ts - visit.bridged_at).total_seconds() if visit.bridged_at else 0.0
-        return QueueCall(member_channel_id=visit.member_uid, agent_channel_id=agent.uid if agent else "",
-                         attempt_seq=visit.offers, position=visit.position,
-                         wait=((visit.bridged_at or visit.left or ts) - visit.joined).total_seconds(),
-                         call_duration=(ts - call.start).total_seconds(), call_bill_sec=bill,
-                         call_voice_sec=bill, **kw)
+        return QueueCall(
+            member_channel_id=visit.member_uid,
+            agent_channel_id=agent.uid if agent else "",
+            attempt_seq=visit.offers,
+            position=visit.position,
+            wait=((visit.bridged_at or visit.left or ts) - visit.joined).total_seconds(),
+            call_duration=(ts - call.start).total_seconds(),
+            call_bill_sec=bill,
+            call_voice_sec=bill,
+            **kw,
+        )
 
     def _on_queuejoin(self, msg: AmiMessage, ts: datetime) -> None:
         ch = self._chan(msg, ts)
@@ -40,8 +47,14 @@ class QueueEvents(TrackerBase):
         except ValueError:
             pos = 0
         call.visit = QueueVisit(queue=msg.get("Queue"), member_uid=ch.uid, joined=ts, position=pos)
-        self._emit(call, EventType.QUEUE_JOINED, ts, queue=call.visit.queue,
-                   queue_call=self._queue_call(call, call.visit, ts), variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.QUEUE_JOINED,
+            ts,
+            queue=call.visit.queue,
+            queue_call=self._queue_call(call, call.visit, ts),
+            variables=dict(call.variables),
+        )
 
     def _visit(self, msg: AmiMessage) -> tuple[Call, QueueVisit] | None:
         ch = self.chans.get(msg.get("Uniqueid"))
@@ -59,8 +72,15 @@ class QueueEvents(TrackerBase):
         visit.offers += 1
         if agent.ext is None:
             agent.ext = self.directory.extension_of_channel(msg.get("Interface"))
-        self._emit(call, EventType.QUEUE_OFFERED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.QUEUE_OFFERED,
+            ts,
+            queue=visit.queue,
+            leg=self._leg(agent),
+            queue_call=self._queue_call(call, visit, ts, agent),
+            variables=dict(call.variables),
+        )
 
     def _on_agentringnoanswer(self, msg: AmiMessage, ts: datetime) -> None:
         found = self._visit(msg)
@@ -68,8 +88,15 @@ class QueueEvents(TrackerBase):
         if found is None or agent is None:
             return
         call, visit = found
-        self._emit(call, EventType.QUEUE_MISSED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.QUEUE_MISSED,
+            ts,
+            queue=visit.queue,
+            leg=self._leg(agent),
+            queue_call=self._queue_call(call, visit, ts, agent),
+            variables=dict(call.variables),
+        )
 
     def _on_agentconnect(self, msg: AmiMessage, ts: datetime) -> None:
         found = self._visit(msg)
@@ -78,8 +105,15 @@ class QueueEvents(TrackerBase):
             return
         call, visit = found
         visit.bridged_uid, visit.bridged_at, visit.bridged_leg = agent.uid, ts, self._leg(agent)
-        self._emit(call, EventType.QUEUE_BRIDGED, ts, queue=visit.queue, leg=self._leg(agent),
-                   queue_call=self._queue_call(call, visit, ts, agent), variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.QUEUE_BRIDGED,
+            ts,
+            queue=visit.queue,
+            leg=self._leg(agent),
+            queue_call=self._queue_call(call, visit, ts, agent),
+            variables=dict(call.variables),
+        )
 
     def _on_queueabandon(self, msg: AmiMessage, ts: datetime) -> None:
         found = self._visit(msg)
@@ -95,11 +129,24 @@ class QueueEvents(TrackerBase):
         visit.reported_left = True
         visit.left = visit.left or ts
         result = "success" if visit.bridged_uid else ("abandoned" if visit.abandoned else "cancel")
-        qc = self._queue_call(call, visit, ts, None, cc_result=result,
-                              call_cause=reasons.reason_for_cause(cause).upper().replace(" ", "_"))
+        qc = self._queue_call(
+            call,
+            visit,
+            ts,
+            None,
+            cc_result=result,
+            call_cause=reasons.reason_for_cause(cause).upper().replace(" ", "_"),
+        )
         if visit.bridged_leg is not None:
             qc = replace(qc, agent_channel_id=visit.bridged_leg.leg_id)
-        self._emit(call, EventType.QUEUE_LEFT, ts, queue=visit.queue, leg=visit.bridged_leg, queue_call=qc,
-                   variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.QUEUE_LEFT,
+            ts,
+            queue=visit.queue,
+            leg=visit.bridged_leg,
+            queue_call=qc,
+            variables=dict(call.variables),
+        )
 
     # ------------------------------------------------------------ utilities

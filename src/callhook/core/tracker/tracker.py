@@ -53,6 +53,7 @@ from callhook.core.tracker.transfers import Transfers
 
 __all__ = ["Tracker"]
 
+
 class Tracker(QueueEvents, Transfers):
     def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC) -> None:
         super().__init__(directory, new_id, tz)
@@ -277,8 +278,15 @@ class Tracker(QueueEvents, Transfers):
             return
         ch.rang = True
         call = self.calls[ch.linkedid]
-        self._emit(call, EventType.CALL_RINGING, ts, leg=self._leg(ch), custom_field=call.custom_field,
-                   queue=call.visit.queue if call.visit else "", variables=dict(call.variables))
+        self._emit(
+            call,
+            EventType.CALL_RINGING,
+            ts,
+            leg=self._leg(ch),
+            custom_field=call.custom_field,
+            queue=call.visit.queue if call.visit else "",
+            variables=dict(call.variables),
+        )
 
     def _answer(self, ch: Chan, ts: datetime, etype: EventType = EventType.CALL_ANSWERED) -> None:
         ch.dial_status = "ANSWER"
@@ -305,8 +313,10 @@ class Tracker(QueueEvents, Transfers):
         call = self.calls.get(target.linkedid)
         if call is not None:
             call.pickup_seen = True
-            if any(c.answered and c.ext is not None and picker.ext is not None and c.ext.number == picker.ext.number
-                   for c in call.channels.values()):
+            if any(
+                c.answered and c.ext is not None and picker.ext is not None and c.ext.number == picker.ext.number
+                for c in call.channels.values()
+            ):
                 return  # the masquerade's DialEnd ANSWER already told it
         if target is not picker:
             target.dial_status = "PICKUP"
@@ -354,9 +364,14 @@ class Tracker(QueueEvents, Transfers):
             return
         if ch.ext is not None and not ch.local and (call.announced or ch.dialed):
             reason = self._leg_reason(ch, call, cause)
-            self._emit(call, EventType.CALL_HANGUP, ts, leg=self._leg(ch),
-                       hangup=Hangup(reason=reason, cause=cause, answered=ch.answered or ch.state == "Up"),
-                       queue=call.visit.queue if call.visit else "")
+            self._emit(
+                call,
+                EventType.CALL_HANGUP,
+                ts,
+                leg=self._leg(ch),
+                hangup=Hangup(reason=reason, cause=cause, answered=ch.answered or ch.state == "Up"),
+                queue=call.visit.queue if call.visit else "",
+            )
         visit = call.visit
         if visit is not None and visit.member_uid == ch.uid and not visit.reported_left:
             self._queue_left(call, visit, ts, cause)
@@ -370,9 +385,13 @@ class Tracker(QueueEvents, Transfers):
             return  # never dialled anywhere (a feature code, a pickup's own channel)
         missed = call.direction is Direction.INCOMING and not call.answered_by_person
         if missed:
-            self._emit(call, EventType.CALL_HANGUP, ts,
-                       hangup=Hangup(reason=reasons.NO_USER_RESPONSE, cause=18),
-                       queue=call.visit.queue if call.visit else "")
+            self._emit(
+                call,
+                EventType.CALL_HANGUP,
+                ts,
+                hangup=Hangup(reason=reasons.NO_USER_RESPONSE, cause=18),
+                queue=call.visit.queue if call.visit else "",
+            )
         group = call.last_group_legs
         answered_leg = next((c for c in group if c.answered), None)
         last_ext = ""
@@ -380,14 +399,26 @@ class Tracker(QueueEvents, Transfers):
             last_ext = answered_leg.ext.number
         elif group and group[-1].ext is not None:
             last_ext = group[-1].ext.number
-        outcome = CallOutcome(answered=call.answered_by_person, answering_exten=call.answering_exten,
-                              last_dial_answered=answered_leg is not None, last_dialed_exten=last_ext,
-                              missed=missed)
+        outcome = CallOutcome(
+            answered=call.answered_by_person,
+            answering_exten=call.answering_exten,
+            last_dial_answered=answered_leg is not None,
+            last_dialed_exten=last_ext,
+            missed=missed,
+        )
         self._emit(call, EventType.CALL_ENDED, ts, outcome=outcome)
         duration = max(0, int((ts - call.start).total_seconds() + 0.5))
         billsec = max(0, int((ts - call.first_answer).total_seconds() + 0.5)) if call.first_answer else 0
         disposition = "ANSWERED" if call.answered_by_person else ("BUSY" if call.busy else "NO ANSWER")
-        record = CallRecord(start=call.start, end=ts, answer=call.first_answer, duration=duration, billsec=billsec,
-                            disposition=disposition, answered_by=call.answering_exten, source=call.caller_num,
-                            destination=call.called_num)
+        record = CallRecord(
+            start=call.start,
+            end=ts,
+            answer=call.first_answer,
+            duration=duration,
+            billsec=billsec,
+            disposition=disposition,
+            answered_by=call.answering_exten,
+            source=call.caller_num,
+            destination=call.called_num,
+        )
         self._emit(call, EventType.CALL_RECORD, ts, record=record, outcome=outcome)

@@ -23,7 +23,6 @@ class Transfers(TrackerBase):
             if call is not None and not ch.on_hold and ch.bridge and call.consult_from.get(ch.uid) == ch.bridge:
                 del call.consult_from[ch.uid]
 
-
     def _on_bridgeenter(self, msg: AmiMessage, ts: datetime) -> None:
         ch = self._chan(msg, ts)
         if ch is None:
@@ -35,8 +34,13 @@ class Transfers(TrackerBase):
             # the transferer went back to the bridge it left: the consultation was cancelled
             del call.consult_from[ch.uid]
             target = self._consult_target(call, ch)
-            self._emit(call, EventType.CALL_TRANSFER_CANCELLED, ts, leg=self._leg(ch),
-                       transfer=Transfer(transferer=ch.ext.number if ch.ext else "", target=target, kind="attended"))
+            self._emit(
+                call,
+                EventType.CALL_TRANSFER_CANCELLED,
+                ts,
+                leg=self._leg(ch),
+                transfer=Transfer(transferer=ch.ext.number if ch.ext else "", target=target, kind="attended"),
+            )
         ch.bridge = bridge
 
     def _on_bridgeleave(self, msg: AmiMessage, ts: datetime) -> None:
@@ -68,15 +72,20 @@ class Transfers(TrackerBase):
             return
         call = self.calls[transferer.linkedid]
         target = msg.get("Extension")
-        self._emit(call, EventType.CALL_TRANSFER_BLIND, ts, leg=self._leg(transferer),
-                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
-                                     kind="blind"))
+        self._emit(
+            call,
+            EventType.CALL_TRANSFER_BLIND,
+            ts,
+            leg=self._leg(transferer),
+            transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target, kind="blind"),
+        )
 
     def _on_attendedtransfer(self, msg: AmiMessage, ts: datetime) -> None:
         if msg.get("Result", "Success") != "Success":
             return
         transferer = self.chans.get(msg.get("OrigTransfererUniqueid")) or self.chans.get(
-            msg.get("SecondTransfererUniqueid"))
+            msg.get("SecondTransfererUniqueid")
+        )
         if transferer is None:
             return
         call = self.calls[transferer.linkedid]
@@ -84,8 +93,13 @@ class Transfers(TrackerBase):
         target = self._consult_target(call, transferer)
         second = self.chans.get(msg.get("SecondTransfererUniqueid"))
         if not target:
-            target = num(msg.get("SecondTransfererConnectedLineNum")) or (
-                second.exten if second is not None else "")
-        self._emit(call, EventType.CALL_TRANSFER_ATTENDED, ts, leg=self._leg(transferer),
-                   transfer=Transfer(transferer=transferer.ext.number if transferer.ext else "", target=target,
-                                     kind="attended"))
+            target = num(msg.get("SecondTransfererConnectedLineNum")) or (second.exten if second is not None else "")
+        self._emit(
+            call,
+            EventType.CALL_TRANSFER_ATTENDED,
+            ts,
+            leg=self._leg(transferer),
+            transfer=Transfer(
+                transferer=transferer.ext.number if transferer.ext else "", target=target, kind="attended"
+            ),
+        )

@@ -24,8 +24,11 @@ from callhook.sources.simulator.simulation import Simulation
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m callhook.sources.simulator", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m callhook.sources.simulator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--directory", required=True, type=Path, help="PBX directory (JSON, like lab-directory.json)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5038)
@@ -55,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     load = Load(rate=args.rate, duration_s=args.duration) if args.rate > 0 else None
     sim = Simulation(directory, start=time.time(), seed=args.seed, load=load)
     sim.play_in_turn(args.scenario)
-    config = ServerConfig(host=args.host, port=args.port, username=args.username, secret=args.secret,
-                          speed=args.speed)
+    config = ServerConfig(host=args.host, port=args.port, username=args.username, secret=args.secret, speed=args.speed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(sim, config))
     return 0

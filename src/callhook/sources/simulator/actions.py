@@ -37,9 +37,16 @@ class ActionHandler:
         self.server = server
         self.sim = server.sim
         self._table: dict[str, Handler] = {
-            "ping": self._ping, "logoff": self._logoff, "events": self._events, "filter": self._filter,
-            "coreshowchannels": self._channels, "queuestatus": self._queue_status, "originate": self._originate,
-            "hangup": self._hangup, "queueadd": self._queue_add, "queueremove": self._queue_remove,
+            "ping": self._ping,
+            "logoff": self._logoff,
+            "events": self._events,
+            "filter": self._filter,
+            "coreshowchannels": self._channels,
+            "queuestatus": self._queue_status,
+            "originate": self._originate,
+            "hangup": self._hangup,
+            "queueadd": self._queue_add,
+            "queueremove": self._queue_remove,
             "queuepause": self._queue_pause,
         }
 
@@ -60,8 +67,15 @@ class ActionHandler:
             return [_response(action_id, False, "Authentication failed")]
         session.logged_in = True
         session.events = msg.get("Events", "on").lower() != "off"
-        booted = AmiMessage((("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", "0"),
-                             ("LastReload", "0"), ("Status", "Fully Booted")))
+        booted = AmiMessage(
+            (
+                ("Event", "FullyBooted"),
+                ("Privilege", "system,all"),
+                ("Uptime", "0"),
+                ("LastReload", "0"),
+                ("Status", "Fully Booted"),
+            )
+        )
         return [_response(action_id, True, "Authentication accepted"), booted]
 
     def _ping(self, session: Session, msg: AmiMessage, action_id: str) -> list[AmiMessage]:

@@ -34,8 +34,19 @@ __all__ = [
 # what happens once a call is answered, instead of talking and hanging up (transfers)
 AfterAnswer = Callable[[Pbx, Bridge, Channel, Channel], Script]
 RING_STATE_DELAY = 0.003  # the DialState RINGING follows the DialBegin by a few ms
-_DIAL_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME",
-              "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")
+_DIAL_VARS = (
+    "DIALSTATUS",
+    "DIALEDPEERNUMBER",
+    "DIALEDPEERNAME",
+    "ANSWEREDTIME",
+    "ANSWEREDTIME_MS",
+    "DIALEDTIME",
+    "DIALEDTIME_MS",
+    "RINGTIME",
+    "RINGTIME_MS",
+    "PROGRESSTIME",
+    "PROGRESSTIME_MS",
+)
 
 
 @dataclass(slots=True)
@@ -60,8 +71,20 @@ def trunk_in(pbx: Pbx, key: str, caller: str, did: str) -> Channel:
     return ch
 
 
-def ring(pbx: Pbx, src: Channel | None, device: str, *, key: str, linkedid: str, cid: tuple[str, str],
-         cl: tuple[str, str], context: str, exten: str, dialstring: str, dialed: str = "") -> Channel:
+def ring(
+    pbx: Pbx,
+    src: Channel | None,
+    device: str,
+    *,
+    key: str,
+    linkedid: str,
+    cid: tuple[str, str],
+    cl: tuple[str, str],
+    context: str,
+    exten: str,
+    dialstring: str,
+    dialed: str = "",
+) -> Channel:
     """Dial one destination: its channel is made, rings, and DialBegin is sent."""
     if src is not None:
         for var in _DIAL_VARS:  # Dial() clears its result variables first
@@ -101,8 +124,7 @@ def answer(pbx: Pbx, d: Dialled, *, keep_exten: bool = False) -> Bridge:
     return b
 
 
-def end_bridged(pbx: Pbx, b: Bridge, first: Channel, second: Channel, cdrs: list[Dialled],
-                cause: int = 16) -> None:
+def end_bridged(pbx: Pbx, b: Bridge, first: Channel, second: Channel, cdrs: list[Dialled], cause: int = 16) -> None:
     """``first`` hangs up a two-party bridge: both leave, the bridge goes, the CDRs come before the last Hangup."""
     pbx.request_hangup(first, cause)
     pbx.unbridge(b, [first, second])
@@ -118,13 +140,35 @@ def write_cdrs(pbx: Pbx, cdrs: list[Dialled], disposition: str) -> None:
         src = d.src if d.src is not None else d.dst
         answered = d.dst.answered_at
         disp = "NO ANSWER" if answered is None and disposition == "ANSWERED" else disposition
-        pbx.cdr(src, d.dst if d.src is not None else None, destination=d.destination, dest_context=d.dest_context,
-                app=d.app, data=d.data, start=d.start, answer=answered, end=pbx.now, disposition=disp)
+        pbx.cdr(
+            src,
+            d.dst if d.src is not None else None,
+            destination=d.destination,
+            dest_context=d.dest_context,
+            app=d.app,
+            data=d.data,
+            start=d.start,
+            answer=answered,
+            end=pbx.now,
+            disposition=disp,
+        )
 
 
-def inbound_direct(pbx: Pbx, key: str, *, caller: str, did: str, exten: str, outcome: str = "answer",
-                   ring_s: float = 2.0, talk_s: float = 3.5, hangup_by: str = "callee",
-                   after_answer: AfterAnswer | None = None, timeout_s: float = 25.0, picked_by: str = "") -> Script:
+def inbound_direct(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str,
+    did: str,
+    exten: str,
+    outcome: str = "answer",
+    ring_s: float = 2.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "callee",
+    after_answer: AfterAnswer | None = None,
+    timeout_s: float = 25.0,
+    picked_by: str = "",
+) -> Script:
     """PSTN -> DID -> ``Dial(IAX2/<exten>,25,t)``. outcome: answer | busy | abandon | noanswer.
 
     ``picked_by``: after ``ring_s`` that extension takes the call with ``**<exten>`` (directed pickup).
@@ -138,8 +182,19 @@ def inbound_direct(pbx: Pbx, key: str, *, caller: str, did: str, exten: str, out
     data = f"{device},{int(timeout_s)},t"
     pbx.app(src, "ext-local", exten, 3, "Dial", data)
     start = src.created
-    dst = ring(pbx, src, device, key=key, linkedid=src.linkedid, cid=(exten, UNKNOWN), cl=(caller, caller),
-               context="from-internal", exten=exten, dialstring=exten, dialed=exten)
+    dst = ring(
+        pbx,
+        src,
+        device,
+        key=key,
+        linkedid=src.linkedid,
+        cid=(exten, UNKNOWN),
+        cl=(caller, caller),
+        context="from-internal",
+        exten=exten,
+        dialstring=exten,
+        dialed=exten,
+    )
     d = Dialled(src, dst, start, "Dial", data, exten, "ext-local")
     yield RING_STATE_DELAY
     if outcome == "busy":
@@ -185,8 +240,9 @@ def pickup(pbx: Pbx, d: Dialled, picker: str) -> tuple[Bridge, Channel]:
     ext = pbx.directory.extension(picker)
     name = ext.name if ext is not None and ext.name else UNKNOWN
     feature = f"**{target.exten}"
-    ch = pbx.new_channel(pbx.extension_device(picker), src.call, state="Ring", cid=(picker, name),
-                         context="from-internal", exten=feature)
+    ch = pbx.new_channel(
+        pbx.extension_device(picker), src.call, state="Ring", cid=(picker, name), context="from-internal", exten=feature
+    )
     pbx.app(ch, "from-internal", feature, 1, "Pickup", f"{target.exten}@PICKUPMARK")
     pbx.emit("Pickup", channel_block(ch), channel_block(target, "Target"))
     ch.linkedid, ch.cl_num, ch.cl_name = src.linkedid, src.cid_num, src.cid_name
@@ -199,19 +255,40 @@ def pickup(pbx: Pbx, d: Dialled, picker: str) -> tuple[Bridge, Channel]:
     return b, ch
 
 
-def outbound(pbx: Pbx, key: str, *, exten: str, number: str, answered: bool = True, ring_s: float = 2.0,
-             talk_s: float = 3.0, timeout_s: float = 10.0, hangup_by: str = "caller") -> Script:
+def outbound(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str,
+    number: str,
+    answered: bool = True,
+    ring_s: float = 2.0,
+    talk_s: float = 3.0,
+    timeout_s: float = 10.0,
+    hangup_by: str = "caller",
+) -> Script:
     """An extension dials ``<prefix><number>``: ``Dial(IAX2/trunk/<number>,10,T)``."""
     device, peer, prefix = pbx.trunk()
     ext = pbx.directory.extension(exten)
     name = ext.name if ext is not None and ext.name else UNKNOWN
     dialled = prefix + number
-    src = pbx.new_channel(pbx.extension_device(exten), key, state="Ring", cid=(exten, name),
-                          context="from-internal", exten=dialled)
+    src = pbx.new_channel(
+        pbx.extension_device(exten), key, state="Ring", cid=(exten, name), context="from-internal", exten=dialled
+    )
     data = f"{device}/{number},{int(timeout_s)},T"
     pbx.app(src, "from-internal", dialled, 1, "Dial", data)
-    dst = ring(pbx, src, device, key=key, linkedid=src.linkedid, cid=(dialled, UNKNOWN), cl=(exten, name),
-               context="from-pstn", exten=dialled, dialstring=f"{peer}/{number}")
+    dst = ring(
+        pbx,
+        src,
+        device,
+        key=key,
+        linkedid=src.linkedid,
+        cid=(dialled, UNKNOWN),
+        cl=(exten, name),
+        context="from-pstn",
+        exten=dialled,
+        dialstring=f"{peer}/{number}",
+    )
     d = Dialled(src, dst, src.created, "Dial", data, dialled, "from-internal")
     yield RING_STATE_DELAY
     pbx.dial("DialState", src, dst, ("DialStatus", "RINGING"))
@@ -231,18 +308,40 @@ def outbound(pbx: Pbx, key: str, *, exten: str, number: str, answered: bool = Tr
     end_bridged(pbx, b, first, second, [d])
 
 
-def internal(pbx: Pbx, key: str, *, exten: str, callee: str, ring_s: float = 2.0, talk_s: float = 3.0,
-             hangup_by: str = "caller", answered: bool = True, timeout_s: float = 25.0) -> Script:
+def internal(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str,
+    callee: str,
+    ring_s: float = 2.0,
+    talk_s: float = 3.0,
+    hangup_by: str = "caller",
+    answered: bool = True,
+    timeout_s: float = 25.0,
+) -> Script:
     """Extension to extension: ``Dial(IAX2/<callee>,25,t)``."""
     ext = pbx.directory.extension(exten)
     name = ext.name if ext is not None and ext.name else UNKNOWN
-    src = pbx.new_channel(pbx.extension_device(exten), key, state="Ring", cid=(exten, name),
-                          context="from-internal", exten=callee)
+    src = pbx.new_channel(
+        pbx.extension_device(exten), key, state="Ring", cid=(exten, name), context="from-internal", exten=callee
+    )
     device = pbx.extension_device(callee)
     data = f"{device},{int(timeout_s)},t"
     pbx.app(src, "from-internal", callee, 1, "Dial", data)
-    dst = ring(pbx, src, device, key=key, linkedid=src.linkedid, cid=(callee, UNKNOWN), cl=(exten, name),
-               context="from-internal", exten=callee, dialstring=callee, dialed=callee)
+    dst = ring(
+        pbx,
+        src,
+        device,
+        key=key,
+        linkedid=src.linkedid,
+        cid=(callee, UNKNOWN),
+        cl=(exten, name),
+        context="from-internal",
+        exten=callee,
+        dialstring=callee,
+        dialed=callee,
+    )
     d = Dialled(src, dst, src.created, "Dial", data, callee, "from-internal")
     yield RING_STATE_DELAY
     pbx.dial("DialState", src, dst, ("DialStatus", "RINGING"))
@@ -261,9 +360,19 @@ def internal(pbx: Pbx, key: str, *, exten: str, callee: str, ring_s: float = 2.0
     end_bridged(pbx, b, first, second, [d])
 
 
-def click2dial(pbx: Pbx, key: str, *, exten: str, number: str, action_id: str = "", ring_s: float = 1.0,
-               answer_s: float = 2.0, talk_s: float = 3.5, hangup_by: str = "callee",
-               cid_name: str = "Click2Dial") -> Script:
+def click2dial(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str,
+    number: str,
+    action_id: str = "",
+    ring_s: float = 1.0,
+    answer_s: float = 2.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "callee",
+    cid_name: str = "Click2Dial",
+) -> Script:
     """AMI Originate: the extension rings first (showing the number), then the number is dialled."""
     device, peer, _ = pbx.trunk()
     ext_ch = pbx.new_channel(pbx.extension_device(exten), key)
@@ -282,11 +391,32 @@ def click2dial(pbx: Pbx, key: str, *, exten: str, number: str, action_id: str = 
     pbx.set_callerid(ext_ch, exten, cid_name)
     data = f"{device}/{number},60,T"
     pbx.app(ext_ch, "click2dial", number, 2, "Dial", data)
-    pbx.emit("OriginateResponse", [("ActionID", action_id), ("Response", "Success"), ("Channel", ext_ch.name),
-                                   ("Context", "click2dial"), ("Exten", number), ("Reason", "4"),
-                                   ("Uniqueid", ext_ch.uid), ("CallerIDNum", number), ("CallerIDName", cid_name)])
-    dst = ring(pbx, ext_ch, device, key=key, linkedid=ext_ch.linkedid, cid=(number, cid_name),
-               cl=(exten, cid_name), context="from-pstn", exten=number, dialstring=f"{peer}/{number}")
+    pbx.emit(
+        "OriginateResponse",
+        [
+            ("ActionID", action_id),
+            ("Response", "Success"),
+            ("Channel", ext_ch.name),
+            ("Context", "click2dial"),
+            ("Exten", number),
+            ("Reason", "4"),
+            ("Uniqueid", ext_ch.uid),
+            ("CallerIDNum", number),
+            ("CallerIDName", cid_name),
+        ],
+    )
+    dst = ring(
+        pbx,
+        ext_ch,
+        device,
+        key=key,
+        linkedid=ext_ch.linkedid,
+        cid=(number, cid_name),
+        cl=(exten, cid_name),
+        context="from-pstn",
+        exten=number,
+        dialstring=f"{peer}/{number}",
+    )
     d = Dialled(ext_ch, dst, ext_ch.created, "Dial", data, number, "click2dial")
     yield RING_STATE_DELAY
     pbx.dial("DialState", ext_ch, dst, ("DialStatus", "RINGING"))

@@ -31,8 +31,15 @@ from callhook.sources.simulator.shapes import Member
 
 __all__ = ["DEFAULT_MIX", "Load", "routes", "start_load"]
 
-DEFAULT_MIX: Mapping[str, float] = {"queue": 0.55, "direct": 0.12, "outbound": 0.15, "internal": 0.05,
-                                    "blind": 0.05, "attended": 0.05, "pickup": 0.03}
+DEFAULT_MIX: Mapping[str, float] = {
+    "queue": 0.55,
+    "direct": 0.12,
+    "outbound": 0.15,
+    "internal": 0.05,
+    "blind": 0.05,
+    "attended": 0.05,
+    "pickup": 0.03,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,8 @@ def start_load(engine: Engine, load: Load, rng: random.Random) -> None:
     span = load.duration_s if load.duration_s is not None else (load.max_calls or 0) / load.rate
     static = {m.interface.lower() for m in pbx.members.values()}
     ringall = [q.name for q in pbx.directory.queues if q.strategy == "ringall"] or [
-        q.name for q in pbx.directory.queues]
+        q.name for q in pbx.directory.queues
+    ]
     for ext in pbx.directory.extensions:
         if not ext.channel:
             continue
@@ -122,8 +130,11 @@ def _number(rng: random.Random) -> str:
 
 
 def _idle(pbx: Pbx, rng: random.Random, but: str = "") -> str | None:
-    free = [e.number for e in pbx.directory.extensions
-            if e.channel and e.number != but and pbx.device_state(e.channel) == "idle"]
+    free = [
+        e.number
+        for e in pbx.directory.extensions
+        if e.channel and e.number != but and pbx.device_state(e.channel) == "idle"
+    ]
     return rng.choice(free) if free else None
 
 
@@ -141,9 +152,18 @@ def _call(pbx: Pbx, key: str, load: Load, rng: random.Random, kind: str, table: 
         did = rng.choice(by_kind[("queue", "ivr")])
         how, queue = table[did]
         digits = "".join(rng.choice("0123456789") for _ in range(6)) if how == "ivr" else ""
-        yield from queues.queue_call(pbx, key, caller=_number(rng), did=did, queue=queue, decide=decide,
-                                     patience_s=rng.uniform(*load.patience_s), talk_s=talk, digits=digits,
-                                     hangup_by="caller" if hangup_by == "caller" else "agent")
+        yield from queues.queue_call(
+            pbx,
+            key,
+            caller=_number(rng),
+            did=did,
+            queue=queue,
+            decide=decide,
+            patience_s=rng.uniform(*load.patience_s),
+            talk_s=talk,
+            digits=digits,
+            hangup_by="caller" if hangup_by == "caller" else "agent",
+        )
         return
     if kind in ("direct", "blind", "attended", "pickup", "queue") and by_kind[("ext",)]:
         did = rng.choice(by_kind[("ext",)])
@@ -154,11 +174,20 @@ def _call(pbx: Pbx, key: str, load: Load, rng: random.Random, kind: str, table: 
         picker = target if kind == "pickup" and outcome == "answer" else None
         after = None
         if target is not None and outcome == "answer" and kind != "pickup":
-            after = (transfers.blind(target, talk_s=talk) if kind == "blind"
-                     else transfers.attended_cancelled(target))
-        yield from calls.inbound_direct(pbx, key, caller=_number(rng), did=did, exten=exten, outcome=outcome,
-                                        ring_s=rng.uniform(*load.answer_s), talk_s=talk, hangup_by=hangup_by,
-                                        after_answer=after, picked_by=picker or "")
+            after = transfers.blind(target, talk_s=talk) if kind == "blind" else transfers.attended_cancelled(target)
+        yield from calls.inbound_direct(
+            pbx,
+            key,
+            caller=_number(rng),
+            did=did,
+            exten=exten,
+            outcome=outcome,
+            ring_s=rng.uniform(*load.answer_s),
+            talk_s=talk,
+            hangup_by=hangup_by,
+            after_answer=after,
+            picked_by=picker or "",
+        )
         return
     own = _idle(pbx, rng)
     if own is None:  # no DID leads anywhere and every phone is busy
@@ -166,8 +195,24 @@ def _call(pbx: Pbx, key: str, load: Load, rng: random.Random, kind: str, table: 
     if kind == "internal":
         callee = _idle(pbx, rng, but=own)
         if callee is not None:
-            yield from calls.internal(pbx, key, exten=own, callee=callee, ring_s=rng.uniform(*load.answer_s),
-                                      talk_s=talk, answered=rng.random() > load.miss_p, hangup_by=hangup_by)
+            yield from calls.internal(
+                pbx,
+                key,
+                exten=own,
+                callee=callee,
+                ring_s=rng.uniform(*load.answer_s),
+                talk_s=talk,
+                answered=rng.random() > load.miss_p,
+                hangup_by=hangup_by,
+            )
             return
-    yield from calls.outbound(pbx, key, exten=own, number=_number(rng), answered=rng.random() > 0.2,
-                              ring_s=rng.uniform(2.0, 9.0), talk_s=talk, hangup_by=hangup_by)
+    yield from calls.outbound(
+        pbx,
+        key,
+        exten=own,
+        number=_number(rng),
+        answered=rng.random() > 0.2,
+        ring_s=rng.uniform(2.0, 9.0),
+        talk_s=talk,
+        hangup_by=hangup_by,
+    )

@@ -42,13 +42,17 @@ __all__ = ["Pbx"]
 
 _TICK = 0.00002
 # device state -> (DeviceStateChange State, ExtensionStatus code and text, QueueMemberStatus Status)
-_DEVICE = {"idle": ("UNKNOWN", 0, "Idle", 0), "ringing": ("RINGING", 8, "Ringing", 6),
-           "inuse": ("INUSE", 1, "InUse", 2)}
+_DEVICE = {
+    "idle": ("UNKNOWN", 0, "Idle", 0),
+    "ringing": ("RINGING", 8, "Ringing", 6),
+    "inuse": ("INUSE", 1, "InUse", 2),
+}
 
 
 class Pbx:
-    def __init__(self, directory: Directory, start: float, rng: random.Random, *, first_counter: int = 0,
-                 noise: bool = True) -> None:
+    def __init__(
+        self, directory: Directory, start: float, rng: random.Random, *, first_counter: int = 0, noise: bool = True
+    ) -> None:
         self.directory = directory
         self.now = start
         self.rng = rng
@@ -71,7 +75,8 @@ class Pbx:
                 ext = directory.extension(number)
                 if ext is not None and ext.channel:
                     self.members[(q.name, ext.channel.lower())] = Member(
-                        q.name, ext.channel, ext.login or ext.number, login_time=int(start), status=0)
+                        q.name, ext.channel, ext.login or ext.number, login_time=int(start), status=0
+                    )
 
     # ---------------------------------------------------------------- output
     def tick(self) -> float:
@@ -90,14 +95,34 @@ class Pbx:
         return out
 
     # -------------------------------------------------------------- channels
-    def new_channel(self, device: str, call: str, *, state: str = "Down", cid: tuple[str, str] = (UNKNOWN, UNKNOWN),
-                    context: str = "default", exten: str = "s", linkedid: str = "", name: str = "") -> Channel:
+    def new_channel(
+        self,
+        device: str,
+        call: str,
+        *,
+        state: str = "Down",
+        cid: tuple[str, str] = (UNKNOWN, UNKNOWN),
+        context: str = "default",
+        exten: str = "s",
+        linkedid: str = "",
+        name: str = "",
+    ) -> Channel:
         t = self.tick()
         uid = f"{int(t)}.{self._counter}"
         self._counter += 1
-        ch = Channel(name=name or f"{device}-{self.rng.randint(1, 16383)}", uid=uid, linkedid=linkedid or uid,
-                     device=device, created=t, state=state, cid_num=cid[0], cid_name=cid[1], context=context,
-                     exten=exten, call=call)
+        ch = Channel(
+            name=name or f"{device}-{self.rng.randint(1, 16383)}",
+            uid=uid,
+            linkedid=linkedid or uid,
+            device=device,
+            created=t,
+            state=state,
+            cid_num=cid[0],
+            cid_name=cid[1],
+            context=context,
+            exten=exten,
+            call=call,
+        )
         self.channels[uid] = ch
         self.calls.setdefault(call, set()).add(uid)
         self.emit("Newchannel", channel_block(ch))
@@ -107,15 +132,27 @@ class Pbx:
     def local_pair(self, exten: str, context: str, call: str, linkedid: str) -> tuple[Channel, Channel]:
         self._locals += 1
         base = f"Local/{exten}@{context}-{self._locals:08x}"
-        one = self.new_channel(f"Local/{exten}@{context}", call, context=context, exten=exten, linkedid=linkedid,
-                               name=base + ";1")
-        two = self.new_channel(f"Local/{exten}@{context}", call, state="Ring", context=context, exten=exten,
-                               linkedid=linkedid, name=base + ";2")
+        one = self.new_channel(
+            f"Local/{exten}@{context}", call, context=context, exten=exten, linkedid=linkedid, name=base + ";1"
+        )
+        two = self.new_channel(
+            f"Local/{exten}@{context}",
+            call,
+            state="Ring",
+            context=context,
+            exten=exten,
+            linkedid=linkedid,
+            name=base + ";2",
+        )
         return one, two
 
     def local_bridge(self, one: Channel, two: Channel) -> None:
-        self.emit("LocalBridge", channel_block(one, "LocalOne"), channel_block(two, "LocalTwo"),
-                  [("Context", one.context), ("Exten", one.exten), ("LocalOptimization", "Yes")])
+        self.emit(
+            "LocalBridge",
+            channel_block(one, "LocalOne"),
+            channel_block(two, "LocalTwo"),
+            [("Context", one.context), ("Exten", one.exten), ("LocalOptimization", "Yes")],
+        )
 
     def set_state(self, ch: Channel, state: str) -> None:
         ch.state = state
@@ -137,8 +174,9 @@ class Pbx:
         """The channel runs a dialplan step (Newexten)."""
         ch.context, ch.exten, ch.priority, ch.application, ch.app_data = context, exten, priority, application, data
         if self.noise:
-            self.emit("Newexten", channel_block(ch), [("Extension", exten), ("Application", application),
-                                                      ("AppData", data)])
+            self.emit(
+                "Newexten", channel_block(ch), [("Extension", exten), ("Application", application), ("AppData", data)]
+            )
 
     def varset(self, ch: Channel, variable: str, value: str, *, always: bool = False) -> None:
         if variable.startswith("__"):
@@ -166,8 +204,11 @@ class Pbx:
         if begin:
             self.emit("DTMFBegin", channel_block(ch), [("Digit", digit), ("Direction", "Received")])
         else:
-            self.emit("DTMFEnd", channel_block(ch), [("Digit", digit), ("DurationMs", str(duration_ms)),
-                                                     ("Direction", "Received")])
+            self.emit(
+                "DTMFEnd",
+                channel_block(ch),
+                [("Digit", digit), ("DurationMs", str(duration_ms)), ("Direction", "Received")],
+            )
 
     def hold(self, ch: Channel, on: bool) -> None:
         self.emit("Hold" if on else "Unhold", channel_block(ch))
@@ -217,8 +258,11 @@ class Pbx:
     def queue_join(self, ch: Channel, queue: str) -> int:
         waiting = self.waiting.setdefault(queue, [])
         waiting.append(ch.uid)
-        self.emit("QueueCallerJoin", channel_block(ch), [("Queue", queue), ("Position", str(len(waiting))),
-                                                         ("Count", str(len(waiting)))])
+        self.emit(
+            "QueueCallerJoin",
+            channel_block(ch),
+            [("Queue", queue), ("Position", str(len(waiting))), ("Count", str(len(waiting)))],
+        )
         return len(waiting)
 
     def queue_leave(self, ch: Channel, queue: str) -> None:
@@ -226,20 +270,33 @@ class Pbx:
         pos = waiting.index(ch.uid) + 1 if ch.uid in waiting else 1
         if ch.uid in waiting:
             waiting.remove(ch.uid)
-        self.emit("QueueCallerLeave", channel_block(ch), [("Queue", queue), ("Position", str(pos)),
-                                                          ("Count", str(len(waiting)))])
+        self.emit(
+            "QueueCallerLeave",
+            channel_block(ch),
+            [("Queue", queue), ("Position", str(pos)), ("Count", str(len(waiting)))],
+        )
 
     def queue_abandon(self, ch: Channel, queue: str, original: int, held: float) -> None:
         waiting = self.waiting.get(queue, [])
         pos = waiting.index(ch.uid) + 1 if ch.uid in waiting else 1
-        self.emit("QueueCallerAbandon", channel_block(ch), [("Queue", queue), ("Position", str(pos)),
-                                                            ("OriginalPosition", str(original)),
-                                                            ("HoldTime", str(int(held)))])
+        self.emit(
+            "QueueCallerAbandon",
+            channel_block(ch),
+            [
+                ("Queue", queue),
+                ("Position", str(pos)),
+                ("OriginalPosition", str(original)),
+                ("HoldTime", str(int(held))),
+            ],
+        )
 
-    def agent_event(self, kind: str, caller: Channel, agent: Channel, m: Member,
-                    *extra: tuple[str, str]) -> None:
-        self.emit(kind, channel_block(caller), channel_block(agent, "Dest"),
-                  [("Queue", m.queue), ("Interface", m.interface), ("MemberName", m.name), *extra])
+    def agent_event(self, kind: str, caller: Channel, agent: Channel, m: Member, *extra: tuple[str, str]) -> None:
+        self.emit(
+            kind,
+            channel_block(caller),
+            channel_block(agent, "Dest"),
+            [("Queue", m.queue), ("Interface", m.interface), ("MemberName", m.name), *extra],
+        )
 
     def member_event(self, kind: str, m: Member) -> None:
         self.emit(kind, member_block(m))
@@ -266,8 +323,16 @@ class Pbx:
         self.emit("DeviceStateChange", [("Device", device), ("State", dsc)])
         ext = self.directory.extension_of_channel(device + "-0")
         if ext is not None:
-            self.emit("ExtensionStatus", [("Exten", ext.number), ("Context", "ext-local"), ("Hint", device),
-                                          ("Status", str(code)), ("StatusText", text)])
+            self.emit(
+                "ExtensionStatus",
+                [
+                    ("Exten", ext.number),
+                    ("Context", "ext-local"),
+                    ("Hint", device),
+                    ("Status", str(code)),
+                    ("StatusText", text),
+                ],
+            )
         for m in self.members.values():
             if m.interface.lower() == key:
                 self.member_event("QueueMemberStatus", m)
@@ -296,16 +361,43 @@ class Pbx:
         if True:  # not noise: a caller's hang-up request tells an abandon from a PBX timeout
             self.emit("HangupRequest", channel_block(ch), [("Cause", str(cause))])
 
-    def cdr(self, src: Channel, dst: Channel | None, *, destination: str, dest_context: str, app: str, data: str,
-            start: float, answer: float | None, end: float, disposition: str) -> None:
+    def cdr(
+        self,
+        src: Channel,
+        dst: Channel | None,
+        *,
+        destination: str,
+        dest_context: str,
+        app: str,
+        data: str,
+        start: float,
+        answer: float | None,
+        end: float,
+        disposition: str,
+    ) -> None:
         """One CDR record (``cdr_manager``, with ``linkedid`` mapped to ``LinkedID``)."""
         name = "" if src.cid_name == UNKNOWN else src.cid_name
-        self.emit("Cdr", [
-            ("AccountCode", ""), ("Source", src.cid_num), ("Destination", destination),
-            ("DestinationContext", dest_context), ("CallerID", f'"{name}" <{src.cid_num}>'), ("Channel", src.name),
-            ("DestinationChannel", dst.name if dst is not None else ""), ("LastApplication", app),
-            ("LastData", data), ("StartTime", cdr_time(start)), ("AnswerTime", cdr_time(answer)),
-            ("EndTime", cdr_time(end)), ("Duration", str(int(end - start))),
-            ("BillableSeconds", str(int(end - answer)) if answer is not None else "0"),
-            ("Disposition", disposition), ("AMAFlags", "DOCUMENTATION"), ("UniqueID", src.uid), ("UserField", ""),
-            ("LinkedID", src.linkedid)])
+        self.emit(
+            "Cdr",
+            [
+                ("AccountCode", ""),
+                ("Source", src.cid_num),
+                ("Destination", destination),
+                ("DestinationContext", dest_context),
+                ("CallerID", f'"{name}" <{src.cid_num}>'),
+                ("Channel", src.name),
+                ("DestinationChannel", dst.name if dst is not None else ""),
+                ("LastApplication", app),
+                ("LastData", data),
+                ("StartTime", cdr_time(start)),
+                ("AnswerTime", cdr_time(answer)),
+                ("EndTime", cdr_time(end)),
+                ("Duration", str(int(end - start))),
+                ("BillableSeconds", str(int(end - answer)) if answer is not None else "0"),
+                ("Disposition", disposition),
+                ("AMAFlags", "DOCUMENTATION"),
+                ("UniqueID", src.uid),
+                ("UserField", ""),
+                ("LinkedID", src.linkedid),
+            ],
+        )

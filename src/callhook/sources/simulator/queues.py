@@ -29,22 +29,36 @@ Decide = Callable[[Member], float | None]
 
 
 def _candidates(pbx: Pbx, queue: str, strategy: str, ringing: set[str]) -> list[Member]:
-    members = [m for m in pbx.members.values() if m.queue == queue and pbx.available(m)
-               and m.interface.lower() not in ringing]
+    members = [
+        m for m in pbx.members.values() if m.queue == queue and pbx.available(m) and m.interface.lower() not in ringing
+    ]
     if strategy != "rrmemory" or not members:
         return members
     order = [m for m in pbx.members.values() if m.queue == queue]
     last = pbx.rr_last.get(queue, "")
     idx = next((i for i, m in enumerate(order) if m.interface == last), -1)
-    for m in order[idx + 1:] + order[:idx + 1]:
+    for m in order[idx + 1 :] + order[: idx + 1]:
         if m in members:
             return [m]
     return []
 
 
-def queue_call(pbx: Pbx, key: str, *, caller: str, did: str, queue: str, decide: Decide, patience_s: float = 120.0,
-               talk_s: float = 3.5, hangup_by: str = "caller", digits: str = "", member_timeout_s: float | None = None,
-               retry_s: float = 1.0, after_answer: AfterAnswer | None = None) -> Script:
+def queue_call(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str,
+    did: str,
+    queue: str,
+    decide: Decide,
+    patience_s: float = 120.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "caller",
+    digits: str = "",
+    member_timeout_s: float | None = None,
+    retry_s: float = 1.0,
+    after_answer: AfterAnswer | None = None,
+) -> Script:
     """PSTN -> DID -> (IVR reading ``digits`` into ``__ipbx_custom_field``) -> queue ``queue``."""
     q = pbx.directory.queue(queue)
     strategy = q.strategy if q is not None else "ringall"
@@ -82,8 +96,11 @@ def queue_call(pbx: Pbx, key: str, *, caller: str, did: str, queue: str, decide:
             pbx.dial("DialState", src, leg, ("DialStatus", "RINGING"))
         timeout = member_timeout_s or (15.0 if strategy == "ringall" else 3.0)
         delays = [decide(m) for m in offered]
-        winner = min((i for i, d in enumerate(delays) if d is not None and d < timeout),
-                     key=lambda i: delays[i] or 0.0, default=None)
+        winner = min(
+            (i for i, d in enumerate(delays) if d is not None and d < timeout),
+            key=lambda i: delays[i] or 0.0,
+            default=None,
+        )
         wait = timeout if winner is None else (delays[winner] or 0.0)
         left = joined + patience_s - pbx.now
         if left < wait:
@@ -114,9 +131,19 @@ def _offer(pbx: Pbx, src: Channel, m: Member, queue: str) -> Channel:
     return leg
 
 
-def _connect(pbx: Pbx, src: Channel, queue: str, offered: list[Member], legs: list[Channel], winner: int,
-             joined: float, cdrs: list[Dialled], talk_s: float, hangup_by: str,
-             after_answer: AfterAnswer | None) -> Script:
+def _connect(
+    pbx: Pbx,
+    src: Channel,
+    queue: str,
+    offered: list[Member],
+    legs: list[Channel],
+    winner: int,
+    joined: float,
+    cdrs: list[Dialled],
+    talk_s: float,
+    hangup_by: str,
+    after_answer: AfterAnswer | None,
+) -> Script:
     m, agent = offered[winner], legs[winner]
     losers = [leg for i, leg in enumerate(legs) if i != winner]
     pbx.set_state(agent, "Up")
@@ -128,8 +155,9 @@ def _connect(pbx: Pbx, src: Channel, queue: str, offered: list[Member], legs: li
         pbx.hangup(leg, 26)
     held = pbx.now - joined
     pbx.queue_leave(src, queue)
-    pbx.agent_event("AgentConnect", src, agent, m, ("HoldTime", str(int(held))),
-                    ("RingTime", str(int(pbx.now - agent.created))))
+    pbx.agent_event(
+        "AgentConnect", src, agent, m, ("HoldTime", str(int(held))), ("RingTime", str(int(pbx.now - agent.created)))
+    )
     m.calls_taken += 1
     m.last_call = int(pbx.now)
     pbx.rr_last[queue] = m.interface
@@ -141,14 +169,22 @@ def _connect(pbx: Pbx, src: Channel, queue: str, offered: list[Member], legs: li
     bridged = pbx.now
     if after_answer is not None:
         yield 0.0
-        pbx.agent_event("AgentComplete", src, agent, m, ("HoldTime", str(int(held))), ("TalkTime", "0"),
-                        ("Reason", "transfer"))
+        pbx.agent_event(
+            "AgentComplete", src, agent, m, ("HoldTime", str(int(held))), ("TalkTime", "0"), ("Reason", "transfer")
+        )
         yield from after_answer(pbx, b, src, agent)
         return
     yield talk_s
     first = src if hangup_by == "caller" else agent
-    pbx.agent_event("AgentComplete", src, agent, m, ("HoldTime", str(int(held))),
-                    ("TalkTime", str(int(pbx.now - bridged))), ("Reason", "caller" if first is src else "agent"))
+    pbx.agent_event(
+        "AgentComplete",
+        src,
+        agent,
+        m,
+        ("HoldTime", str(int(held))),
+        ("TalkTime", str(int(pbx.now - bridged))),
+        ("Reason", "caller" if first is src else "agent"),
+    )
     # either way the agent's Hangup comes first (the queue app owns the caller's channel)
     pbx.request_hangup(first, 16)
     if first is src:
@@ -164,8 +200,15 @@ def _connect(pbx: Pbx, src: Channel, queue: str, offered: list[Member], legs: li
     pbx.hangup(src, 16, request=first is not src)
 
 
-def _abandon(pbx: Pbx, src: Channel, queue: str, position: int, joined: float,
-             ringing: list[tuple[Member, Channel]], cdrs: list[Dialled]) -> Script:
+def _abandon(
+    pbx: Pbx,
+    src: Channel,
+    queue: str,
+    position: int,
+    joined: float,
+    ringing: list[tuple[Member, Channel]],
+    cdrs: list[Dialled],
+) -> Script:
     """The caller hangs up while waiting: legs withdrawn (cause 0), QueueCallerAbandon, Leave, Hangup."""
     pbx.request_hangup(src, 16)  # Asterisk reports the caller's hang-up request before it cancels the legs
     for _, leg in ringing:
@@ -182,19 +225,27 @@ def _abandon(pbx: Pbx, src: Channel, queue: str, position: int, joined: float,
 
 
 # ---------------------------------------------------------------------------- agents
-def queue_add(pbx: Pbx, queue: str, interface: str, name: str = "", paused: bool = False,
-              reason: str = "") -> bool:
+def queue_add(pbx: Pbx, queue: str, interface: str, name: str = "", paused: bool = False, reason: str = "") -> bool:
     """A dynamic member logs in; False (and no event) when it is already there."""
     if pbx.member(queue, interface) is not None:
         return False
     ext = pbx.directory.extension_of_channel(interface + "-0")
-    m = Member(queue, interface, name or (ext.login if ext is not None and ext.login else interface),
-               membership="dynamic", paused=paused, reason=reason if paused else "", login_time=int(pbx.now),
-               status=0 if pbx.device_state(interface) == "idle" else 2)
+    m = Member(
+        queue,
+        interface,
+        name or (ext.login if ext is not None and ext.login else interface),
+        membership="dynamic",
+        paused=paused,
+        reason=reason if paused else "",
+        login_time=int(pbx.now),
+        status=0 if pbx.device_state(interface) == "idle" else 2,
+    )
     pbx.members[(queue, interface.lower())] = m
     if pbx.noise:
-        pbx.emit("DeviceStateChange", [("Device", f"Queue:{queue}_pause_{interface}"),
-                                       ("State", "INUSE" if paused else "NOT_INUSE")])
+        pbx.emit(
+            "DeviceStateChange",
+            [("Device", f"Queue:{queue}_pause_{interface}"), ("State", "INUSE" if paused else "NOT_INUSE")],
+        )
     pbx.member_event("QueueMemberAdded", m)
     return True
 
@@ -209,21 +260,32 @@ def queue_remove(pbx: Pbx, queue: str, interface: str) -> bool:
 
 def queue_pause(pbx: Pbx, interface: str, paused: bool, queue: str = "", reason: str = "") -> bool:
     """Pause or unpause a member in ``queue`` (every queue it is in when empty); False if it is in none."""
-    found = [m for m in pbx.members.values()
-             if m.interface.lower() == interface.lower() and (not queue or m.queue == queue)]
+    found = [
+        m for m in pbx.members.values() if m.interface.lower() == interface.lower() and (not queue or m.queue == queue)
+    ]
     for m in found:
         m.paused, m.reason = paused, reason if paused else ""
         if paused:
             m.last_pause = int(pbx.now)
         if pbx.noise:
-            pbx.emit("DeviceStateChange", [("Device", f"Queue:{m.queue}_pause_{m.interface}"),
-                                           ("State", "INUSE" if paused else "NOT_INUSE")])
+            pbx.emit(
+                "DeviceStateChange",
+                [("Device", f"Queue:{m.queue}_pause_{m.interface}"), ("State", "INUSE" if paused else "NOT_INUSE")],
+            )
         pbx.member_event("QueueMemberPause", m)
     return bool(found)
 
 
-def agent_session(pbx: Pbx, *, exten: str, queue: str, pause_after_s: float = 3.0, pause_s: float = 2.0,
-                  logout_after_s: float = 1.5, reason: str = "Oběd") -> Script:
+def agent_session(
+    pbx: Pbx,
+    *,
+    exten: str,
+    queue: str,
+    pause_after_s: float = 3.0,
+    pause_s: float = 2.0,
+    logout_after_s: float = 1.5,
+    reason: str = "Oběd",
+) -> Script:
     """An agent logs in (QueueAdd), a repeated login is refused, pauses with ``reason``, unpauses, logs out."""
     interface = pbx.extension_device(exten)
     queue_add(pbx, queue, interface)
@@ -235,4 +297,3 @@ def agent_session(pbx: Pbx, *, exten: str, queue: str, pause_after_s: float = 3.
     queue_pause(pbx, interface, False, queue)
     yield logout_after_s
     queue_remove(pbx, queue, interface)
-

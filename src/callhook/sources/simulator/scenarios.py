@@ -25,102 +25,265 @@ __all__ = ["NAMES", "answers", "scenario", "script"]
 
 def answers(directory: Directory, table: Mapping[str, float]) -> queues.Decide:
     """A fixed choice: extension number -> seconds until it answers; the others ring out."""
+
     def decide(m: Member) -> float | None:
         ext = directory.extension_of_channel(m.interface + "-0")
         return table.get(ext.number) if ext is not None else None
+
     return decide
 
 
-def inbound_ringall_answered(pbx: Pbx, key: str, *, caller: str = "777888999", did: str = "222333444",
-                             queue: str = "NOC", answered_by: str = "21", ring_s: float = 2.0,
-                             talk_s: float = 3.0, hangup_by: str = "caller") -> Script:
-    return queues.queue_call(pbx, key, caller=caller, did=did, queue=queue, talk_s=talk_s, hangup_by=hangup_by,
-                             decide=answers(pbx.directory, {answered_by: ring_s}))
+def inbound_ringall_answered(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "777888999",
+    did: str = "222333444",
+    queue: str = "NOC",
+    answered_by: str = "21",
+    ring_s: float = 2.0,
+    talk_s: float = 3.0,
+    hangup_by: str = "caller",
+) -> Script:
+    return queues.queue_call(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        queue=queue,
+        talk_s=talk_s,
+        hangup_by=hangup_by,
+        decide=answers(pbx.directory, {answered_by: ring_s}),
+    )
 
 
-def inbound_ringall_missed(pbx: Pbx, key: str, *, caller: str = "777888999", did: str = "222333444",
-                           queue: str = "NOC", patience_s: float = 8.0) -> Script:
-    return queues.queue_call(pbx, key, caller=caller, did=did, queue=queue, patience_s=patience_s,
-                             decide=answers(pbx.directory, {}))
+def inbound_ringall_missed(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "777888999",
+    did: str = "222333444",
+    queue: str = "NOC",
+    patience_s: float = 8.0,
+) -> Script:
+    return queues.queue_call(
+        pbx, key, caller=caller, did=did, queue=queue, patience_s=patience_s, decide=answers(pbx.directory, {})
+    )
 
 
-def inbound_direct_answered(pbx: Pbx, key: str, *, caller: str = "604198497", did: str = "910104219",
-                            exten: str = "20", ring_s: float = 2.0, talk_s: float = 3.5,
-                            hangup_by: str = "callee", picked_by: str = "") -> Script:
+def inbound_direct_answered(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "604198497",
+    did: str = "910104219",
+    exten: str = "20",
+    ring_s: float = 2.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "callee",
+    picked_by: str = "",
+) -> Script:
     """``picked_by``: another extension takes the ringing call with ``**<exten>`` (not in the recordings)."""
-    return calls.inbound_direct(pbx, key, caller=caller, did=did, exten=exten, ring_s=ring_s, talk_s=talk_s,
-                                hangup_by=hangup_by, picked_by=picked_by)
+    return calls.inbound_direct(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        exten=exten,
+        ring_s=ring_s,
+        talk_s=talk_s,
+        hangup_by=hangup_by,
+        picked_by=picked_by,
+    )
 
 
-def inbound_direct_busy(pbx: Pbx, key: str, *, caller: str = "604198497", did: str = "910104222",
-                        exten: str = "22") -> Script:
+def inbound_direct_busy(
+    pbx: Pbx, key: str, *, caller: str = "604198497", did: str = "910104222", exten: str = "22"
+) -> Script:
     return calls.inbound_direct(pbx, key, caller=caller, did=did, exten=exten, outcome="busy")
 
 
-def caller_abandons_while_ringing_direct(pbx: Pbx, key: str, *, caller: str = "777888999",
-                                         did: str = "910104221", exten: str = "21",
-                                         ring_s: float = 3.0) -> Script:
+def caller_abandons_while_ringing_direct(
+    pbx: Pbx, key: str, *, caller: str = "777888999", did: str = "910104221", exten: str = "21", ring_s: float = 3.0
+) -> Script:
     return calls.inbound_direct(pbx, key, caller=caller, did=did, exten=exten, outcome="abandon", ring_s=ring_s)
 
 
-def outbound_answered(pbx: Pbx, key: str, *, exten: str = "20", number: str = "777888999", ring_s: float = 2.0,
-                      talk_s: float = 3.0, hangup_by: str = "caller") -> Script:
+def outbound_answered(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str = "20",
+    number: str = "777888999",
+    ring_s: float = 2.0,
+    talk_s: float = 3.0,
+    hangup_by: str = "caller",
+) -> Script:
     return calls.outbound(pbx, key, exten=exten, number=number, ring_s=ring_s, talk_s=talk_s, hangup_by=hangup_by)
 
 
-def outbound_noanswer(pbx: Pbx, key: str, *, exten: str = "20", number: str = "601234567",
-                      timeout_s: float = 10.0) -> Script:
+def outbound_noanswer(
+    pbx: Pbx, key: str, *, exten: str = "20", number: str = "601234567", timeout_s: float = 10.0
+) -> Script:
     return calls.outbound(pbx, key, exten=exten, number=number, answered=False, timeout_s=timeout_s)
 
 
-def internal_call(pbx: Pbx, key: str, *, exten: str = "20", callee: str = "21", ring_s: float = 2.0,
-                  talk_s: float = 3.0, hangup_by: str = "caller") -> Script:
+def internal_call(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str = "20",
+    callee: str = "21",
+    ring_s: float = 2.0,
+    talk_s: float = 3.0,
+    hangup_by: str = "caller",
+) -> Script:
     return calls.internal(pbx, key, exten=exten, callee=callee, ring_s=ring_s, talk_s=talk_s, hangup_by=hangup_by)
 
 
-def click2dial(pbx: Pbx, key: str, *, exten: str = "20", number: str = "123456789", action_id: str = "pbx-11",
-               ring_s: float = 1.0, answer_s: float = 2.0, talk_s: float = 3.5,
-               hangup_by: str = "callee") -> Script:
-    return calls.click2dial(pbx, key, exten=exten, number=number, action_id=action_id, ring_s=ring_s,
-                            answer_s=answer_s, talk_s=talk_s, hangup_by=hangup_by)
+def click2dial(
+    pbx: Pbx,
+    key: str,
+    *,
+    exten: str = "20",
+    number: str = "123456789",
+    action_id: str = "pbx-11",
+    ring_s: float = 1.0,
+    answer_s: float = 2.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "callee",
+) -> Script:
+    return calls.click2dial(
+        pbx,
+        key,
+        exten=exten,
+        number=number,
+        action_id=action_id,
+        ring_s=ring_s,
+        answer_s=answer_s,
+        talk_s=talk_s,
+        hangup_by=hangup_by,
+    )
 
 
-def attended_transfer_cancelled(pbx: Pbx, key: str, *, caller: str = "604198497", did: str = "910104219",
-                                exten: str = "20", target: str = "21", ring_s: float = 1.0,
-                                target_ring_s: float = 2.0) -> Script:
-    return calls.inbound_direct(pbx, key, caller=caller, did=did, exten=exten, ring_s=ring_s,
-                                after_answer=transfers.attended_cancelled(target, ring_s=target_ring_s))
+def attended_transfer_cancelled(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "604198497",
+    did: str = "910104219",
+    exten: str = "20",
+    target: str = "21",
+    ring_s: float = 1.0,
+    target_ring_s: float = 2.0,
+) -> Script:
+    return calls.inbound_direct(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        exten=exten,
+        ring_s=ring_s,
+        after_answer=transfers.attended_cancelled(target, ring_s=target_ring_s),
+    )
 
 
-def blind_transfer(pbx: Pbx, key: str, *, caller: str = "777888999", did: str = "910104219", exten: str = "20",
-                   target: str = "22", ring_s: float = 1.0, target_ring_s: float = 2.0,
-                   talk_s: float = 3.5) -> Script:
-    return calls.inbound_direct(pbx, key, caller=caller, did=did, exten=exten, ring_s=ring_s,
-                                after_answer=transfers.blind(target, ring_s=target_ring_s, talk_s=talk_s))
+def blind_transfer(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "777888999",
+    did: str = "910104219",
+    exten: str = "20",
+    target: str = "22",
+    ring_s: float = 1.0,
+    target_ring_s: float = 2.0,
+    talk_s: float = 3.5,
+) -> Script:
+    return calls.inbound_direct(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        exten=exten,
+        ring_s=ring_s,
+        after_answer=transfers.blind(target, ring_s=target_ring_s, talk_s=talk_s),
+    )
 
 
 def agent_session(pbx: Pbx, key: str, *, exten: str = "163", queue: str = "NOC", reason: str = "Oběd") -> Script:
     return queues.agent_session(pbx, exten=exten, queue=queue, reason=reason)
 
 
-def custom_field(pbx: Pbx, key: str, *, caller: str = "777888999", did: str = "222333446", queue: str = "NOC",
-                 digits: str = "987654", answered_by: str = "20", ring_s: float = 2.0, talk_s: float = 3.5,
-                 hangup_by: str = "agent") -> Script:
-    return queues.queue_call(pbx, key, caller=caller, did=did, queue=queue, digits=digits, talk_s=talk_s,
-                             hangup_by=hangup_by, decide=answers(pbx.directory, {answered_by: ring_s}))
+def custom_field(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "777888999",
+    did: str = "222333446",
+    queue: str = "NOC",
+    digits: str = "987654",
+    answered_by: str = "20",
+    ring_s: float = 2.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "agent",
+) -> Script:
+    return queues.queue_call(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        queue=queue,
+        digits=digits,
+        talk_s=talk_s,
+        hangup_by=hangup_by,
+        decide=answers(pbx.directory, {answered_by: ring_s}),
+    )
 
 
-def rrmemory_ringnoanswer(pbx: Pbx, key: str, *, caller: str = "604198497", did: str = "222333445",
-                          queue: str = "SALES", answered_by: str = "22", ring_s: float = 1.0, talk_s: float = 3.5,
-                          hangup_by: str = "agent") -> Script:
-    return queues.queue_call(pbx, key, caller=caller, did=did, queue=queue, talk_s=talk_s, hangup_by=hangup_by,
-                             decide=answers(pbx.directory, {answered_by: ring_s}))
+def rrmemory_ringnoanswer(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "604198497",
+    did: str = "222333445",
+    queue: str = "SALES",
+    answered_by: str = "22",
+    ring_s: float = 1.0,
+    talk_s: float = 3.5,
+    hangup_by: str = "agent",
+) -> Script:
+    return queues.queue_call(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        queue=queue,
+        talk_s=talk_s,
+        hangup_by=hangup_by,
+        decide=answers(pbx.directory, {answered_by: ring_s}),
+    )
 
 
-_SCRIPTS: dict[str, Callable[..., Script]] = {f.__name__: f for f in (
-    inbound_ringall_answered, inbound_ringall_missed, inbound_direct_answered, inbound_direct_busy,
-    outbound_answered, outbound_noanswer, internal_call, click2dial, attended_transfer_cancelled, blind_transfer,
-    agent_session, custom_field, rrmemory_ringnoanswer, caller_abandons_while_ringing_direct)}
+_SCRIPTS: dict[str, Callable[..., Script]] = {
+    f.__name__: f
+    for f in (
+        inbound_ringall_answered,
+        inbound_ringall_missed,
+        inbound_direct_answered,
+        inbound_direct_busy,
+        outbound_answered,
+        outbound_noanswer,
+        internal_call,
+        click2dial,
+        attended_transfer_cancelled,
+        blind_transfer,
+        agent_session,
+        custom_field,
+        rrmemory_ringnoanswer,
+        caller_abandons_while_ringing_direct,
+    )
+}
 NAMES = tuple(sorted(_SCRIPTS))
 
 
@@ -132,8 +295,16 @@ def script(name: str, pbx: Pbx, key: str, **params: Any) -> Script:
     return fn(pbx, key, **params)
 
 
-def scenario(name: str, directory: Directory, start_ts: float, *, seed: int = 0, first_counter: int = 0,
-             noise: bool = True, **params: Any) -> list[tuple[float, AmiMessage]]:
+def scenario(
+    name: str,
+    directory: Directory,
+    start_ts: float,
+    *,
+    seed: int = 0,
+    first_counter: int = 0,
+    noise: bool = True,
+    **params: Any,
+) -> list[tuple[float, AmiMessage]]:
     """Play one scenario on a fresh PBX: its AMI events as (seconds from ``start_ts``, message)."""
     rng = random.Random(seed)  # noqa: S311 (a simulation, not a secret)
     pbx = Pbx(directory, start_ts, rng, first_counter=first_counter, noise=noise)

@@ -72,8 +72,9 @@ class Session:
 
 
 class SimulatorServer:
-    def __init__(self, simulation: Simulation, config: ServerConfig | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, simulation: Simulation, config: ServerConfig | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.sim = simulation
         self.config = config or ServerConfig()
         self._clock = clock
@@ -119,8 +120,9 @@ class SimulatorServer:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     # ------------------------------------------------------------------- time
@@ -184,7 +186,8 @@ class SimulatorServer:
                 for msg in msgs:
                     session.send(self.actions.handle(session, msg))
                     if msg.get("Action").lower() in ("logoff",) or (
-                            msg.get("Action").lower() == "login" and not session.logged_in):
+                        msg.get("Action").lower() == "login" and not session.logged_in
+                    ):
                         writer.close()
                         break
                 await writer.drain()

@@ -32,17 +32,40 @@ __all__ = [
 
 UNKNOWN = "<unknown>"
 STATE_CODE = {"Down": 0, "Rsrvd": 1, "OffHook": 2, "Dialing": 3, "Ring": 4, "Ringing": 5, "Up": 6, "Busy": 7}
-CAUSE_TEXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer",
-              26: "Answered elsewhere"}
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+    26: "Answered elsewhere",
+}
 
 _AGENT = "agent,all"
 _CALL = "call,all"
 PRIVILEGE = {
-    "Newexten": "dialplan,all", "VarSet": "dialplan,all", "Cdr": "cdr,all", "DTMFBegin": "dtmf,all",
-    "DTMFEnd": "dtmf,all", "FullyBooted": "system,all", "SuccessfulAuth": "security,all",
-    **{e: _AGENT for e in ("AgentCalled", "AgentComplete", "AgentConnect", "AgentRingNoAnswer",
-                           "QueueCallerAbandon", "QueueCallerJoin", "QueueCallerLeave", "QueueMemberAdded",
-                           "QueueMemberPause", "QueueMemberRemoved", "QueueMemberStatus")},
+    "Newexten": "dialplan,all",
+    "VarSet": "dialplan,all",
+    "Cdr": "cdr,all",
+    "DTMFBegin": "dtmf,all",
+    "DTMFEnd": "dtmf,all",
+    "FullyBooted": "system,all",
+    "SuccessfulAuth": "security,all",
+    **{
+        e: _AGENT
+        for e in (
+            "AgentCalled",
+            "AgentComplete",
+            "AgentConnect",
+            "AgentRingNoAnswer",
+            "QueueCallerAbandon",
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueMemberAdded",
+            "QueueMemberPause",
+            "QueueMemberRemoved",
+            "QueueMemberStatus",
+        )
+    },
 }
 
 
@@ -106,26 +129,54 @@ def cdr_time(t: float | None) -> str:
 def channel_block(ch: Channel, prefix: str = "") -> list[tuple[str, str]]:
     p = prefix
     return [
-        (p + "Channel", ch.name), (p + "ChannelState", str(STATE_CODE[ch.state])),
-        (p + "ChannelStateDesc", ch.state), (p + "CallerIDNum", ch.cid_num), (p + "CallerIDName", ch.cid_name),
-        (p + "ConnectedLineNum", ch.cl_num), (p + "ConnectedLineName", ch.cl_name), (p + "Language", "en"),
-        (p + "AccountCode", ""), (p + "Context", ch.context), (p + "Exten", ch.exten),
-        (p + "Priority", str(ch.priority)), (p + "Uniqueid", ch.uid), (p + "Linkedid", ch.linkedid),
+        (p + "Channel", ch.name),
+        (p + "ChannelState", str(STATE_CODE[ch.state])),
+        (p + "ChannelStateDesc", ch.state),
+        (p + "CallerIDNum", ch.cid_num),
+        (p + "CallerIDName", ch.cid_name),
+        (p + "ConnectedLineNum", ch.cl_num),
+        (p + "ConnectedLineName", ch.cl_name),
+        (p + "Language", "en"),
+        (p + "AccountCode", ""),
+        (p + "Context", ch.context),
+        (p + "Exten", ch.exten),
+        (p + "Priority", str(ch.priority)),
+        (p + "Uniqueid", ch.uid),
+        (p + "Linkedid", ch.linkedid),
     ]
 
 
 def bridge_block(b: Bridge) -> list[tuple[str, str]]:
-    return [("BridgeUniqueid", b.uid), ("BridgeType", "basic"), ("BridgeTechnology", "simple_bridge"),
-            ("BridgeCreator", UNKNOWN), ("BridgeName", UNKNOWN), ("BridgeNumChannels", str(len(b.members))),
-            ("BridgeVideoSourceMode", "none")]
+    return [
+        ("BridgeUniqueid", b.uid),
+        ("BridgeType", "basic"),
+        ("BridgeTechnology", "simple_bridge"),
+        ("BridgeCreator", UNKNOWN),
+        ("BridgeName", UNKNOWN),
+        ("BridgeNumChannels", str(len(b.members))),
+        ("BridgeVideoSourceMode", "none"),
+    ]
 
 
 def member_block(m: Member) -> list[tuple[str, str]]:
-    return [("Queue", m.queue), ("MemberName", m.name), ("Interface", m.interface), ("StateInterface", m.interface),
-            ("Membership", m.membership), ("Penalty", "0"), ("CallsTaken", str(m.calls_taken)),
-            ("LastCall", str(m.last_call)), ("LastPause", str(m.last_pause)), ("LoginTime", str(m.login_time)),
-            ("InCall", "1" if m.in_call else "0"), ("Status", str(m.status)), ("Paused", "1" if m.paused else "0"),
-            ("PausedReason", m.reason if m.paused else ""), ("Ringinuse", "0"), ("Wrapuptime", "0")]
+    return [
+        ("Queue", m.queue),
+        ("MemberName", m.name),
+        ("Interface", m.interface),
+        ("StateInterface", m.interface),
+        ("Membership", m.membership),
+        ("Penalty", "0"),
+        ("CallsTaken", str(m.calls_taken)),
+        ("LastCall", str(m.last_call)),
+        ("LastPause", str(m.last_pause)),
+        ("LoginTime", str(m.login_time)),
+        ("InCall", "1" if m.in_call else "0"),
+        ("Status", str(m.status)),
+        ("Paused", "1" if m.paused else "0"),
+        ("PausedReason", m.reason if m.paused else ""),
+        ("Ringinuse", "0"),
+        ("Wrapuptime", "0"),
+    ]
 
 
 def event(name: str, t: float | None, *blocks: list[tuple[str, str]]) -> AmiMessage:

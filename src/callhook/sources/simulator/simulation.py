@@ -29,8 +29,15 @@ Played = str | tuple[str, dict[str, Any]]
 
 
 class Simulation:
-    def __init__(self, directory: Directory, *, start: float = DEFAULT_START, seed: int = 0, noise: bool = True,
-                 load: Load | None = None) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        start: float = DEFAULT_START,
+        seed: int = 0,
+        noise: bool = True,
+        load: Load | None = None,
+    ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 (a simulation, not a secret)
         self.pbx = Pbx(directory, start, self.rng, noise=noise)
         self.engine = Engine(self.pbx)
@@ -56,8 +63,9 @@ class Simulation:
     def originate(self, exten: str, number: str, action_id: str = "", **params: Any) -> str:
         """AMI Originate of a click-to-dial: ``exten`` rings, then ``number`` is dialled."""
         key = self.pbx.call_key()
-        self.engine.spawn(calls.click2dial(self.pbx, key, exten=exten, number=number, action_id=action_id,
-                                           **params), 0.0, key)
+        self.engine.spawn(
+            calls.click2dial(self.pbx, key, exten=exten, number=number, action_id=action_id, **params), 0.0, key
+        )
         return key
 
     def hangup(self, channel: str, cause: int = 16) -> bool:
@@ -94,9 +102,16 @@ def _sequence(sim: Simulation, played: Sequence[Played], gap_s: float) -> Script
         yield gap_s
 
 
-def simulate_events(directory: Directory, *, scenarios: Sequence[Played] = (), load: Load | None = None,
-                    seed: int = 0, start: float = DEFAULT_START, gap_s: float = 5.0,
-                    noise: bool = True) -> Iterator[AmiMessage]:
+def simulate_events(
+    directory: Directory,
+    *,
+    scenarios: Sequence[Played] = (),
+    load: Load | None = None,
+    seed: int = 0,
+    start: float = DEFAULT_START,
+    gap_s: float = 5.0,
+    noise: bool = True,
+) -> Iterator[AmiMessage]:
     """AMI messages for a tracker, in time order: ``scenarios`` one after another (``gap_s``
     apart; a name or ``(name, params)``), alongside a ``load`` if one is given."""
     sim = Simulation(directory, start=start, seed=seed, noise=noise, load=load)

@@ -26,22 +26,38 @@ def _keypad(pbx: Pbx, ch: Channel, digits: str) -> Script:
         yield 0.08
 
 
-def blind(target: str, *, after_s: float = 2.0, ring_s: float = 2.0, talk_s: float = 3.5,
-          hangup_by: str = "callee") -> AfterAnswer:
+def blind(
+    target: str, *, after_s: float = 2.0, ring_s: float = 2.0, talk_s: float = 3.5, hangup_by: str = "callee"
+) -> AfterAnswer:
     def run(pbx: Pbx, b: Bridge, caller: Channel, agent: Channel) -> Script:
         yield after_s
         device = pbx.extension_device(target)
         pbx.hold(agent, False)
-        pbx.emit("BlindTransfer", [("Result", "Success")], channel_block(agent, "Transferer"),
-                 channel_block(caller, "Transferee"), bridge_block(b),
-                 [("IsExternal", "Yes"), ("Context", "from-internal"), ("Extension", target)])
+        pbx.emit(
+            "BlindTransfer",
+            [("Result", "Success")],
+            channel_block(agent, "Transferer"),
+            channel_block(caller, "Transferee"),
+            bridge_block(b),
+            [("IsExternal", "Yes"), ("Context", "from-internal"), ("Extension", target)],
+        )
         caller.context, caller.exten, caller.priority = "from-internal", target, 1
         pbx.bridge_leave(b, caller)
         data = f"{device},25,t"
         pbx.app(caller, "from-internal", target, 1, "Dial", data)
-        dst = ring(pbx, caller, device, key=caller.call, linkedid=caller.linkedid, cid=(target, UNKNOWN),
-                   cl=(caller.cid_num, caller.cid_name), context="from-internal", exten=target, dialstring=target,
-                   dialed=target)
+        dst = ring(
+            pbx,
+            caller,
+            device,
+            key=caller.call,
+            linkedid=caller.linkedid,
+            cid=(target, UNKNOWN),
+            cl=(caller.cid_num, caller.cid_name),
+            context="from-internal",
+            exten=target,
+            dialstring=target,
+            dialed=target,
+        )
         d = Dialled(caller, dst, pbx.now, "Dial", data, target, "from-internal")
         yield RING_STATE_DELAY
         pbx.unbridge(b, [agent])
@@ -57,8 +73,9 @@ def blind(target: str, *, after_s: float = 2.0, ring_s: float = 2.0, talk_s: flo
     return run
 
 
-def attended_cancelled(target: str, *, after_s: float = 2.0, ring_s: float = 2.0, consult_s: float = 2.0,
-                       back_s: float = 2.0) -> AfterAnswer:
+def attended_cancelled(
+    target: str, *, after_s: float = 2.0, ring_s: float = 2.0, consult_s: float = 2.0, back_s: float = 2.0
+) -> AfterAnswer:
     def run(pbx: Pbx, b: Bridge, caller: Channel, agent: Channel) -> Script:
         yield after_s
         device = pbx.extension_device(target)
@@ -72,9 +89,19 @@ def attended_cancelled(target: str, *, after_s: float = 2.0, ring_s: float = 2.0
         pbx.bridge_enter(consult, one)
         data = f"{device},25,t"
         pbx.app(two, "from-internal", target, 1, "Dial", data)
-        dst = ring(pbx, two, device, key=caller.call, linkedid=caller.linkedid, cid=(target, UNKNOWN),
-                   cl=(agent.cid_num, UNKNOWN), context="from-internal", exten=target, dialstring=target,
-                   dialed=target)
+        dst = ring(
+            pbx,
+            two,
+            device,
+            key=caller.call,
+            linkedid=caller.linkedid,
+            cid=(target, UNKNOWN),
+            cl=(agent.cid_num, UNKNOWN),
+            context="from-internal",
+            exten=target,
+            dialstring=target,
+            dialed=target,
+        )
         d = Dialled(two, dst, pbx.now, "Dial", data, target, "from-internal")
         pbx.bridge_leave(b, agent)
         pbx.bridge_enter(consult, agent)
@@ -95,8 +122,18 @@ def attended_cancelled(target: str, *, after_s: float = 2.0, ring_s: float = 2.0
         pbx.unbridge(consult, [one])
         pbx.hangup(one, 16)
         pbx.unbridge(inner, [two, dst])
-        pbx.cdr(two, dst, destination=target, dest_context="from-internal", app="Dial", data=data, start=d.start,
-                answer=dst.answered_at, end=pbx.now, disposition="ANSWERED")
+        pbx.cdr(
+            two,
+            dst,
+            destination=target,
+            dest_context="from-internal",
+            app="Dial",
+            data=data,
+            start=d.start,
+            answer=dst.answered_at,
+            end=pbx.now,
+            disposition="ANSWERED",
+        )
         pbx.hangup(dst, 16)
         pbx.hangup(two, 16)
         yield back_s
