@@ -99,7 +99,7 @@ class Hub:
         self.metrics = Metrics()
         self.broadcast = Broadcast()
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
-        self.tracker = Tracker(directory, new_id, self.tz)
+        self.tracker = Tracker(directory, new_id, self.tz, presence=True)
         self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
         self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))

@@ -22,6 +22,7 @@ from test_api_support import (  # noqa: F401
 
 from callhook.core.events import Direction
 from callhook.core.tracker.agents import Member
+from callhook.core.tracker.machine import LegState
 from callhook.core.tracker.state import Call, Chan, QueueVisit
 
 
@@ -40,7 +41,9 @@ def _live(api: Api) -> None:
         announced=True,
     )
     c1.channels["u1"] = Chan("u1", "PJSIP/trunk-0001", "live-1", T0, trunk=True)
-    c1.channels["u2"] = Chan("u2", "PJSIP/20-0002", "live-1", T0, ext=d.extension("20"), dialed=True, rang=True)
+    c1.channels["u2"] = Chan(
+        "u2", "PJSIP/20-0002", "live-1", T0, ext=d.extension("20"), dialed=True, leg=LegState.RINGING
+    )
     c1.visit = QueueVisit(queue="NOC", member_uid="u1", joined=T0, position=1)
     c2 = Call(
         id="live-2",
@@ -52,7 +55,9 @@ def _live(api: Api) -> None:
         caller_ext=d.extension("30"),
         announced=True,
     )
-    c2.channels["u3"] = Chan("u3", "PJSIP/30-0003", "live-2", T0, ext=d.extension("30"), answered=True)
+    c2.channels["u3"] = Chan(
+        "u3", "PJSIP/30-0003", "live-2", T0, ext=d.extension("30"), leg=LegState.ANSWERED, answered_at=T0
+    )
     tr.calls.update({"live-1": c1, "live-2": c2})
     tr.chans.update({ch.uid: ch for c in (c1, c2) for ch in c.channels.values()})
     tr.agents.members[("NOC", "pjsip/20")] = Member("NOC", "PJSIP/20", "jana", since=T0)

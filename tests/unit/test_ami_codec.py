@@ -49,7 +49,7 @@ def chunked(data: bytes, sizes: random.Random | list[int]) -> list[bytes]:
 
 
 def test_the_recordings_are_there() -> None:
-    assert len(RECORDINGS) == 14, f"expected the 14 recordings in {FIXTURES}"
+    assert len(RECORDINGS) == 17, f"expected the 17 recordings in {FIXTURES}"
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth, Principal
-from callhook.api.calls import call_tenant
 from callhook.core.directory import Directory
-from callhook.core.tracker.agents import Member
+from callhook.core.tracker.machine import VisitState
+from callhook.core.tracker.snapshot import MemberView
 
 __all__ = ["agents_seen", "router", "visible_queues"]
 
@@ -60,7 +60,7 @@ class QueueLive(BaseModel):
     agents: list[AgentOut]
 
 
-def agent_out(m: Member, directory: Directory) -> AgentOut:
+def agent_out(m: MemberView, directory: Directory) -> AgentOut:
     ext = directory.extension_of_channel(m.interface) or directory.extension_by_login(m.name)
     return AgentOut(
         queue=m.queue,
@@ -80,8 +80,7 @@ def agent_out(m: Member, directory: Directory) -> AgentOut:
 
 def agents_seen(hub: Any, p: Principal) -> list[AgentOut]:
     directory: Directory = hub.directory
-    members: dict[tuple[str, str], Member] = hub.tracker.agents.members
-    out = [agent_out(m, directory) for m in members.values()]
+    out = [agent_out(m, directory) for m in hub.tracker.snapshot().members]
     return sorted((a for a in out if p.sees(a.tenant)), key=lambda a: (a.queue, a.extension, a.interface))
 
 
@@ -110,11 +109,11 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
     agents = agents_seen(hub, p)
     waiting: dict[str, list[WaitingOut]] = {}
     talking: dict[str, int] = {}
-    for call in hub.tracker.live_calls():
+    for call in hub.tracker.snapshot().calls:
         v = call.visit
-        if v is None or v.left is not None or not p.sees(call_tenant(call, hub.tracker.tenant)):
+        if v is None or v.state is VisitState.LEFT or not p.sees(call.tenant):
             continue
-        if v.bridged_uid:
+        if v.state is VisitState.BRIDGED:
             talking[v.queue] = talking.get(v.queue, 0) + 1
         else:
             waiting.setdefault(v.queue, []).append(

@@ -16,10 +16,11 @@ from pydantic import BaseModel
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
 from callhook.core.events import Event, EventType
-from callhook.core.tracker.state import Call
+from callhook.core.tracker.machine import LegState, VisitState
+from callhook.core.tracker.snapshot import CallView
 from callhook.store.base import EventQuery
 
-__all__ = ["CallLive", "call_tenant", "live_out", "router"]
+__all__ = ["CallLive", "live_out", "router"]
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=ERRORS)
 
@@ -69,47 +70,38 @@ class CallTimeline(BaseModel):
     events: list[dict[str, Any]]
 
 
-def call_tenant(call: Call, default: str) -> str:
-    if call.caller_ext is not None and call.caller_ext.tenant:
-        return call.caller_ext.tenant
-    for ch in call.channels.values():
-        if ch.ext is not None and ch.ext.tenant:
-            return ch.ext.tenant
-    return default
-
-
-def live_out(call: Call, default_tenant: str) -> CallLive:
-    legs = []
-    for ch in call.channels.values():
-        if not ch.is_leg:
-            continue
-        ext = ch.ext or ch.on_behalf
-        state = "talking" if ch.answered else ("ringing" if ch.rang else "dialling")
-        legs.append(
-            LegOut(
-                extension=ext.number if ext else "",
-                name=ext.name if ext else "",
-                channel=ch.name,
-                external=ch.ext is None,
-                state=state,
-                on_hold=ch.on_hold,
-            )
+def live_out(call: CallView) -> CallLive:
+    """A live call as the API shows it, from the tracker's frozen snapshot."""
+    legs = [
+        LegOut(
+            extension=leg.extension,
+            name=leg.name,
+            channel=leg.channel,
+            external=leg.external,
+            state=_LEG_STATE.get(leg.state, "dialling"),
+            on_hold=leg.on_hold,
         )
+        for leg in call.legs
+    ]
     visit = call.visit
+    queued = visit is not None and visit.state in (VisitState.WAITING, VisitState.CONNECTING)
     return CallLive(
         call_id=call.id,
-        tenant=call_tenant(call, default_tenant),
+        tenant=call.tenant,
         start=call.start,
         state=call.state,
         caller_num=call.caller_num,
         caller_name=call.caller_name,
         called_num=call.called_num,
-        direction=call.direction.value if call.direction else None,
+        direction=call.direction,
         caller_type=call.caller_type,
-        queue=visit.queue if visit is not None and visit.left is None else "",
-        answered_by=call.answering_exten,
+        queue=visit.queue if visit is not None and queued else "",
+        answered_by=call.answered_by,
         legs=legs,
     )
+
+
+_LEG_STATE = {LegState.RINGING: "ringing", LegState.ANSWERED: "talking", LegState.HELD: "talking"}
 
 
 def _outcomes(ev: Event) -> tuple[str, ...]:
@@ -141,8 +133,7 @@ def _summary(ev: Event) -> CallSummary:
 @router.get("/live", response_model=list[CallLive])
 async def live_calls(request: Request, p: Auth) -> list[CallLive]:
     """Calls in progress now, oldest first."""
-    tracker = request.app.state.hub.tracker
-    out = [live_out(c, tracker.tenant) for c in tracker.live_calls()]
+    out = [live_out(c) for c in request.app.state.hub.tracker.snapshot().calls]
     return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
 
 
@@ -202,8 +193,8 @@ async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: 
     """One call: its stored events in order, and its live state while it lasts."""
     hub = request.app.state.hub
     events = await hub.store.call_events(call_id, tenant=p.tenant)
-    call = hub.tracker.calls.get(call_id)
-    live = live_out(call, hub.tracker.tenant) if call is not None and call.announced else None
+    call = hub.tracker.snapshot().call(call_id)
+    live = live_out(call) if call is not None else None
     if live is not None and not p.sees(live.tenant):
         live = None
     if not events and live is None:

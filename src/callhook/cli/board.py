@@ -79,7 +79,7 @@ class Board:
             return []
         from callhook.api.calls import live_out
 
-        return [live_out(c, self.hub.directory.tenant) for c in self.hub.tracker.live_calls()]
+        return [live_out(c) for c in self.hub.tracker.snapshot().calls]
 
     def _agents(self) -> list[Any]:
         if self.hub is None:

@@ -36,6 +36,8 @@ __all__ = [
     "EventType",
     "Hangup",
     "Leg",
+    "Presence",
+    "PresenceState",
     "QueueCall",
     "Transfer",
     "new_event_id",
@@ -53,6 +55,8 @@ class EventType(enum.StrEnum):
     CALL_TRANSFER_CANCELLED = "call.transfer.cancelled"
     CALL_TRANSFER_BLIND = "call.transfer.blind"
     CALL_RECORD = "call.record"
+    CALL_HOLD = "call.hold"
+    CALL_UNHOLD = "call.unhold"
     QUEUE_JOINED = "queue.joined"
     QUEUE_OFFERED = "queue.offered"
     QUEUE_BRIDGED = "queue.bridged"
@@ -63,6 +67,7 @@ class EventType(enum.StrEnum):
     AGENT_PAUSED = "agent.paused"
     AGENT_UNPAUSED = "agent.unpaused"
     AGENT_WRAPUP = "agent.wrapup"
+    EXTENSION_PRESENCE = "extension.presence"
 
     @property
     def is_agent(self) -> bool:
@@ -71,6 +76,10 @@ class EventType(enum.StrEnum):
     @property
     def is_queue(self) -> bool:
         return self.value.startswith("queue.")
+
+    @property
+    def is_extension(self) -> bool:
+        return self.value.startswith("extension.")
 
 
 class Direction(enum.StrEnum):
@@ -192,6 +201,7 @@ class QueueCall:
     call_cause: str = ""
     call_sip_code: int | None = None
     use_processing: bool = False
+    amd_result: str = ""  # HUMAN | MACHINE when the dial plan ran AMD(); "" otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +225,35 @@ class AgentInfo:
     agent_id: str = ""  # the agent's id in a vendor system (Telphin agent_id); "" when unknown
 
 
+class PresenceState(enum.StrEnum):
+    """An extension's presence, from Asterisk's hint state (ExtensionStatus)."""
+
+    IDLE = "idle"
+    RINGING = "ringing"
+    IN_USE = "in_use"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    ON_HOLD = "on_hold"
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """``extension.presence``: the extension ``number`` is now ``state``.
+
+    ``status`` is Asterisk's numeric hint state (0 idle, 1 in use, 2 busy, 4
+    unavailable, 8 ringing, 9 in use and ringing, 16 on hold, 17 in use and on hold,
+    -1 / -2 the hint removed / deactivated); ``previous`` the state before ("" the first time).
+    """
+
+    number: str = ""
+    state: str = ""
+    previous: str = ""
+    status: int = 0
+    name: str = ""
+    login: str = ""
+    hint: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     id: str
@@ -233,6 +272,7 @@ class Event:
     record: CallRecord | None = None
     queue_call: QueueCall | None = None
     agent: AgentInfo | None = None
+    presence: Presence | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     source: str = "ami"  # ami | ingest:<dialect> | simulator
 

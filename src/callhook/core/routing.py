@@ -6,8 +6,10 @@ the filters (queue, extension, agent login); and the Telphin agent scope. The
 dialect's own choice (an encoder returning None) comes later, in the encoder.
 
 The order key groups the events that must arrive in order for one subscription:
-a call's events (call and queue events) by the call key, an agent's events by the
-agent. Events with no key get a group of their own (no order to keep).
+a call's events (call and queue events) by the call key, an agent's events (the
+wrap-up after a call too, which also carries that call's key and sequence) by the
+agent, an extension's presence by the extension. Events with no key get a group of
+their own (no order to keep).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ __all__ = ["matches", "order_key"]
 
 def _extension_matches(want: str, event: Event) -> bool:
     if event.leg is not None and event.leg.number == want:
+        return True
+    if event.presence is not None and event.presence.number == want:
         return True
     return event.agent is not None and event.agent.number == want
 
@@ -55,7 +59,9 @@ def matches(sub: Subscription, event: Event) -> bool:
 
 
 def order_key(event: Event) -> str:
-    if event.type.is_agent:
+    if event.type.is_agent:  # agent.wrapup too: the agent's state, ordered with its other changes
         who = event.agent.login or event.agent.number if event.agent is not None else ""
         return f"agent:{who}" if who else f"event:{event.id}"
+    if event.presence is not None and event.presence.number:
+        return f"extension:{event.presence.number}"
     return event.call_id or f"event:{event.id}"

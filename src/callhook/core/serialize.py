@@ -22,6 +22,7 @@ from callhook.core.events import (
     EventType,
     Hangup,
     Leg,
+    Presence,
     QueueCall,
     Transfer,
 )
@@ -41,6 +42,7 @@ _GROUPS: dict[str, type[Any]] = {
     "record": CallRecord,
     "queue_call": QueueCall,
     "agent": AgentInfo,
+    "presence": Presence,
 }
 
 T = TypeVar("T")

@@ -34,6 +34,15 @@ class Member:
     since: datetime | None = None
     static: bool = False
     in_call: bool = False
+    wrapup: int = 0  # seconds of post-processing after each call (Asterisk's Wrapuptime)
+    wrapup_until: datetime | None = None  # in wrap-up until then (the end is not an AMI event)
+
+
+def _wrapup(msg: AmiMessage) -> int:
+    try:
+        return max(0, int(msg.get("Wrapuptime") or 0))
+    except ValueError:
+        return 0
 
 
 class AgentBook:
@@ -43,6 +52,23 @@ class AgentBook:
         self.members: dict[tuple[str, str], Member] = {}
         self._expected: list[tuple[str, str, str, datetime]] = []  # (kind, queue, interface, at)
         self.synced = False
+
+    # ---------------------------------------------------------------- wrap-up
+    def member(self, queue: str, interface: str) -> Member | None:
+        return self.members.get((queue, interface.lower()))
+
+    def wrapup_of(self, queue: str, interface: str) -> int:
+        m = self.member(queue, interface)
+        return m.wrapup if m is not None else 0
+
+    def queue_wrapup(self, queue: str) -> int:
+        """The queue's post-processing time as its members report it (0: none)."""
+        return max((m.wrapup for m in self.members.values() if m.queue == queue), default=0)
+
+    def start_wrapup(self, queue: str, interface: str, ts: datetime, seconds: int) -> None:
+        m = self.member(queue, interface)
+        if m is not None:
+            m.wrapup_until = ts + timedelta(seconds=seconds)
 
     # --------------------------------------------------------------- identity
     def agent_info(self, m: Member, source: str) -> AgentInfo:
@@ -91,6 +117,7 @@ class AgentBook:
             reason=msg.get("PausedReason"),
             since=ts,
             static=msg.get("Membership") == "static",
+            wrapup=_wrapup(msg),
         )
         self.members[key] = m
         self._emit(EventType.AGENT_LOGIN, ts, queue, self.agent_info(m, self._source("login", queue, iface, ts)))
@@ -135,9 +162,12 @@ class AgentBook:
                 reason=msg.get("PausedReason"),
                 since=ts,
                 static=msg.get("Membership") == "static",
+                wrapup=_wrapup(msg),
             )
             return
         m.in_call = msg.get("InCall") == "1"
+        if msg.get("Wrapuptime"):
+            m.wrapup = _wrapup(msg)
 
     def resync(self, listed: Iterable[AmiMessage], ts: datetime) -> None:
         """QueueStatus answer (QueueMember entries). First time: learn silently.
@@ -160,6 +190,7 @@ class AgentBook:
                         reason=msg.get("PausedReason"),
                         since=ts,
                         static=msg.get("Membership") == "static",
+                        wrapup=_wrapup(msg),
                     )
             self.synced = True
             return

@@ -70,6 +70,9 @@ class Pbx:
         self.waiting: dict[str, list[str]] = {}  # queue -> caller channel uids, in order
         self.rr_last: dict[str, str] = {}  # rrmemory queue -> interface last tried
         self._last = 0.0
+        # a queue's offer: Asterisk reports the member's new device state after AgentCalled
+        self.defer_status = False
+        self._deferred: list[str] = []
         for q in directory.queues:
             for number in q.members:
                 ext = directory.extension(number)
@@ -210,8 +213,15 @@ class Pbx:
                 [("Digit", digit), ("DurationMs", str(duration_ms)), ("Direction", "Received")],
             )
 
-    def hold(self, ch: Channel, on: bool) -> None:
-        self.emit("Hold" if on else "Unhold", channel_block(ch))
+    def hold(self, ch: Channel, on: bool, music_class: str = "") -> None:
+        extra = [[("MusicClass", music_class)]] if on and music_class else []
+        self.emit("Hold" if on else "Unhold", channel_block(ch), *extra)
+
+    def music_on_hold(self, ch: Channel, on: bool, music_class: str = "default") -> None:
+        if on:
+            self.emit("MusicOnHoldStart", channel_block(ch), [("Class", music_class)])
+        else:
+            self.emit("MusicOnHoldStop", channel_block(ch))
 
     # ----------------------------------------------------------------- dials
     def dial(self, kind: str, src: Channel | None, dst: Channel, extra: tuple[str, str]) -> None:
@@ -302,7 +312,8 @@ class Pbx:
         self.emit(kind, member_block(m))
 
     def available(self, m: Member) -> bool:
-        return not m.paused and self._devices.get(m.interface.lower(), "idle") == "idle"
+        idle = self._devices.get(m.interface.lower(), "idle") == "idle"
+        return not m.paused and idle and self.now >= m.wrapup_until
 
     def _device_changed(self, device: str) -> None:
         """Recompute a phone's state from its channels; announce a change as Asterisk does."""
@@ -320,6 +331,20 @@ class Pbx:
                 m.status, m.in_call = status, new == "inuse"
         if not self.noise:
             return
+        if self.defer_status:
+            self._deferred.append(device)
+            return
+        self._announce_device(device, key, dsc, code, text)
+
+    def flush_status(self) -> None:
+        """Announce the device changes held back while :attr:`defer_status` was set."""
+        self.defer_status = False
+        pending, self._deferred = self._deferred, []
+        for device in pending:
+            dsc, code, text, _ = _DEVICE[self._devices.get(device.lower(), "idle")]
+            self._announce_device(device, device.lower(), dsc, code, text)
+
+    def _announce_device(self, device: str, key: str, dsc: str, code: int, text: str) -> None:
         self.emit("DeviceStateChange", [("Device", device), ("State", dsc)])
         ext = self.directory.extension_of_channel(device + "-0")
         if ext is not None:

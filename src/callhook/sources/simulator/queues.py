@@ -20,7 +20,7 @@ from collections.abc import Callable
 from callhook.sources.simulator.calls import RING_STATE_DELAY, AfterAnswer, Dialled, trunk_in, write_cdrs
 from callhook.sources.simulator.engine import Script
 from callhook.sources.simulator.pbx import Pbx
-from callhook.sources.simulator.shapes import Channel, Member
+from callhook.sources.simulator.shapes import Channel, Member, channel_block
 
 __all__ = ["Decide", "agent_session", "queue_add", "queue_call", "queue_pause", "queue_remove"]
 
@@ -58,8 +58,13 @@ def queue_call(
     member_timeout_s: float | None = None,
     retry_s: float = 1.0,
     after_answer: AfterAnswer | None = None,
+    queue_timeout_s: float | None = None,
+    mailbox_s: float = 3.5,
 ) -> Script:
-    """PSTN -> DID -> (IVR reading ``digits`` into ``__ipbx_custom_field``) -> queue ``queue``."""
+    """PSTN -> DID -> (IVR reading ``digits`` into ``__ipbx_custom_field``) -> queue ``queue``.
+
+    ``queue_timeout_s``: ``Queue(<name>,rt,,,<timeout>)``: the caller leaves the queue then,
+    still connected, and the dial plan answers and plays ``mailbox_s`` of a mailbox."""
     q = pbx.directory.queue(queue)
     strategy = q.strategy if q is not None else "ringall"
     src = trunk_in(pbx, key, caller, did)
@@ -74,20 +79,27 @@ def queue_call(
             yield 0.25
         pbx.varset(src, "CUSTNO", digits)
         pbx.varset(src, "__ipbx_custom_field", digits)
-    data = f"{queue},rt,,,120"
+    data = f"{queue},rt,,,{int(queue_timeout_s) if queue_timeout_s else 120}"
     pbx.app(src, "queues", queue, 2, "Queue", data)
     pbx.varset(src, "QUEUEWAIT", "")
     joined = pbx.now
     position = pbx.queue_join(src, queue)
     cdrs: list[Dialled] = []
+    deadline = joined + queue_timeout_s if queue_timeout_s else float("inf")
     while True:
         left = joined + patience_s - pbx.now
         offered = _candidates(pbx, queue, strategy, set())
         if not offered:
+            if pbx.now >= deadline:
+                yield from _timeout(pbx, src, queue, position, joined, [], cdrs, mailbox_s)
+                return
             if left <= 0:
                 yield from _abandon(pbx, src, queue, position, joined, [], cdrs)
                 return
-            yield min(retry_s, left)
+            # Asterisk offers a member again the moment its wrap-up ends
+            wrapped = [m.wrapup_until - pbx.now for m in pbx.members.values() if m.queue == queue]
+            soon = min((w for w in wrapped if w > 0), default=retry_s)
+            yield min(retry_s, left, soon, deadline - pbx.now)
             continue
         legs = [_offer(pbx, src, m, queue) for m in offered]
         cdrs += [Dialled(src, leg, pbx.now, "Queue", data, queue, "queues") for leg in legs]
@@ -103,6 +115,11 @@ def queue_call(
         )
         wait = timeout if winner is None else (delays[winner] or 0.0)
         left = joined + patience_s - pbx.now
+        if deadline - pbx.now < min(wait, left):
+            yield max(deadline - pbx.now, 0.0)
+            ringing = list(zip(offered, legs, strict=True))
+            yield from _timeout(pbx, src, queue, position, joined, ringing, cdrs, mailbox_s)
+            return
         if left < wait:
             yield max(left, 0.0)
             yield from _abandon(pbx, src, queue, position, joined, list(zip(offered, legs, strict=True)), cdrs)
@@ -122,11 +139,13 @@ def queue_call(
 
 
 def _offer(pbx: Pbx, src: Channel, m: Member, queue: str) -> Channel:
+    pbx.defer_status = True
     leg = pbx.new_channel(m.interface, src.call, linkedid=src.linkedid)
     pbx.inherit(src, leg)
     leg.cl_num, leg.cl_name, leg.context, leg.exten = src.cid_num, src.cid_name, "from-internal", queue
     pbx.set_state(leg, "Ringing")
     pbx.agent_event("AgentCalled", src, leg, m)
+    pbx.flush_status()
     pbx.dial("DialBegin", src, leg, ("DialString", m.interface))
     return leg
 
@@ -192,10 +211,12 @@ def _connect(
         write_cdrs(pbx, cdrs, "ANSWERED")
         pbx.unbridge(b, [agent])
         pbx.hangup(agent, 16)
+        m.wrapup_until = pbx.now + m.wrapup
     else:
         write_cdrs(pbx, cdrs, "ANSWERED")
         pbx.bridge_leave(b, agent)
         pbx.hangup(agent, 16, request=False)
+        m.wrapup_until = pbx.now + m.wrapup
         pbx.unbridge(b, [src])
     pbx.hangup(src, 16, request=first is not src)
 
@@ -221,6 +242,51 @@ def _abandon(
     write_cdrs(pbx, cdrs, "NO ANSWER")
     pbx.queue_abandon(src, queue, position, pbx.now - joined)
     pbx.queue_leave(src, queue)
+    pbx.hangup(src, 16)
+
+
+def _timeout(
+    pbx: Pbx,
+    src: Channel,
+    queue: str,
+    position: int,
+    joined: float,
+    ringing: list[tuple[Member, Channel]],
+    cdrs: list[Dialled],
+    mailbox_s: float,
+) -> Script:
+    """The queue's timeout: the ringing members ring out, the caller leaves the queue still
+    connected (reported as QueueCallerAbandon, then Leave, QUEUESTATUS=TIMEOUT), and the dial
+    plan answers it for a mailbox and hangs up."""
+    for m, leg in ringing:
+        pbx.agent_event("AgentRingNoAnswer", src, leg, m, ("RingTime", str(int((pbx.now - leg.created) * 1000))))
+    for _, leg in ringing:
+        pbx.dial("DialEnd", src, leg, ("DialStatus", "NOANSWER"))
+    for _, leg in ringing:
+        pbx.dial("DialEnd", src, leg, ("DialStatus", "CANCEL"))
+        pbx.hangup(leg, 0)
+    pbx.varset(src, "ABANDONED", "TRUE")
+    pbx.queue_abandon(src, queue, position, pbx.now - joined)
+    yield 0.003
+    pbx.queue_leave(src, queue)
+    pbx.varset(src, "QUEUESTATUS", "TIMEOUT")
+    write_cdrs(pbx, cdrs, "NO ANSWER")
+    pbx.set_state(src, "Up")
+    answered = pbx.now
+    yield mailbox_s
+    pbx.emit("SoftHangupRequest", channel_block(src), [("Cause", "16")])
+    pbx.cdr(
+        src,
+        None,
+        destination=queue,
+        dest_context="queues",
+        app="Hangup",
+        data="16",
+        start=src.created,
+        answer=answered,
+        end=pbx.now,
+        disposition="ANSWERED",
+    )
     pbx.hangup(src, 16)
 
 

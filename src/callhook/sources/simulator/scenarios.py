@@ -1,4 +1,4 @@
-"""The 14 recorded scenarios, parameterised, with the recordings' values as defaults.
+"""The 17 recorded scenarios, parameterised, with the recordings' values as defaults.
 
 ``scenario(name, directory, start_ts, **params)`` plays one scenario on a fresh
 simulated PBX and returns its AMI events as ``(seconds from start, message)``.
@@ -9,6 +9,7 @@ scenario are the keyword arguments of its function below.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -265,6 +266,113 @@ def rrmemory_ringnoanswer(
     )
 
 
+def hold_unhold(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "604198497",
+    did: str = "910104229",
+    exten: str = "20",
+    ring_s: float = 1.0,
+    before_s: float = 3.0,
+    hold_s: float = 5.6,
+    after_s: float = 3.0,
+) -> Script:
+    """The answering extension holds the caller with ``*7`` and takes it back with ``1``."""
+    return calls.inbound_direct(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        exten=exten,
+        ring_s=ring_s,
+        after_answer=transfers.hold(before_s=before_s, hold_s=hold_s, after_s=after_s),
+    )
+
+
+def queue_wrapup(
+    pbx: Pbx,
+    key: str,
+    *,
+    first: str = "777888999",
+    second: str = "604198497",
+    did: str = "222333450",
+    queue: str = "HELPDESK",
+    agent: str = "163",
+    wrapup_s: int = 5,
+    second_after_s: float = 6.5,
+) -> Script:
+    """Two callers into a queue of one static agent with a wrap-up time: the second waits
+    the wrap-up out. The queue is the PBX's own (queues.conf), not the directory's."""
+    interface = pbx.extension_device(agent)
+    ext = pbx.directory.extension(agent)
+    name = ext.login if ext is not None and ext.login else agent
+    pbx.members[(queue, interface.lower())] = Member(
+        queue, interface, name, login_time=int(pbx.now), status=0, wrapup=wrapup_s
+    )
+    one = queues.queue_call(
+        pbx,
+        key,
+        caller=first,
+        did=did,
+        queue=queue,
+        talk_s=3.5,
+        hangup_by="agent",
+        decide=answers(pbx.directory, {agent: 2.0}),
+    )
+    two = queues.queue_call(
+        pbx,
+        pbx.call_key(),
+        caller=second,
+        did=did,
+        queue=queue,
+        talk_s=2.5,
+        hangup_by="agent",
+        decide=answers(pbx.directory, {agent: 1.0}),
+    )
+    return together(pbx, [(0.0, one), (second_after_s, two)])
+
+
+def queue_timeout(
+    pbx: Pbx,
+    key: str,
+    *,
+    caller: str = "777888999",
+    did: str = "222333447",
+    queue: str = "NOC",
+    timeout_s: float = 10.0,
+    mailbox_s: float = 3.5,
+) -> Script:
+    """Nobody answers; the caller leaves the queue at its timeout, still connected, for a mailbox."""
+    return queues.queue_call(
+        pbx,
+        key,
+        caller=caller,
+        did=did,
+        queue=queue,
+        decide=answers(pbx.directory, {}),
+        queue_timeout_s=timeout_s,
+        mailbox_s=mailbox_s,
+    )
+
+
+def together(pbx: Pbx, parts: list[tuple[float, Script]]) -> Script:
+    """Several scripts as one, each started after its delay (two calls of one scenario)."""
+    heap = [(pbx.now + delay, i, part) for i, (delay, part) in enumerate(parts)]
+    heapq.heapify(heap)
+    while heap:
+        due, i, part = heap[0]
+        if due > pbx.now:
+            yield due - pbx.now
+            continue
+        heapq.heappop(heap)
+        try:
+            wait = next(part)
+        except StopIteration:
+            continue
+        heapq.heappush(heap, (pbx.now + max(0.0, wait), i, part))
+
+
 _SCRIPTS: dict[str, Callable[..., Script]] = {
     f.__name__: f
     for f in (
@@ -282,6 +390,9 @@ _SCRIPTS: dict[str, Callable[..., Script]] = {
         custom_field,
         rrmemory_ringnoanswer,
         caller_abandons_while_ringing_direct,
+        hold_unhold,
+        queue_wrapup,
+        queue_timeout,
     )
 }
 NAMES = tuple(sorted(_SCRIPTS))

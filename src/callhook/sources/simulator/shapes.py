@@ -116,6 +116,8 @@ class Member:
     calls_taken: int = 0
     status: int = 1  # AST_DEVICE_NOT_INUSE
     in_call: bool = False
+    wrapup: int = 0  # seconds of wrap-up after each call (queues.conf member wrapuptime)
+    wrapup_until: float = 0.0  # not offered calls before then
 
 
 def stamp(t: float) -> str:
@@ -175,7 +177,7 @@ def member_block(m: Member) -> list[tuple[str, str]]:
         ("Paused", "1" if m.paused else "0"),
         ("PausedReason", m.reason if m.paused else ""),
         ("Ringinuse", "0"),
-        ("Wrapuptime", "0"),
+        ("Wrapuptime", str(m.wrapup)),
     ]
 
 

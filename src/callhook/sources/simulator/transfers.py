@@ -17,13 +17,39 @@ from callhook.sources.simulator.engine import Script
 from callhook.sources.simulator.pbx import Pbx
 from callhook.sources.simulator.shapes import UNKNOWN, Bridge, Channel, bridge_block, channel_block
 
-__all__ = ["attended_cancelled", "blind"]
+__all__ = ["attended_cancelled", "blind", "hold"]
 
 
 def _keypad(pbx: Pbx, ch: Channel, digits: str) -> Script:
     for digit in digits:
         pbx.dtmf(ch, digit, begin=False)
         yield 0.08
+
+
+def hold(*, before_s: float = 3.0, hold_s: float = 5.6, after_s: float = 3.0, music: str = "default") -> AfterAnswer:
+    """The answering extension keys ``*7`` (a features.conf hold: the caller hears music) and
+    ``1`` to take the caller back, then hangs up. Nobody leaves the bridge."""
+
+    def run(pbx: Pbx, b: Bridge, caller: Channel, agent: Channel) -> Script:
+        yield before_s
+        for digit in "*7":
+            pbx.dtmf(agent, digit, begin=True)
+            yield 0.25
+            pbx.dtmf(agent, digit, begin=False)
+            yield 0.1
+        pbx.hold(agent, True, music)
+        pbx.music_on_hold(caller, True, music)
+        yield hold_s
+        pbx.dtmf(agent, "1", begin=True)
+        pbx.hold(agent, False)
+        pbx.music_on_hold(caller, False)
+        pbx.dtmf(agent, "1", begin=False)
+        yield after_s
+        device = agent.device
+        d = Dialled(caller, agent, caller.created, "Dial", f"{device},25,t", agent.exten, "ext-local")
+        end_bridged(pbx, b, agent, caller, [d])
+
+    return run
 
 
 def blind(

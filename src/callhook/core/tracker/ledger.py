@@ -1,13 +1,16 @@
-"""The tracker's state and the helpers every handler uses: filing channels under their
-call, making events with the call's envelope (id, time, tenant, call key, sequence).
+"""The tracker's shared memory and the helpers every handler uses: filing channels
+under their call, stepping a leg's or a visit's machine, and making events with the
+call's envelope (id, time, tenant, call key, sequence).
 
-Handlers live in :mod:`.tracker` (channels, dials, hangups, the end of a call),
-:mod:`.transfers` (bridges, hold, transfers) and :mod:`.queues` (queue callers and
-agents' offers); :class:`TrackerBase` is what they share.
+The handlers are separate objects that hold one :class:`Ledger` (composition, not
+inheritance): :class:`~.calls.CallDesk` (channels, dials, hangups, the end of a call),
+:class:`~.transfers.TransferDesk` (bridges, hold, transfers), :class:`~.queues.QueueDesk`
+(queue callers and agents' offers) and :class:`~.agents.AgentBook` (queue members).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -16,9 +19,19 @@ from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Directory
 from callhook.core.events import AgentInfo, CallParty, Direction, Event, EventType, Leg
 from callhook.core.tracker.agents import AgentBook
-from callhook.core.tracker.state import Call, Chan
+from callhook.core.tracker.machine import (
+    Effect,
+    LegInput,
+    LegState,
+    Transition,
+    Unexpected,
+    VisitInput,
+    VisitState,
+    step,
+)
+from callhook.core.tracker.state import Call, Chan, QueueVisit
 
-__all__ = ["UNKNOWN", "IdFactory", "TrackerBase", "num"]
+__all__ = ["UNKNOWN", "IdFactory", "Ledger", "num"]
 
 UNKNOWN = ("", "<unknown>", "<Unknown>")
 IdFactory = Callable[[datetime], str]
@@ -29,19 +42,48 @@ def num(v: str) -> str:
     return "" if v in UNKNOWN else v
 
 
-class TrackerBase:
+class Ledger:
     def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC) -> None:
         self.directory = directory
         self.tenant = directory.tenant
         self.tz = tz
-        self._new_id = new_id
+        self.new_id = new_id
         self.calls: dict[str, Call] = {}
         self.chans: dict[str, Chan] = {}
-        self._out: list[Event] = []
+        self.out: list[Event] = []
+        self.unexpected: Counter[tuple[str, str, str]] = Counter()
+        self.surprises: list[Unexpected] = []  # since the adapter last took them
         self._agent_seq: dict[str, int] = {}
-        self.agents = AgentBook(directory, self._emit_agent)
+        self.agents = AgentBook(directory, self.emit_agent)
+        # what to do with a call whose last channel moved to another call (a pickup's or a
+        # spy's own call): the composition root hands in CallDesk.end_call
+        self.call_emptied: Callable[[Call, datetime], None] = lambda call, ts: None
 
-    def _ts(self, msg: AmiMessage, now: datetime) -> datetime:
+    # ------------------------------------------------------------- machines
+    def _record(self, found: Transition | Unexpected) -> Effect | None:
+        if isinstance(found, Unexpected):
+            self.unexpected[found.kind] += 1
+            self.surprises.append(found)
+            return None
+        return found.effect
+
+    def advance(self, ch: Chan, inp: LegInput) -> Effect | None:
+        """Step ``ch``'s leg machine: the effect to carry out, None for an unexpected input."""
+        found = step(ch.leg, inp, ch.uid)
+        effect = self._record(found)
+        if isinstance(found, Transition) and isinstance(found.state, LegState):
+            ch.leg = found.state
+        return effect
+
+    def advance_visit(self, visit: QueueVisit, inp: VisitInput) -> Effect | None:
+        found = step(visit.state, inp, visit.member_uid)
+        effect = self._record(found)
+        if isinstance(found, Transition) and isinstance(found.state, VisitState):
+            visit.state = found.state
+        return effect
+
+    # ----------------------------------------------------------------- time
+    def ts(self, msg: AmiMessage, now: datetime) -> datetime:
         raw = msg.get("Timestamp")
         if raw:
             try:
@@ -50,50 +92,66 @@ class TrackerBase:
                 pass
         return now.astimezone(self.tz)
 
-    def _party(self, call: Call) -> CallParty:
+    # --------------------------------------------------------------- events
+    def party(self, call: Call, direction: Direction | None = None) -> CallParty:
         return CallParty(
             caller_num=call.caller_num,
             caller_name=call.caller_name,
             called_num=call.called_num,
-            direction=call.direction,
+            direction=direction or call.direction,
             caller_type=call.caller_type,
             record_name=f"{call.start:%Y%m%d-%H%M%S}-{call.caller_num}-{call.called_num}",
         )
 
-    def _emit(self, call: Call, etype: EventType, ts: datetime, **kw: Any) -> None:
+    def direction_of(self, call: Call, leg: Leg | None) -> Direction | None:
+        """The call's direction, seen from the leg an event is about (docs/dialects.md):
+        a supervisor's spy leg is ``barge``; in an internal call, a called extension of
+        another tenant than the caller's sees the call coming in: ``incomingLocal``."""
+        if leg is None:
+            return call.direction
+        ch = self.chans.get(leg.leg_id) or call.channels.get(leg.leg_id)
+        if ch is not None and ch.spy:
+            return Direction.BARGE
+        caller_tenant = call.caller_ext.tenant if call.caller_ext is not None else call.tenant
+        called = ch is not None and ch.ext is not None and ch.dialed
+        if call.direction is Direction.OUTGOING_LOCAL and called and ch is not None and ch.ext is not None:
+            return Direction.INCOMING_LOCAL if ch.ext.tenant != caller_tenant else call.direction
+        return call.direction
+
+    def emit(self, call: Call, etype: EventType, ts: datetime, **kw: Any) -> None:
         if not call.announced and etype is not EventType.CALL_NEW:
-            self._announce(call, ts)
+            self.announce(call, ts)
         call.seq += 1
-        self._out.append(
+        direction = self.direction_of(call, kw.get("leg"))
+        self.out.append(
             Event(
-                id=self._new_id(ts),
+                id=self.new_id(ts),
                 type=etype,
                 ts=ts,
                 tenant=call.tenant or self.tenant,
                 call_id=call.id,
                 seq=call.seq,
-                party=self._party(call),
+                party=self.party(call, direction),
                 **kw,
             )
         )
 
-    def _emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
+    def emit_agent(self, etype: EventType, ts: datetime, queue: str, agent: AgentInfo) -> None:
+        """An agent event: its sequence is the agent's (the order key of agent events)."""
         key = agent.login or agent.number
         seq = self._agent_seq.get(key, 0) + 1
         self._agent_seq[key] = seq
         ext = self.directory.extension(agent.number)
         tenant = (ext.tenant if ext is not None else "") or self.tenant
-        self._out.append(
-            Event(id=self._new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq, queue=queue, agent=agent)
-        )
+        self.out.append(Event(id=self.new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq, queue=queue, agent=agent))
 
-    def _announce(self, call: Call, ts: datetime) -> None:
+    def announce(self, call: Call, ts: datetime) -> None:
         if call.announced:
             return
         call.announced = True
-        self._emit(call, EventType.CALL_NEW, ts)
+        self.emit(call, EventType.CALL_NEW, ts)
 
-    def _leg(self, ch: Chan) -> Leg:
+    def leg(self, ch: Chan) -> Leg:
         ext = ch.ext if ch.ext is not None else ch.on_behalf
         if ext is None:
             return Leg(leg_id=ch.uid, channel=ch.name, external=ch.trunk)
@@ -107,7 +165,8 @@ class TrackerBase:
             external=ch.ext is None,
         )
 
-    def _chan(self, msg: AmiMessage, ts: datetime, prefix: str = "") -> Chan | None:
+    # ------------------------------------------------------------- channels
+    def chan(self, msg: AmiMessage, ts: datetime, prefix: str = "") -> Chan | None:
         """The channel an event is about; created (and filed) if we have not seen it."""
         uid = msg.get(prefix + "Uniqueid")
         if not uid:
@@ -117,7 +176,7 @@ class TrackerBase:
         if ch is None:
             ch = self._new_chan(uid, msg.get(prefix + "Channel"), linked, ts, msg, prefix)
         elif linked != ch.linkedid and linked in self.calls:
-            self._move(ch, linked)
+            self.move(ch, linked)
         return ch
 
     def _new_chan(self, uid: str, name: str, linked: str, ts: datetime, msg: AmiMessage, prefix: str) -> Chan:
@@ -134,6 +193,8 @@ class TrackerBase:
             caller_num=num(msg.get(prefix + "CallerIDNum")),
             exten=msg.get(prefix + "Exten"),
         )
+        if ch.state == "Up":
+            ch.up_at = ts
         self.chans[uid] = ch
         call = self.calls.get(linked)
         if call is None:
@@ -151,7 +212,7 @@ class TrackerBase:
             call.caller_num, call.called_num = ch.caller_num, exten
             call.tenant = self.directory.did_tenants.get(exten, "")
             call.caller_name = num(msg.get(prefix + "CallerIDName"))
-            self._announce(call, ts)
+            self.announce(call, ts)
         elif ch.ext is not None and ch.state not in ("Down", ""):
             call.caller_type, call.caller_ext = "internal", ch.ext
             call.caller_num, call.caller_name = ch.ext.number, ch.ext.name
@@ -163,15 +224,11 @@ class TrackerBase:
             call.caller_type = "originate"
         return call
 
-    def _move(self, ch: Chan, linked: str) -> None:
+    def move(self, ch: Chan, linked: str) -> None:
         old = self.calls.get(ch.linkedid)
         if old is not None:
             old.channels.pop(ch.uid, None)
         ch.linkedid = linked
         self.calls[linked].channels[ch.uid] = ch
         if old is not None and not old.channels:
-            self._end_call(old, ch.created)
-
-    def _end_call(self, call: Call, ts: datetime) -> None:
-        """The whole call ended (its last channel is gone): defined by :class:`Tracker`."""
-        raise NotImplementedError
+            self.call_emptied(old, ch.created)
