@@ -106,7 +106,12 @@ def test_values_and_types() -> None:
     for key in ("attempt_id", "member_id"):
         assert type(body[key]) is int
         assert 0 <= body[key] < 2**48  # type: ignore[operator]
-    assert body["amd_result"] == ""
+    assert body["amd_result"] == ""  # no AMD ran
+
+
+def test_amd_result_when_the_dial_plan_ran_amd() -> None:
+    body = body_of(ev(T.QUEUE_BRIDGED, queue_call=QueueCall(member_channel_id="1.2", amd_result="HUMAN")))
+    assert body["amd_result"] == "HUMAN"
 
 
 def test_ids_are_deterministic_and_distinct() -> None:
@@ -185,6 +190,7 @@ def test_decode() -> None:
         cc_result="success",
         call_cause="NORMAL_CLEARING",
         call_sip_code=200,
+        amd_result="MACHINE",  # the seed's MASHINE, corrected (spec/dialects.md section 4)
     )
     assert e.variables == {"ipbx_custom_field": "987654"}
     assert e.custom_field == "987654"

@@ -32,7 +32,7 @@ def _visit(
                 call_id,
                 at + wait + talk,
                 queue=queue,
-                queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success"),
+                queue_call=QueueCall(wait=wait, call_voice_sec=talk, cc_result="success"),
             )
         )
     else:

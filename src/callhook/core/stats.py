@@ -123,7 +123,7 @@ def _visits(events: Iterable[Event]) -> list[_Visit]:
             if qc.cc_result == "success":
                 if v.wait is None:
                     v.wait = qc.wait
-                v.talk = qc.call_bill_sec
+                v.talk = qc.call_voice_sec  # seed 002: talk with the agent (bill also counts an IVR)
             elif qc.cc_result == "abandoned" and v.wait is None:
                 v.abandoned = True
     return list(visits.values())

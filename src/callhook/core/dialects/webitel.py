@@ -18,7 +18,7 @@ agent.wrapup               Processing  BASE + AGENT + call_voice_sec, call_cause
 BASE: channel ("call"), attempt_id, destination (the member's number), use_processing,
 agent_channel_id, member_channel_id. AGENT: agent_name, agent_id, user_id,
 agent_extension, member_name, member_id, cc_attempt_seq, call_bill_sec,
-call_duration, amd_result ("": callhook runs no answering-machine detection).
+call_duration, amd_result (HUMAN / MACHINE when the dial plan ran Asterisk's AMD(), else "").
 
 Integer ids are derived, deterministically, from what callhook knows:
 agent_id = user_id = the agent's vendor id or extension number when it is an integer,
@@ -134,7 +134,7 @@ def message(event: Event) -> dict[str, Any] | None:
         "cc_attempt_seq": qc.attempt_seq,
         "call_bill_sec": _seconds(qc.call_bill_sec),
         "call_duration": _seconds(qc.call_duration),
-        "amd_result": "",
+        "amd_result": qc.amd_result,
         "call_voice_sec": _seconds(qc.call_voice_sec),
         "cc_result": _SPELLING.get(qc.cc_result, qc.cc_result),
         "call_cause": qc.call_cause,
@@ -164,7 +164,7 @@ def decode(payload: Payload, *, now: datetime, new_id: Callable[[datetime], str]
     member_channel_id. Undocumented top-level keys with text values are the
     member's variables; other undocumented keys are ignored. The derived ids
     (attempt_id, member_id, user_id) are checked for type and not kept; agent_id
-    is kept as ``AgentInfo.agent_id``; amd_result is checked and not kept.
+    is kept as ``AgentInfo.agent_id``; amd_result is kept (``MASHINE`` read as MACHINE).
     """
     obj = json_object(payload)
     name = text(obj, "event", required=True)
@@ -173,8 +173,8 @@ def decode(payload: Payload, *, now: datetime, new_id: Callable[[datetime], str]
         raise DecodeError("event", f"unknown webitel event {name[:40]!r}")
     for key in ("attempt_id", "user_id", "member_id"):
         integer(obj, key)
-    for key in ("channel", "amd_result"):
-        text(obj, key)
+    text(obj, "channel")
+    amd = text(obj, "amd_result")
     aid, agent_name, extension = integer(obj, "agent_id"), text(obj, "agent_name"), text(obj, "agent_extension")
     agent = None
     if aid is not None or agent_name or extension:
@@ -192,6 +192,7 @@ def decode(payload: Payload, *, now: datetime, new_id: Callable[[datetime], str]
         call_cause=text(obj, "call_cause"),
         call_sip_code=integer(obj, "call_sip_code"),
         use_processing=boolean(obj, "use_processing"),
+        amd_result=_SPELLING.get(amd, amd),
     )
     variables = {k: v for k, v in obj.items() if k not in RESERVED and isinstance(v, str)}
     return Event(
