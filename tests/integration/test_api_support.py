@@ -287,7 +287,7 @@ def queue_visit(
                 tenant=tenant,
                 at=at + timedelta(seconds=wait + talk),
                 queue=queue,
-                queue_call=QueueCall(wait=wait, call_bill_sec=talk, cc_result="success"),
+                queue_call=QueueCall(wait=wait, call_bill_sec=talk, call_voice_sec=talk, cc_result="success"),
             )
         )
     else:

@@ -172,16 +172,20 @@ def test_noise_filters_keep_what_the_tracker_reads() -> None:
     assert ok("VarSet", Variable="ipbx_custom_field")
     assert ok("VarSet", Variable="C2D_EXTEN")
     assert ok("VarSet", Variable="__DID")  # inherited: the tracker copies it into the call
+    assert ok("VarSet", Variable="AMDSTATUS", Value="HUMAN")  # Webitel amd_result
+    assert ok("VarSet", Variable="~HASH~SIP_CAUSE~PJSIP/20-00000001~", Value="SIP 486 Busy Here")
+    assert not ok("VarSet", Variable="~HASH~HANGUPCAUSE~PJSIP/20-00000001~")
+    assert ok("ExtensionStatus")  # the extensions' presence
     for var in ("BRIDGEPEER", "QUEUENAME", "ipbx_custom_field_2", "x_ipbx_custom_field"):
         assert not ok("VarSet", Variable=var), var
     assert not passes(actions.noise_filters(keep_inherited=False), "VarSet", {"Event": "VarSet", "Variable": "__DID"})
-    for event in ("Newexten", "DeviceStateChange", "ExtensionStatus", "RTCPSent", "RTCPReceived"):
+    for event in ("Newexten", "DeviceStateChange", "RTCPSent", "RTCPReceived"):
         assert not ok(event), event
 
 
 def test_noise_filters_are_parameters() -> None:
     filters = actions.noise_filters(
-        keep_variables=(), drop_events=("Newstate",), drop_prefixes=(), keep_inherited=False
+        keep_variables=(), drop_events=("Newstate",), drop_prefixes=(), keep_inherited=False, keep_prefixes=()
     )
     assert [f.criteria for f in filters] == [
         "action(include),header(Event),method(regex)",
@@ -191,3 +195,5 @@ def test_noise_filters_are_parameters() -> None:
     assert passes(filters, "Newexten", {"Event": "Newexten"})
     with pytest.raises(ValueError, match="invalid variable"):
         actions.noise_filters(keep_variables=("a|b",))
+    with pytest.raises(ValueError, match="invalid variable prefix"):
+        actions.noise_filters(keep_prefixes=("~HASH~(",))

@@ -42,7 +42,7 @@ def with_after(name: str, event: str, extra: AmiMessage, nth: int = 0) -> list[A
 # ------------------------------------------------------------------------- presence
 def test_presence_follows_the_extensions_hint() -> None:
     t = truth("hold_unhold")["truth"]
-    _, events = run(messages("hold_unhold"), presence=True)
+    tracker, events = run(messages("hold_unhold"), presence=True)
     seen = [e for e in events if e.type is T.EXTENSION_PRESENCE]  # type: ignore[attr-defined]
     ext = t["routed_to"]
     assert [(e.presence.number, e.presence.previous, e.presence.state) for e in seen] == [
@@ -51,6 +51,7 @@ def test_presence_follows_the_extensions_hint() -> None:
         (ext, "in_use", "idle"),
     ]
     assert all(e.call_id == "" and e.tenant == "lab" for e in seen)
+    assert (ext, "idle") in tracker.snapshot().presence
     assert [e.seq for e in seen] == [1, 2, 3]
     # presence is a callhook event only: no vendor dialect has it
     assert all(wire(seen, d) == [] for d in ("voipex", "pbx2is", "webitel", "telphin"))

@@ -13,9 +13,11 @@ header(Key),method(none|regex|exact|starts_with|ends_with|contains)`` and the pa
 in ``Filter``. An event passes when it matches any include filter (if there are
 include filters) and no exclude filter. :func:`noise_filters` builds the set callhook
 uses: everything except ``VarSet`` is included, ``VarSet`` only for the variables the
-tracker reads (inherited ``_``/``__`` ones, which it copies into the call, and the named
-ones), and chatty events (``Newexten``, ``DeviceStateChange``,
-``ExtensionStatus``, ``RTCP*``) are excluded. Regular expressions are POSIX extended
+tracker reads (inherited ``_``/``__`` ones, which it copies into the call, the named
+ones — the custom field, click-to-dial's ``C2D_EXTEN``, AMD's ``AMDSTATUS`` — and the
+``HASH(SIP_CAUSE,<channel>)`` entries a SIP channel driver sets), and chatty events
+(``Newexten``, ``DeviceStateChange``, ``RTCP*``) are excluded. ``ExtensionStatus`` passes:
+it is the extensions' presence. Regular expressions are POSIX extended
 (Asterisk uses ``regcomp``), so "everything but VarSet" is spelt without look-ahead.
 """
 
@@ -32,6 +34,7 @@ __all__ = [
     "NOISE_EVENTS",
     "NOISE_PREFIXES",
     "TRACKED_VARIABLES",
+    "TRACKED_VARIABLE_PREFIXES",
     "Action",
     "EventFilter",
     "challenge",
@@ -53,9 +56,10 @@ __all__ = [
     "status",
 ]
 
-NOISE_EVENTS = ("Newexten", "DeviceStateChange", "ExtensionStatus")
+NOISE_EVENTS = ("Newexten", "DeviceStateChange")
 NOISE_PREFIXES = ("RTCP",)  # RTCPSent, RTCPReceived
-TRACKED_VARIABLES = ("ipbx_custom_field", "C2D_EXTEN")  # VarSet kept for these (any __ prefix)
+TRACKED_VARIABLES = ("ipbx_custom_field", "C2D_EXTEN", "AMDSTATUS")  # VarSet kept for these (any __ prefix)
+TRACKED_VARIABLE_PREFIXES = ("~HASH~SIP_CAUSE~",)  # VarSet kept for names starting so
 
 _NAME = re.compile(r"[A-Za-z0-9_]+")
 _METHODS = frozenset({"none", "regex", "exact", "starts_with", "ends_with", "contains"})
@@ -124,6 +128,7 @@ def noise_filters(
     drop_prefixes: Iterable[str] = NOISE_PREFIXES,
     *,
     keep_inherited: bool = True,
+    keep_prefixes: Iterable[str] = TRACKED_VARIABLE_PREFIXES,
 ) -> tuple[EventFilter, ...]:
     """The filters callhook installs after login (the lists are parameters).
 
@@ -139,6 +144,10 @@ def noise_filters(
     if keep:
         names = "|".join(v.lstrip("_") for v in keep)
         alternatives.append(f"_*({names})$")
+    for prefix in keep_prefixes:
+        if not re.fullmatch(r"[A-Za-z0-9_~]+", prefix):
+            raise ValueError(f"invalid variable prefix {prefix!r}")
+        alternatives.append(prefix)
     if alternatives:
         out.append(EventFilter(True, "VarSet", "Variable", "regex", "^(" + "|".join(alternatives) + ")"))
     out += [EventFilter(False, name) for name in drop_events]

@@ -40,6 +40,7 @@ repeated facts are no-ops of the tables. Readers outside the core take a
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
@@ -145,8 +146,9 @@ class Tracker:
         return out
 
     def snapshot(self) -> TrackerSnapshot:
-        """Frozen views of the live calls, queue visits and queue members."""
-        return take_snapshot(self._led)
+        """Frozen views of the live calls, queue visits, queue members and extensions' presence."""
+        presence = tuple(sorted((number, state.value) for number, state in self.presence_desk.states.items()))
+        return dataclasses.replace(take_snapshot(self._led), presence=presence)
 
     # ================================================================ public
     def feed(self, msg: AmiMessage, now: datetime) -> list[Event]:

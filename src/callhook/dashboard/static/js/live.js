@@ -16,7 +16,7 @@ const RESYNC_MS = 60000;
 const TYPES = ["call.new", "call.ringing", "call.answered", "call.pickup", "call.hangup", "call.ended",
   "call.transfer.attended", "call.transfer.cancelled", "call.transfer.blind", "call.record", "queue.joined",
   "queue.offered", "queue.bridged", "queue.missed", "queue.left", "agent.login", "agent.logout", "agent.paused",
-  "agent.unpaused", "agent.wrapup"];
+  "agent.unpaused", "agent.wrapup", "call.hold", "call.unhold"];
 
 export const model = {
   calls: new Map(), // call_id -> call
@@ -195,6 +195,9 @@ export function apply(ev) {
     refreshAgents();
   } else if (ev.type === "call.hangup" && ev.leg) {
     c.legs.delete(ev.leg.channel || ev.leg.leg_id || ev.leg.number);
+  } else if ((ev.type === "call.hold" || ev.type === "call.unhold") && ev.leg) {
+    legOf(c, ev.leg, ts).on_hold = ev.type === "call.hold";
+    c.onHold = Array.from(c.legs.values()).some((l) => l.on_hold);
   } else if (ev.type === "call.transfer.attended") {
     c.transferring = true;
   } else if (ev.type === "call.transfer.cancelled" || ev.type === "call.transfer.blind") {
