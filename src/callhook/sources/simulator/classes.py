@@ -15,7 +15,8 @@ cut down by ``Events:`` at login or the ``Events`` action (``EventMask``):
 =================================  ============================================
 ``on``, ``yes``, ``true``, ``all``  every class (``1``, being a number, is ``system``)
 ``off``, ``no``, ``false``, ``0``   none
-``call,agent,...``                 those classes (unknown words count for nothing)
+``call,agent,...``                 those classes, spelt exactly (``Call`` or ``call, agent``
+                                   with a space count for nothing, as in Asterisk)
 a number                           a bit mask (system=1, call=2, log=4, ...)
 empty                              at login: the read permission; the action: an error
 =================================  ============================================
@@ -57,7 +58,7 @@ _FALSE = ("no", "false", "n", "f", "0", "off")
 
 def parse_mask(value: str) -> frozenset[str] | None:
     """The classes named by an ``Events``/``EventMask`` value; None when it is empty."""
-    text = value.strip()
+    text = value.strip()  # the AMI parser drops the blanks around a header's value
     if not text:
         return None
     if text.isdigit():
@@ -68,7 +69,7 @@ def parse_mask(value: str) -> frozenset[str] | None:
         return frozenset()
     if low in _TRUE:
         return ALL
-    words = {w.strip() for w in low.split(",")}
+    words = set(text.split(","))  # as get_perm(): exact, case- and space-sensitive ("Call" is nothing)
     if "all" in words:
         return ALL
     return frozenset(w for w in words if w in ALL)
