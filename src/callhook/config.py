@@ -102,9 +102,8 @@ _HELP = {
     "allow_private_networks": "may webhooks go to private and loopback addresses (false for a hosted hub)",
     "sender": "HTTP client of the webhooks: `curl` (pycurl) or `aiohttp`",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
-    "log_format": "`text` (one human line) or `json` (one object a line with `call_id`, `subscription_id`, "
-    "`delivery_id` when the record has them)",
-    "access_log": "log one line per API request (method, path, status, duration) as `callhook.access`",
+    "log_format": "`text`, or `json`: one object a line with the record's extra fields (`call_id`, ...)",
+    "access_log": "log one line per API request (method, path, status, client) as `callhook.access`",
     "originate_context": "dial plan context of click-to-dial's Originate",
     "originate_variable": "channel variable that carries the extension in click-to-dial",
     "originate_timeout_ms": "how long click-to-dial rings the extension (milliseconds)",
