@@ -3,8 +3,8 @@
 :func:`configure` is called once by the CLI (the composition root) with the settings
 ``log_level``, ``log_format`` and ``access_log``. Below it, modules log with
 ``logging.getLogger(__name__)``, %-style arguments and a stable ``extra``:
-``call_id``, ``subscription_id``, ``delivery_id`` (and ``event_id``, ``attempt``,
-``status`` where they apply). The text format shows the message only; the JSON format
+``call_id``, ``subscription_id``, ``delivery_id`` (and ``event_id`` where it applies).
+The text format shows the message only; the JSON format
 (:class:`JsonFormatter`) writes one object a line::
 
     {"ts": "2026-11-21T14:23:54.537+00:00", "level": "INFO", "logger": "callhook.delivery.dispatcher",
