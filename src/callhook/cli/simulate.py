@@ -185,28 +185,24 @@ async def serve_ami(
         f"{_for(args.duration)}; Ctrl-C to stop",
         flush=True,
     )
-    peers: set[str] = set()
-    peak = 0
     started = time.monotonic()
     try:
         async with Lifetime(args.duration) as life:
             with _progress(args.duration) as progress:
                 task = progress.add_task("", total=args.duration, stats="")
                 while not await life.wait(TICK):
-                    live = {s.peer for s in server.sessions if s.logged_in}
-                    peers |= live
-                    peak = max(peak, len(live))
+                    live = sum(1 for s in server.sessions if s.logged_in)
                     progress.update(
                         task,
                         completed=time.monotonic() - started,
-                        stats=f"{sim.calls} calls, {sim.messages} messages, {len(live)} sessions",
+                        stats=f"{sim.calls} calls, {sim.messages} messages, {live} sessions",
                     )
                 progress.update(task, completed=args.duration or time.monotonic() - started)
     finally:
         await server.close()
     print(
         f"simulate: {time.monotonic() - started:.1f}s: {sim.calls} calls, {sim.messages} AMI messages, "
-        f"{len(peers)} sessions (peak {peak})",
+        f"{server.logins} sessions (peak {server.peak})",
         flush=True,
     )
     return 0

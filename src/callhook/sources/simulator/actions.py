@@ -115,6 +115,7 @@ class ActionHandler:
         if not self._authenticated(session, msg):
             return [_response(action_id, False, "Authentication failed")]
         session.logged_in = True
+        self.server.session_logged_in()
         read = self.server.config.read
         mask = parse_mask(msg.get("Events"))
         session.send_events = read if mask is None else read & mask

@@ -99,6 +99,8 @@ class SimulatorServer:
         self.sessions: set[Session] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self.actions = ActionHandler(self)
+        self.logins = 0  # sessions that logged in since start
+        self.peak = 0  # most sessions logged in at once
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -216,6 +218,10 @@ class SimulatorServer:
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
             if task is not None:
                 self._handlers.discard(task)
+
+    def session_logged_in(self) -> None:
+        self.logins += 1
+        self.peak = max(self.peak, sum(1 for s in self.sessions if s.logged_in))
 
     def user_filters(self) -> SessionFilters:
         """A new session's filters: the user's configured ones (Asterisk copies them at login)."""
