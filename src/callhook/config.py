@@ -4,19 +4,13 @@ Precedence: command-line flag > environment (``CALLHOOK_*``) > TOML file
 (``--config`` / ``CALLHOOK_CONFIG``) > default. Nothing below the composition root
 reads ``os.environ``: :func:`load` is called by the CLI and the result is passed down.
 
-| setting          | flag          | environment              | default                      |
-|------------------|---------------|--------------------------|------------------------------|
-| listen           | --listen      | CALLHOOK_LISTEN          | 127.0.0.1:8080               |
-| database_url     | --db          | CALLHOOK_DATABASE_URL    | sqlite:///callhook.db (cwd)  |
-| ami_url          | --ami         | CALLHOOK_AMI_URL         | none (no PBX)                |
-| directory        | --directory   | CALLHOOK_DIRECTORY       | none (empty directory)       |
-| admin_token      |               | CALLHOOK_ADMIN_TOKEN     | generated, printed once      |
-| timezone         |               | CALLHOOK_TIMEZONE        | UTC (or the directory's)     |
-| allow_private    |               | CALLHOOK_ALLOW_PRIVATE_NETWORKS | true                  |
-| log_level        | --log-level   | CALLHOOK_LOG_LEVEL       | INFO                         |
-| sender           |               | CALLHOOK_SENDER          | curl (or aiohttp)            |
-| tenant tokens    |               | CALLHOOK_TENANT_TOKENS   | none ("tenant:token,...")    |
-| telphin limit    |               | CALLHOOK_TELPHIN_LIMIT   | 10 subscriptions per client  |
+This module is the one definition of the settings: the :class:`Config` fields (name,
+type, default), ``_ENV`` (the environment variable of each), ``_FLAGS`` (the
+command-line flag, where there is one), ``_HELP`` (what it does) and ``_EXTRA`` (the
+settings that are not plain fields). :func:`settings` joins them; ``docs/configuration.md``
+and ``callhook serve --help`` are generated from it (``scripts/configuration-doc``
+rewrites the document; a test fails when the two disagree). A new setting is a field,
+an ``_ENV`` entry and a ``_HELP`` entry.
 
 In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "tenant"``.
 They land in ``Config.extra["tenant_tokens"]`` (token -> tenant).
@@ -30,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "load", "parse_listen"]
+__all__ = ["Config", "ConfigError", "Setting", "env_help", "load", "parse_listen", "render_markdown", "settings"]
 
 
 class ConfigError(ValueError):
@@ -48,6 +42,8 @@ class Config:
     allow_private_networks: bool = True
     sender: str = "curl"  # the HTTP client for webhooks: curl (pycurl, faster) or aiohttp
     log_level: str = "INFO"
+    log_format: str = "text"  # text or json (one object a line, with the record's extra fields)
+    access_log: bool = False  # one log record per HTTP request to the API
     # click-to-dial dial plan (the click2dial fixture's shape)
     originate_context: str = "click2dial"
     originate_variable: str = "C2D_EXTEN"
@@ -72,11 +68,162 @@ _ENV = {
     "timezone": "CALLHOOK_TIMEZONE",
     "allow_private_networks": "CALLHOOK_ALLOW_PRIVATE_NETWORKS",
     "log_level": "CALLHOOK_LOG_LEVEL",
+    "log_format": "CALLHOOK_LOG_FORMAT",
+    "access_log": "CALLHOOK_ACCESS_LOG",
     "sender": "CALLHOOK_SENDER",
     "originate_context": "CALLHOOK_ORIGINATE_CONTEXT",
     "originate_variable": "CALLHOOK_ORIGINATE_VARIABLE",
+    "originate_timeout_ms": "CALLHOOK_ORIGINATE_TIMEOUT_MS",
+    "ami_ping_interval": "CALLHOOK_AMI_PING_INTERVAL",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
+    "endpoint_concurrency": "CALLHOOK_ENDPOINT_CONCURRENCY",
+    "max_body_bytes": "CALLHOOK_MAX_BODY_BYTES",
 }
+
+# The command-line flag of a setting, where it has one (the rest: environment or TOML).
+_FLAGS = {
+    "listen": "--listen",
+    "database_url": "--db",
+    "ami_url": "--ami",
+    "directory": "--directory",
+    "log_level": "--log-level",
+    "log_format": "--log-format",
+    "access_log": "--access-log",
+}
+
+# What each setting does, for docs/configuration.md and ``serve --help``.
+_HELP = {
+    "listen": "HOST:PORT the API and dashboard listen on",
+    "database_url": "`sqlite:///file.db` (relative to the working directory) or `postgresql://user:pw@host/db`",
+    "ami_url": "`ami://USER:SECRET@HOST:PORT` of the Asterisk manager; empty: no PBX (webhooks in only)",
+    "directory": "the PBX directory, a JSON or TOML file (who is behind each extension; docs/asterisk.md)",
+    "admin_token": "the API's admin token; empty: one is generated and printed once at start",
+    "timezone": "IANA time zone of statistics and dialect times (the directory's, when it names one)",
+    "allow_private_networks": "may webhooks go to private and loopback addresses (false for a hosted hub)",
+    "sender": "HTTP client of the webhooks: `curl` (pycurl) or `aiohttp`",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_format": "`text`, or `json`: one object a line with the record's extra fields (`call_id`, ...)",
+    "access_log": "log one line per API request (method, path, status, client) as `callhook.access`",
+    "originate_context": "dial plan context of click-to-dial's Originate",
+    "originate_variable": "channel variable that carries the extension in click-to-dial",
+    "originate_timeout_ms": "how long click-to-dial rings the extension (milliseconds)",
+    "ami_ping_interval": "seconds between AMI keep-alive Pings",
+    "dispatch_concurrency": "deliveries in flight at once, over all endpoints",
+    "endpoint_concurrency": "deliveries in flight at once to one endpoint",
+    "max_body_bytes": "largest request body the API accepts (bytes)",
+}
+
+# How a default reads in the documentation, where its value alone would mislead.
+_DEFAULT_TEXT = {
+    "database_url": "`sqlite:///callhook.db`",
+    "ami_url": "none",
+    "directory": "none (an empty directory)",
+    "admin_token": "generated, printed once",
+    "timezone": "`UTC` (or the directory's)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One row of the settings table: where a setting comes from and what it does."""
+
+    toml: str  # key in the TOML file ("" when it has none)
+    env: str
+    flag: str
+    default: str
+    help: str
+
+
+# Settings that are not plain Config fields (parsed by load() itself).
+_EXTRA = (
+    Setting("", "CALLHOOK_CONFIG", "--config", "none", "the TOML file to read the settings from"),
+    Setting(
+        "[tenant_tokens]",
+        "CALLHOOK_TENANT_TOKENS",
+        "",
+        "none",
+        'API tokens of tenants: TOML a table of `token = "tenant"`, the environment '
+        "`tenant:token,...` (tokens of 16+ characters)",
+    ),
+    Setting("", "CALLHOOK_TELPHIN_LIMIT", "", "`10`", "Telphin subscriptions a client may create"),
+)
+
+
+def settings() -> list[Setting]:
+    """Every setting, in the order of the Config fields, then the extra ones."""
+    out: list[Setting] = []
+    for f in fields(Config):
+        if f.name == "extra":
+            continue
+        # a field without _ENV or _HELP still loads (from TOML); tests/unit/test_config_doc.py
+        # fails until it has both, so the document is never silently incomplete
+        default = _DEFAULT_TEXT.get(f.name) or f"`{str(f.default).lower() if f.type == 'bool' else f.default}`"
+        out.append(Setting(f.name, _ENV.get(f.name, ""), _FLAGS.get(f.name, ""), default, _HELP.get(f.name, "")))
+    return [*out, *_EXTRA]
+
+
+def env_help() -> str:
+    """The environment variables, for the end of ``callhook serve --help``."""
+    rows = [f"  {s.env:<32} {s.help.replace('`', '')}" for s in settings() if s.env]
+    return "environment (a flag wins over its variable; see docs/configuration.md):\n" + "\n".join(rows)
+
+
+def render_markdown() -> str:
+    """docs/configuration.md, generated from :func:`settings`."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from src/callhook/config.py by scripts/configuration-doc; do not edit by hand. -->",
+        "",
+        "callhook reads its settings once, at start: a command-line flag wins over the",
+        "environment variable, which wins over the TOML file (`--config FILE` or",
+        "`CALLHOOK_CONFIG`), which wins over the default. A bad value stops the start with",
+        "`callhook: configuration error: <key>: ...` and exit status 2.",
+        "",
+        "| TOML key | environment | flag | default | what it does |",
+        "|---|---|---|---|---|",
+    ]
+    for s in settings():
+        cells = [f"`{s.toml}`" if s.toml else "", f"`{s.env}`", f"`{s.flag}`" if s.flag else "", s.default, s.help]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += [
+        "",
+        "Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`). In the TOML file the",
+        "keys sit at the top level or in a `[callhook]` table; an unknown key is an error:",
+        "",
+        "```toml",
+        "[callhook]",
+        'listen = "0.0.0.0:8080"',
+        'database_url = "postgresql://callhook:secret@127.0.0.1/callhook"',
+        'ami_url = "ami://callhook:change-me@127.0.0.1:5038"',
+        'directory = "/etc/callhook/directory.json"',
+        'log_format = "json"',
+        "access_log = true",
+        "",
+        "[tenant_tokens]",
+        '"a-token-of-at-least-16-characters" = "acme"',
+        "```",
+        "",
+        "Commands that talk to a running hub (`webhooks`, `deliveries`, `calls`, ...) take",
+        "`--url` (env `CALLHOOK_URL`, default `http://127.0.0.1:8080`) and `--token`",
+        "(env `CALLHOOK_TOKEN`).",
+        "",
+        "## Logs",
+        "",
+        "Logs go to stderr. `--log-format json` writes one JSON object a line: `ts` (ISO 8601",
+        "with offset), `level`, `logger`, `message`, and the record's stable extra fields",
+        "`call_id`, `subscription_id`, `delivery_id` (and `event_id`) when the record carries",
+        "them, `exc` for a traceback. `--access-log` adds one record per API request from the",
+        "`callhook.access` logger, with `method`, `path`, `status` and `client`.",
+        "",
+        "## Exit status",
+        "",
+        "`0` stopped by SIGINT/SIGTERM; `1` an error at run time; `2` a configuration error, or",
+        "the listen address cannot be bound (`callhook: cannot listen on HOST:PORT: Address",
+        "already in use`: nothing else is started), or a refused AMI login.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -166,4 +313,11 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {cfg.log_level!r}")
+    for key in ("originate_timeout_ms", "dispatch_concurrency", "endpoint_concurrency", "max_body_bytes"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
+    if not cfg.ami_ping_interval > 0:
+        raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
+    if cfg.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format: expected text or json, got {cfg.log_format!r}")
     return cfg

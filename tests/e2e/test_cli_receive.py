@@ -110,10 +110,12 @@ def test_receive_answers_the_status_it_is_told(tmp_path: Path, running: list[Run
     assert _send(f"{url}/y?hello=1")[0] == 500
     rc, out = proc.stop()
     assert rc == 0
-    assert re.search(r"#1 POST /x +-> 500 +voipex", out)
-    assert "  ! UniqueId: required" in out, "a payload that does not decode says why"
-    assert re.search(r"#2 GET /y\?hello=1 +-> 500 +unknown dialect", out)
-    assert out.splitlines()[-1].endswith("answered 500 x2")
+    lines = out.splitlines()
+    # --quiet: exactly one line per request (the banner, two requests, the summary)
+    assert len(lines) == 4, out
+    assert re.fullmatch(r"#1 POST /x +-> 500 +voipex +! UniqueId: required.*", lines[1]), "says why it did not decode"
+    assert re.fullmatch(r"#2 GET /y\?hello=1 +-> 500 +unknown dialect.*", lines[2])
+    assert lines[-1].endswith("answered 500 x2")
 
 
 def test_receive_fails_at_random_with_a_seed_and_waits_with_a_delay(tmp_path: Path, running: list[Running]) -> None:

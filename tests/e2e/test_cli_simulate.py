@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import time
 from pathlib import Path
@@ -79,3 +80,55 @@ def test_simulate_target_that_is_not_there_is_a_clear_error(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "callhook simulate: cannot reach http://127.0.0.1:" in done.stderr
     assert "x" * 20 not in done.stderr + done.stdout
+
+
+def test_simulate_runs_until_stopped_and_ctrl_c_with_a_client_is_clean(tmp_path: Path, running: list[Running]) -> None:
+    """No --duration: it stands in for a PBX, so it runs until SIGINT; a logged-in client is no problem."""
+    sim = start(running, "simulate", "--ami-listen", "127.0.0.1:0", "--rate", "2", cwd=tmp_path)
+    head = sim.wait_for(r"^simulate: AMI on 127\.0\.0\.1:(\d+) .* until stopped; Ctrl-C to stop$")
+    with socket.create_connection(("127.0.0.1", int(head.group(1))), timeout=5) as sock:
+        parser = AmiParser()
+        sock.sendall(b"Action: Login\r\nUsername: lab\r\nSecret: labsecret\r\n\r\n")
+        _read_until(sock, parser, "Newchannel")
+        assert sim.proc.poll() is None
+        rc, out = sim.stop(signal.SIGINT)
+    assert rc == 0
+    assert re.search(r"^simulate: \d+\.\ds: \d+ calls, \d+ AMI messages, 1 sessions \(peak 1\)$", out, re.M), out
+    assert "Traceback" not in sim.stderr
+    assert "CancelledError" not in sim.stderr
+
+
+def test_simulate_takes_the_user_and_its_eventfilters_from_a_manager_conf(
+    tmp_path: Path, running: list[Running]
+) -> None:
+    conf = tmp_path / "manager.conf"
+    conf.write_text(
+        "[general]\nenabled = yes\n\n[crm]\nsecret = s3cret\nread = call\n"
+        "eventfilter(action(exclude),name(Newstate)) =\n"
+        "eventfilter(action(exclude),name(Hangup))\n",  # no '=': Asterisk ignores it, and so does the simulator
+        encoding="utf-8",
+    )
+    sim = start(
+        running,
+        "simulate",
+        "--ami-listen",
+        "127.0.0.1:0",
+        "--rate",
+        "0",
+        "--manager-conf",
+        str(conf),
+        cwd=tmp_path,
+    )
+    head = sim.wait_for(r"AMI on 127\.0\.0\.1:(\d+) \(user crm, 1 eventfilters\)")
+    with socket.create_connection(("127.0.0.1", int(head.group(1))), timeout=5) as sock:
+        parser = AmiParser()
+        sock.sendall(b"Action: Login\r\nUsername: crm\r\nSecret: s3cret\r\n\r\n")
+        _read_until(sock, parser, "Success")
+        sock.sendall(b"Action: Originate\r\nChannel: IAX2/20\r\nExten: 777888999\r\nContext: click2dial\r\n\r\n")
+        got = _read_until(sock, parser, "Hangup", timeout=30)
+    sim.stop(signal.SIGINT)
+    events = {m.event for m in got if m.event}
+    assert "Newchannel" in events
+    assert "Newstate" not in events  # the user's filter
+    assert not events & {"VarSet", "Newexten", "FullyBooted", "QueueMemberStatus"}  # read = call only
+    assert "No '=' (equal sign) in line 8 of manager.conf" in sim.stderr

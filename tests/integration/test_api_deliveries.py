@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from test_api_support import TOKEN_A, TOKEN_B, Api, api, ended_call, mapi  # noqa: F401
 
 from callhook.store.base import Attempt, Finish, Status
@@ -155,3 +158,27 @@ def test_tenants_never_see_each_others_deliveries(api: Api) -> None:
     assert api.post("/api/v1/deliveries/replay", TOKEN_B, json={"since": 0}).json() == {"count": 0}
     assert len(api.get("/api/v1/deliveries", TOKEN_A).json()["items"]) == len(dead)
     assert api.post(f"/api/v1/deliveries/{dead[0]}/retry", TOKEN_A).status_code == 200
+
+
+def test_times_are_iso_8601_with_an_offset_everywhere(api: Api) -> None:
+    """Deliveries, attempts, webhook stats and delivery health: the format of calls' times."""
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d")
+    sub = api.post("/api/v1/webhooks", json={"url": "http://crm.example/", "dialect": "callhook"}).json()["id"]
+    api.accept(*ended_call("c1", "777", "20", answered=True))
+    page = api.get("/api/v1/deliveries").json()
+    d = page["items"][0]
+    for key in ("next_at", "created_at"):
+        assert iso.fullmatch(d[key]), (key, d[key])
+    created = datetime.fromisoformat(d["created_at"])
+    assert abs(created.timestamp() - api.hub.now()) < 600
+    assert d["finished_at"] is None
+    stats = api.get(f"/api/v1/webhooks/{sub}/stats").json()
+    assert iso.fullmatch(stats["since"])
+    health = api.get("/api/v1/delivery-health").json()
+    assert health[0]["last_error_at"] is None
+    schema = api.get("/openapi.json").json()["components"]["schemas"]
+    assert schema["DeliveryOut"]["properties"]["created_at"] == {
+        "type": "string",
+        "format": "date-time",
+        "title": "Created At",
+    }

@@ -59,7 +59,13 @@ def test_metrics_refresh_gauges_at_scrape(mapi: Api) -> None:
     assert float(lines["callhook_backlog"]) == 3
     assert float(lines["callhook_dead_letters"]) == 0
     assert float(lines["callhook_ami_connected"]) == 1
-    assert float(lines["callhook_ami_reconnects"]) == 3
+    assert float(lines["callhook_ami_reconnects_total"]) == 3
+    types = {ln.split()[2]: ln.split()[3] for ln in r.text.splitlines() if ln.startswith("# TYPE")}
+    assert types["callhook_ami_reconnects_total"] == "counter"  # it only grows
+    assert types["callhook_events_total"] == "counter"
+    assert types["callhook_deliveries_total"] == "counter"
+    assert types["callhook_dead_letters"] == "gauge"  # the dead ones held now: a retry lowers it
+    assert types["callhook_backlog"] == "gauge"
     assert float(lines["callhook_events_total"]) == 3
     mapi.hub.ami.connected = False
     assert "callhook_ami_connected 0.0" in mapi.client.get("/metrics").text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from test_api_support import T0, TOKEN_A, TOKEN_B, Api, api, ended_call, ev, mapi, queue_visit  # noqa: F401
 
@@ -126,7 +126,7 @@ def test_one_calls_deliveries_send_now_and_replay(api: Api) -> None:
     assert api.post(f"/api/v1/deliveries/{did}/send-now", TOKEN_B).status_code == 404
     r = api.post(f"/api/v1/deliveries/{did}/send-now")
     assert r.status_code == 200
-    assert r.json()["next_at"] <= api.hub.now()
+    assert datetime.fromisoformat(r.json()["next_at"]).timestamp() <= api.hub.now()  # ISO 8601 with offset
     store, now = api.hub.store, api.hub.now()
     claimed = api.run(store.claim(now + 0.5, 100, 30.0))
     assert did in [d.id for d in claimed]

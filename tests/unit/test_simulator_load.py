@@ -10,7 +10,7 @@ from callhook.core.ami.message import AmiMessage
 from callhook.core.events import EventType
 from callhook.core.tracker.tracker import Tracker
 from callhook.sources.simulator.load import Load
-from callhook.sources.simulator.simulation import Simulation, simulate_events
+from callhook.sources.simulator.simulation import DEFAULT_START, Simulation, simulate_events
 
 from labdata import NOW, ids, lab_directory
 
@@ -101,8 +101,20 @@ def test_the_call_centre_does_what_a_call_centre_does() -> None:
     assert trunk_out
 
 
-def test_a_load_needs_a_bound_and_a_rate() -> None:
-    with pytest.raises(ValueError, match="bound"):
-        Load(duration_s=None)
+def test_a_load_needs_a_positive_rate_and_span() -> None:
+    with pytest.raises(ValueError, match="duration_s"):
+        Load(duration_s=0.0)
     with pytest.raises(ValueError, match="rate"):
         Load(rate=0.0)
+
+
+def test_an_open_ended_load_keeps_calling_and_its_agents_stay_logged_in() -> None:
+    """``callhook simulate`` without --duration: arrivals never stop, nobody logs out for good."""
+    sim = Simulation(lab_directory(), seed=3, load=Load(rate=0.2, duration_s=None))
+    msgs = [m for _, m in sim.advance(DEFAULT_START + 2 * 3600)]
+    starts = [m for m in msgs if m.event == "Newchannel" and m.get("Uniqueid") == m.get("Linkedid")]
+    late = [m for m in starts if float(m.get("Timestamp")) > DEFAULT_START + 1.5 * 3600]
+    assert len(starts) > 2 * 3600 * 0.2 * 0.7  # roughly rate x time
+    assert late  # still calling after an hour and a half (a bounded load would have stopped)
+    assert sim.next_time() is not None
+    assert not [m for m in msgs if m.event == "QueueMemberRemoved"]

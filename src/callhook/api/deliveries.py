@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, invalid
+from callhook.api.times import Timestamp
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.store.base import Attempt, Delivery, DeliveryQuery, Page, Status
 
@@ -45,10 +46,10 @@ class DeliveryOut(BaseModel):
     order_key: str
     status: Status
     attempts: int
-    next_at: float
-    expires_at: float | None
-    created_at: float
-    finished_at: float | None
+    next_at: Timestamp
+    expires_at: Timestamp | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     last_error: str
     last_status: int | None
     replay_of: int | None
@@ -57,7 +58,7 @@ class DeliveryOut(BaseModel):
 
 class AttemptOut(BaseModel):
     id: int
-    at: float
+    at: Timestamp
     method: str
     url: str
     headers: list[tuple[str, str]]

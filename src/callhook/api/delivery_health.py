@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS
+from callhook.api.times import Timestamp
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
 
@@ -29,7 +30,7 @@ class BreakerOut(BaseModel):
     endpoint: str
     state: str  # closed | open | half-open
     failures: int
-    open_until: float | None
+    open_until: Timestamp | None
 
 
 class WebhookHealth(BaseModel):
@@ -47,7 +48,7 @@ class WebhookHealth(BaseModel):
     p50_ms: float | None
     p99_ms: float | None
     last_error: str
-    last_error_at: float | None
+    last_error_at: Timestamp | None
     backlog: int
     dead: int
     expired: int

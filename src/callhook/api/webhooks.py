@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
+from callhook.api.times import Timestamp
 from callhook.core import dialects
 from callhook.core.subscription import DEFAULT_METHOD, BasicAuth, Dialect, Filters, Subscription
 
@@ -104,14 +105,14 @@ class WebhookPatch(BaseModel):
 
 
 class StatsOut(BaseModel):
-    since: float
+    since: Timestamp
     attempts: int
     successes: int
     success_rate: float | None
     p50_ms: float | None
     p99_ms: float | None
     last_error: str
-    last_error_at: float | None
+    last_error_at: Timestamp | None
 
 
 class WebhookOut(BaseModel):

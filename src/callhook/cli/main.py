@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from callhook import __version__
+from callhook import __version__, logs
 from callhook.config import ConfigError, load
 
 __all__ = ["main", "run_async"]
 
-CONFIG_KEYS = ("listen", "database_url", "ami_url", "directory", "log_level")
+CONFIG_KEYS = ("listen", "database_url", "ami_url", "directory", "log_level", "log_format", "access_log")
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
@@ -33,7 +32,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="callhook", description="Telephony events as durable, ordered webhooks.")
     p.add_argument("--version", action="version", version=f"callhook {__version__}")
     p.add_argument("--config", help="TOML config file (env CALLHOOK_CONFIG)")
-    p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING or ERROR (env CALLHOOK_LOG_LEVEL)")
+    p.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=("text", "json"),
+        help="text, or json: one object a line with the stable extra fields (env CALLHOOK_LOG_FORMAT)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(sub)
     demo.add_parser(sub)
@@ -56,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"callhook: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=cfg.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(cfg.log_level, cfg.log_format, access_log=cfg.access_log)
     try:
         return int(args.func(cfg, args))
     except ConfigError as exc:

@@ -251,7 +251,7 @@ def deliveries_list(api: Api, args: argparse.Namespace) -> int:
             str(d["attempts"]),
             "" if d["last_status"] is None else str(d["last_status"]),
             d["last_error"][:40],
-            datetime.fromtimestamp(d["created_at"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            datetime.fromisoformat(d["created_at"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         ]
         for d in page["items"]
     ]

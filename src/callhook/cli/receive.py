@@ -92,13 +92,19 @@ class Printer:
             head.append(f"  signature {rec.signature}", style="green" if rec.signature == "OK" else "red")
         if rec.auth:
             head.append(f"  auth {rec.auth}")
-        self.console.print(head)
+        decoded = None
         if rec.event is not None:
-            self.console.print(Text(f"  = {describe(rec.event)}", style="yellow"))
+            decoded = Text(f"  = {describe(rec.event)}", style="yellow")
         elif rec.error:
-            self.console.print(Text(f"  ! {rec.error}", style="red"))
-        if self.quiet:
+            decoded = Text(f"  ! {rec.error}", style="red")
+        if self.quiet:  # one line per request: the head and what it decodes to
+            if decoded is not None:
+                head.append_text(decoded)
+            self.console.print(head)
             return
+        self.console.print(head)
+        if decoded is not None:
+            self.console.print(decoded)
         for k, v in rec.headers:
             self.console.print(Text(f"  {k}: {v}", style="dim"))
         body = format_body(rec)

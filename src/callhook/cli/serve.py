@@ -5,18 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from typing import Any
 
 from callhook.config import Config
 
-__all__ = ["add_parser", "run", "serve"]
+__all__ = ["BindError", "add_parser", "bind", "run", "serve"]
 
 log = logging.getLogger("callhook.serve")
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("serve", help="run the API, the dispatcher and the AMI source")
+    from callhook.config import env_help
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "serve",
+        help="run the API, the dispatcher and the AMI source",
+        description="Run the API, the dispatcher and the AMI source until SIGINT or SIGTERM.",
+        epilog=env_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--listen", help="HOST:PORT to listen on (env CALLHOOK_LISTEN; default 127.0.0.1:8080)")
     p.add_argument(
         "--db",
@@ -25,7 +34,39 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--ami", dest="ami_url", help="ami://USER:SECRET@HOST:PORT (env CALLHOOK_AMI_URL)")
     p.add_argument("--directory", help="PBX directory file, JSON or TOML (env CALLHOOK_DIRECTORY)")
+    p.add_argument(
+        "--access-log",
+        dest="access_log",
+        action="store_true",
+        default=None,
+        help="log one line per API request as callhook.access (env CALLHOOK_ACCESS_LOG)",
+    )
     p.set_defaults(func=run)
+
+
+class BindError(Exception):
+    """The listen address cannot be had (in use, not ours, a bad host)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts (so a taken port is one clear error)."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
 
 
 class _Server:
@@ -55,18 +96,32 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
     from callhook.api.app import create_app
     from callhook.bootstrap import build
 
-    hub = build(cfg)
+    host, port = cfg.host_port
+    try:
+        sock = bind(host, port)  # first: a port in use stops here, before anything starts or says "listening"
+    except BindError as exc:
+        print(f"callhook: {exc}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        hub = build(cfg)
+    except BaseException:
+        sock.close()
+        raise
     if banner and not cfg.admin_token:
         print(f"callhook: admin token (shown once): {hub.admin_token}", flush=True)
-    await hub.start()
-    host, port = cfg.host_port
+    try:
+        await hub.start()
+    except BaseException:
+        sock.close()
+        raise
     server = _Server(
         uvicorn.Config(
             create_app(hub),
             host=host,
             port=port,
-            log_level="warning",
-            access_log=False,
+            log_config=None,  # callhook.logs configured the loggers (text or JSON, access log or not)
+            log_level=None,
+            access_log=cfg.access_log,
             lifespan="off",
             limit_concurrency=2000,
         )
@@ -104,8 +159,9 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
     if ready is not None:
         ready(hub)
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
+        sock.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if stopper is not None:

@@ -14,9 +14,13 @@ Two ways out (one is required):
     without that route is reported as such and nothing else is sent.
 
 The PBX is the packaged demo directory (or ``--directory``), the load ``--rate`` calls
-per second for ``--duration`` seconds, plus ``--scenario NAME`` recordings played in
-turn. A progress bar runs meanwhile; a summary (calls, AMI messages, sessions or
-events posted) ends it. Ctrl-C or SIGTERM stops early, exit 0.
+per second, plus ``--scenario NAME`` recordings played in turn. Like the PBX it stands
+in for, it runs until stopped (Ctrl-C or SIGTERM, exit 0), or for ``--duration``
+seconds. ``--manager-conf FILE`` takes the AMI user from an Asterisk ``manager.conf``
+(``--manager-user``, default the first user section): its secret, ``read`` classes and
+``eventfilter`` lines, read the way Asterisk 23 reads them; lines Asterisk would
+ignore are listed on stderr. A status line runs meanwhile; a summary (calls, AMI
+messages, sessions or events posted) ends it.
 """
 
 from __future__ import annotations
@@ -25,16 +29,31 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from callhook.config import Config, ConfigError, parse_listen
 from callhook.core.ami.message import AmiMessage
 from callhook.sources.simulator import NAMES, Simulation
 
-__all__ = ["CountingSimulation", "add_parser", "run"]
+if TYPE_CHECKING:
+    from callhook.sources.simulator.filters import EventFilterEntry
+
+__all__ = ["CountingSimulation", "ServerUser", "add_parser", "manager_user", "run"]
 
 TICK = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerUser:
+    """The AMI user the simulator accepts, when it comes from a manager.conf."""
+
+    name: str
+    secret: str
+    read: frozenset[str]
+    filters: tuple[EventFilterEntry, ...]
 
 
 def add_parser(sub: Any) -> None:
@@ -48,7 +67,7 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--ami-listen", metavar="HOST:PORT", help="serve AMI here (port 0: any free port)")
     out.add_argument("--target", metavar="URL", help="a running callhook: POST events to URL/ingest/callhook")
     p.add_argument("--rate", type=float, default=0.5, help="calls per second (default 0.5; 0: scenarios only)")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
+    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until stopped)")
     p.add_argument(
         "--scenario",
         action="append",
@@ -62,6 +81,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--username", default="", help="AMI user to accept (default: the directory's ami.username)")
     p.add_argument("--secret", default="", help="AMI secret to accept (default: the directory's ami.secret)")
     p.add_argument("--token", help="API token for --target (env CALLHOOK_TOKEN)")
+    p.add_argument(
+        "--manager-conf",
+        metavar="FILE",
+        help="an Asterisk manager.conf: the AMI user, its read classes, its eventfilters",
+    )
+    p.add_argument("--manager-user", metavar="NAME", help="the manager.conf section to use (default: the first user)")
     p.set_defaults(func=run)
 
 
@@ -82,7 +107,7 @@ def _simulation(cfg: Config, args: argparse.Namespace) -> tuple[CountingSimulati
     from callhook.cli.lab import lab
     from callhook.sources.simulator import Load
 
-    if args.duration <= 0:
+    if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration: expected seconds > 0, got {args.duration:g}")
     if args.rate < 0:
         raise ConfigError(f"--rate: expected calls per second >= 0, got {args.rate:g}")
@@ -93,59 +118,91 @@ def _simulation(cfg: Config, args: argparse.Namespace) -> tuple[CountingSimulati
     return sim, args.username or pbx.username, args.secret or pbx.secret
 
 
-def _progress(total: float) -> Any:
+def _progress(total: float | None) -> Any:
+    """A bar for a bounded run; elapsed time and figures only for one that runs until stopped."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(highlight=False)
-    return Progress(
-        TextColumn("simulate"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[stats]}"),
-        console=console,
-        disable=not console.is_terminal,
-    )
+    columns = [TextColumn("simulate"), *([BarColumn()] if total else []), TimeElapsedColumn()]
+    return Progress(*columns, TextColumn("{task.fields[stats]}"), console=console, disable=not console.is_terminal)
 
 
-async def serve_ami(sim: CountingSimulation, args: argparse.Namespace, username: str, secret: str) -> int:
+def _for(duration: float | None) -> str:
+    return f"for {duration:g}s" if duration else "until stopped"
+
+
+def manager_user(args: argparse.Namespace) -> ServerUser | None:
+    """The AMI user of ``--manager-conf`` (secret, read classes, filters), or None without one."""
+    from callhook.sources.simulator.manager_conf import parse_manager_conf
+
+    if not args.manager_conf:
+        if args.manager_user:
+            raise ConfigError("--manager-user: needs --manager-conf")
+        return None
+    try:
+        text = Path(args.manager_conf).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--manager-conf {args.manager_conf}: {exc.strerror or exc}") from None
+    conf = parse_manager_conf(text, Path(args.manager_conf).name)
+    for warning in conf.warnings:
+        print(f"callhook simulate: {warning}", file=sys.stderr)
+    if not conf.users:
+        raise ConfigError(f"--manager-conf {args.manager_conf}: no user section")
+    name = args.manager_user or next(iter(conf.users))
+    user = conf.users.get(name)
+    if user is None:
+        raise ConfigError(
+            f"--manager-user: no section [{name}] in {args.manager_conf}; there are {', '.join(conf.users)}"
+        )
+    if not user.secret:
+        raise ConfigError(f"--manager-conf {args.manager_conf}: [{name}] has no secret")
+    return ServerUser(name, user.secret, user.read, tuple(user.filters))
+
+
+async def serve_ami(
+    sim: CountingSimulation, args: argparse.Namespace, username: str, secret: str, user: ServerUser | None = None
+) -> int:
     from callhook.cli.lifetime import Lifetime
     from callhook.sources.simulator.server import ServerConfig, SimulatorServer
 
     host, port = parse_listen(args.ami_listen)
-    server = SimulatorServer(sim, ServerConfig(host=host, port=port, username=username, secret=secret))
+    config = ServerConfig(host=host, port=port, username=username, secret=secret)
+    if user is not None:
+        config = ServerConfig(
+            host=host, port=port, username=user.name, secret=user.secret, read=user.read, filters=user.filters
+        )
+        username = user.name
+    server = SimulatorServer(sim, config)
     try:
         await server.start()
     except OSError as exc:
         print(f"callhook simulate: cannot listen on {args.ami_listen}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    filters = f", {len(config.filters)} eventfilters" if config.filters else ""
     print(
-        f"simulate: AMI on {host}:{server.port} (user {username}); {args.rate:g} calls/s for "
-        f"{args.duration:g}s; Ctrl-C to stop",
+        f"simulate: AMI on {host}:{server.port} (user {username}{filters}); {args.rate:g} calls/s "
+        f"{_for(args.duration)}; Ctrl-C to stop",
         flush=True,
     )
-    peers: set[str] = set()
-    peak = 0
     started = time.monotonic()
     try:
         async with Lifetime(args.duration) as life:
             with _progress(args.duration) as progress:
                 task = progress.add_task("", total=args.duration, stats="")
                 while not await life.wait(TICK):
-                    live = {s.peer for s in server.sessions if s.logged_in}
-                    peers |= live
-                    peak = max(peak, len(live))
+                    live = sum(1 for s in server.sessions if s.logged_in)
                     progress.update(
                         task,
                         completed=time.monotonic() - started,
-                        stats=f"{sim.calls} calls, {sim.messages} messages, {len(live)} sessions",
+                        stats=f"{sim.calls} calls, {sim.messages} messages, {live} sessions",
                     )
-                progress.update(task, completed=args.duration)
+                progress.update(task, completed=args.duration or time.monotonic() - started)
     finally:
         await server.close()
     print(
         f"simulate: {time.monotonic() - started:.1f}s: {sim.calls} calls, {sim.messages} AMI messages, "
-        f"{len(peers)} sessions (peak {peak})",
+        f"{server.logins} sessions (peak {server.peak})",
         flush=True,
     )
     return 0
@@ -166,7 +223,7 @@ async def post_events(sim: CountingSimulation, args: argparse.Namespace, token: 
             print(f"callhook simulate: {exc}", file=sys.stderr)
             return 2
         print(
-            f"simulate: posting to {poster.ingest_url}; {args.rate:g} calls/s for {args.duration:g}s; Ctrl-C to stop",
+            f"simulate: posting to {poster.ingest_url}; {args.rate:g} calls/s {_for(args.duration)}; Ctrl-C to stop",
             flush=True,
         )
         try:
@@ -181,7 +238,7 @@ async def post_events(sim: CountingSimulation, args: argparse.Namespace, token: 
                         progress.update(
                             task, completed=elapsed, stats=f"{sim.calls} calls, {poster.posted} events posted"
                         )
-                    progress.update(task, completed=args.duration)
+                    progress.update(task, completed=args.duration or time.monotonic() - start_real)
         except PostError as exc:
             print(f"callhook simulate: {exc}", file=sys.stderr)
             return 1
@@ -196,8 +253,11 @@ async def post_events(sim: CountingSimulation, args: argparse.Namespace, token: 
 def run(cfg: Config, args: argparse.Namespace) -> int:
     from callhook.cli.main import run_async
 
+    user = manager_user(args)
+    if user is not None and args.target:
+        raise ConfigError("--manager-conf: only with --ami-listen")
     sim, username, secret = _simulation(cfg, args)
     if args.ami_listen:
-        return run_async(serve_ami(sim, args, username, secret))
+        return run_async(serve_ami(sim, args, username, secret, user))
     token = args.token or dict(os.environ).get("CALLHOOK_TOKEN", "")
     return run_async(post_events(sim, args, token))

@@ -36,7 +36,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--secret", default="labsecret")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     p.add_argument("--rate", type=float, default=0.05, help="calls per second (0: no load)")
-    p.add_argument("--duration", type=float, default=3600.0, help="seconds of arrivals")
+    p.add_argument("--duration", type=float, default=None, help="seconds of arrivals (default: until stopped)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scenario", action="append", default=[], choices=NAMES)
     return p.parse_args(argv)

@@ -45,7 +45,7 @@ DEFAULT_MIX: Mapping[str, float] = {
 @dataclass(frozen=True, slots=True)
 class Load:
     rate: float = 0.05  # calls per second
-    duration_s: float | None = 3600.0  # no arrivals after this
+    duration_s: float | None = 3600.0  # no arrivals after this (None and no max_calls: until stopped)
     max_calls: int | None = None  # ... or after this many calls
     mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     answer_s: tuple[float, float] = (1.0, 8.0)  # an agent answers after this long
@@ -59,8 +59,8 @@ class Load:
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError("Load.rate must be positive (calls per second)")
-        if self.duration_s is None and self.max_calls is None:
-            raise ValueError("Load needs a duration_s or a max_calls bound")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise ValueError("Load.duration_s must be positive (or None: until stopped)")
 
 
 def routes(pbx: Pbx) -> dict[str, tuple[str, str]]:
@@ -79,7 +79,9 @@ def routes(pbx: Pbx) -> dict[str, tuple[str, str]]:
 def start_load(engine: Engine, load: Load, rng: random.Random) -> None:
     """Spawn the arrival script and the agents' scripts on ``engine``."""
     pbx = engine.pbx
-    span = load.duration_s if load.duration_s is not None else (load.max_calls or 0) / load.rate
+    span: float | None = load.duration_s
+    if span is None and load.max_calls is not None:
+        span = load.max_calls / load.rate
     static = {m.interface.lower() for m in pbx.members.values()}
     ringall = [q.name for q in pbx.directory.queues if q.strategy == "ringall"] or [
         q.name for q in pbx.directory.queues
@@ -92,18 +94,23 @@ def start_load(engine: Engine, load: Load, rng: random.Random) -> None:
     engine.spawn(_arrivals(engine, load, rng))
 
 
-def _agent(pbx: Pbx, load: Load, rng: random.Random, interface: str, login_to: str, span: float) -> Script:
-    end = pbx.now + span
+_OPEN_ENDED_LUNCH_S = 1800.0  # a load that runs until stopped: lunch within the first half hour
+
+
+def _agent(pbx: Pbx, load: Load, rng: random.Random, interface: str, login_to: str, span: float | None) -> Script:
+    """Log in (a dynamic member), maybe go to lunch, log out at the end (never, if open-ended)."""
+    end = None if span is None else pbx.now + span
     if login_to:
-        yield rng.uniform(0.0, min(30.0, span / 4))
+        yield rng.uniform(0.0, 30.0 if span is None else min(30.0, span / 4))
         queues.queue_add(pbx, login_to, interface)
     if rng.random() < load.lunch_p:
-        yield rng.uniform(0.0, max(0.0, end - pbx.now) / 2)
+        window = _OPEN_ENDED_LUNCH_S if end is None else max(0.0, end - pbx.now)
+        yield rng.uniform(0.0, window / 2)
         if any(m.interface == interface for m in pbx.members.values()):
             queues.queue_pause(pbx, interface, True, reason=load.reason)
             yield rng.uniform(*load.lunch_s)
             queues.queue_pause(pbx, interface, False)
-    if login_to:
+    if login_to and end is not None:
         yield max(0.0, end - pbx.now)
         queues.queue_remove(pbx, login_to, interface)
 

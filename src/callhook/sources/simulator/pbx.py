@@ -65,6 +65,7 @@ class Pbx:
         self.cancelled: set[str] = set()  # calls ended from outside (AMI Hangup)
         self._devices: dict[str, str] = {}
         self._counter = first_counter
+        self._first_counter = first_counter
         self._locals = 0
         self._keys = 0
         self.waiting: dict[str, list[str]] = {}  # queue -> caller channel uids, in order
@@ -92,6 +93,11 @@ class Pbx:
         msg = event(name, t, *blocks)
         self.out.append((t, msg))
         return msg
+
+    @property
+    def channels_created(self) -> int:
+        """Channels made since start (Asterisk's processed calls, ``CoreProcessedCalls``)."""
+        return self._counter - self._first_counter
 
     def take(self) -> list[tuple[float, AmiMessage]]:
         out, self.out = self.out, []
@@ -182,6 +188,7 @@ class Pbx:
             )
 
     def varset(self, ch: Channel, variable: str, value: str, *, always: bool = False) -> None:
+        ch.values[variable.lstrip("_")] = value
         if variable.startswith("__"):
             ch.variables[variable] = value
         if always or self.noise or variable.startswith("_"):

@@ -5,10 +5,13 @@ Theory of operation
 One pump task moves simulated time with the real clock (``speed`` simulated seconds
 per real second): it sleeps until the next scripted event is due, advances the
 simulation to "now" and writes the events to every logged-in session whose
-``Events`` are on and whose filters let them pass. Each connection gets the banner
-``Asterisk Call Manager/12.0.0``, must log in (plain ``Login``; a refused login is
-answered ``Response: Error`` and the connection is closed, as Asterisk does), and
-then may send actions. Actions that change the PBX (Originate, Hangup, QueueAdd,
+``Events`` mask holds every class of the event (:mod:`.classes`) and whose filters
+let it pass (:mod:`.filters`: the user's ``eventfilter`` lines from
+``ServerConfig.filters``, then the session's ``Filter`` actions). Each connection
+gets the banner ``Asterisk Call Manager/12.0.0``, must log in (plain ``Login``, or
+``Challenge`` then ``Login`` with ``AuthType: MD5``; a refused login is answered
+``Response: Error`` and the connection is closed, as Asterisk does), and then may
+send actions. Actions that change the PBX (Originate, Hangup, QueueAdd,
 QueueRemove, QueuePause) first bring the simulation up to now, so their events
 fall in time order after everything already due, and wake the pump. Parsing is
 the project's sans-IO codec; a session whose client stops reading is dropped once
@@ -24,13 +27,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from callhook.core.ami.codec import AmiFrameTooLarge, AmiParser
 from callhook.core.ami.message import AmiMessage
 from callhook.sources.simulator.actions import ActionHandler
-from callhook.sources.simulator.filters import SessionFilters
+from callhook.sources.simulator.classes import ALL, event_classes
+from callhook.sources.simulator.filters import EventFilterEntry, SessionFilters
+from callhook.sources.simulator.shapes import event
 from callhook.sources.simulator.simulation import Simulation
 
 __all__ = ["ServerConfig", "SimulatorServer", "frame"]
@@ -48,6 +54,8 @@ class ServerConfig:
     banner: str = "Asterisk Call Manager/12.0.0"
     max_frame: int = 64 * 1024
     max_backlog: int = 8 << 20
+    read: frozenset[str] = ALL  # the user's read classes (manager.conf ``read``)
+    filters: tuple[EventFilterEntry, ...] = ()  # the user's eventfilter lines (manager.conf)
 
     def __post_init__(self) -> None:
         if not self.speed > 0:
@@ -63,8 +71,13 @@ class Session:
     writer: asyncio.StreamWriter
     peer: str
     logged_in: bool = False
-    events: bool = True
+    send_events: frozenset[str] = frozenset()  # the classes this session gets (none before login)
+    challenge: str = ""  # the Challenge action's value, for an MD5 login
     filters: SessionFilters = field(default_factory=SessionFilters)
+
+    def wants(self, msg: AmiMessage) -> bool:
+        """Asterisk's test: every class of the event in the mask, then the filters."""
+        return event_classes(msg) <= self.send_events and self.filters.passes(msg)
 
     def send(self, msgs: list[AmiMessage]) -> None:
         if msgs and not self.writer.is_closing():
@@ -86,6 +99,8 @@ class SimulatorServer:
         self.sessions: set[Session] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self.actions = ActionHandler(self)
+        self.logins = 0  # sessions that logged in since start
+        self.peak = 0  # most sessions logged in at once
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -106,12 +121,15 @@ class SimulatorServer:
             await asyncio.gather(self._pump_task, return_exceptions=True)
         if self._server is not None:
             self._server.close()
+        # Closing each connection ends its handler's read loop normally. Cancelling the
+        # handlers instead would make asyncio's stream callback log a CancelledError
+        # traceback for every connected client (Ctrl-C with a client connected).
         for s in list(self.sessions):
             s.writer.close()
-        for task in list(self._handlers):
-            task.cancel()
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=timeout)
+        for task in list(self._handlers):  # a handler stuck past the timeout: the last resort
+            task.cancel()
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), timeout)
@@ -135,8 +153,8 @@ class SimulatorServer:
         if not msgs:
             return
         for s in list(self.sessions):
-            if s.logged_in and s.events:
-                s.send([m for m in msgs if s.filters.passes(m)])
+            if s.logged_in and s.send_events:
+                s.send([m for m in msgs if s.wants(m)])
                 if s.writer.transport.get_write_buffer_size() > self.config.max_backlog:
                     log.warning("AMI simulator: %s does not read; dropped", s.peer)
                     s.writer.close()
@@ -200,6 +218,59 @@ class SimulatorServer:
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
             if task is not None:
                 self._handlers.discard(task)
+
+    def session_logged_in(self) -> None:
+        self.logins += 1
+        self.peak = max(self.peak, sum(1 for s in self.sessions if s.logged_in))
+
+    def user_filters(self) -> SessionFilters:
+        """A new session's filters: the user's configured ones (Asterisk copies them at login)."""
+        out = SessionFilters()
+        for f in self.config.filters:
+            out.add_entry(f)
+        return out
+
+    def uptime(self) -> float:
+        return max(0.0, self.sim_now() - self._sim0)
+
+    def started_at(self) -> datetime:
+        return datetime.fromtimestamp(self._sim0, UTC)
+
+    def auth_event(self, session: Session) -> AmiMessage:
+        """The security event Asterisk raises for a login (the recordings' ``SuccessfulAuth``).
+
+        Asterisk leaves ``using_password`` unset, so it reads ``UsingPassword: 0`` whichever way
+        the user logged in (the recordings, plain logins, show it)."""
+        now = self.sim_now()
+        tv = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now % 1 * 1000):03d}+0000"
+        local = session.writer.get_extra_info("sockname") or ("127.0.0.1", self.port)
+        remote = session.writer.get_extra_info("peername") or ("127.0.0.1", 0)
+        msg = event(
+            "SuccessfulAuth",
+            now,
+            [
+                ("EventTV", tv),
+                ("Severity", "Informational"),
+                ("Service", "AMI"),
+                ("EventVersion", "1"),
+                ("AccountID", self.config.username),
+                ("SessionID", f"0x{id(session):x}"),
+                ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
+                ("RemoteAddress", f"IPV4/TCP/{remote[0]}/{remote[1]}"),
+                ("UsingPassword", "0"),
+                ("SessionTV", tv),
+            ],
+        )
+        return msg
+
+    def broadcast(self, msg: AmiMessage, *, skip: Session | None = None) -> None:
+        """An event raised outside the simulation's script, to every session that wants it."""
+        for s in list(self.sessions):
+            if s is not skip and s.logged_in and s.wants(msg):
+                s.send([msg])
+
+    def check_user(self, username: str) -> bool:
+        return secrets.compare_digest(username.encode(), self.config.username.encode())
 
     def check_login(self, username: str, secret: str) -> bool:
         ok_user = secrets.compare_digest(username.encode(), self.config.username.encode())

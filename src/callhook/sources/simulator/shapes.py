@@ -91,6 +91,7 @@ class Channel:
     application: str = ""
     app_data: str = ""
     variables: dict[str, str] = field(default_factory=dict)  # inherited (__x) variables
+    values: dict[str, str] = field(default_factory=dict)  # every variable set, by name without _ (Getvar)
     call: str = ""  # the scripted call this channel belongs to (a key of Pbx.calls)
 
 

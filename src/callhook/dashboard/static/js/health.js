@@ -24,7 +24,7 @@ async function load() {
       { text: fmt.n(w.backlog), value: w.backlog, cls: "num" },
       { text: fmt.n(w.dead + w.expired), value: w.dead + w.expired, cls: w.dead + w.expired ? "num bad" : "num" },
       { text: w.breaker.state, cls: w.breaker.state === "closed" ? "" : "bad" },
-      { text: w.last_error ? `${w.last_error} (${fmt.stamp(w.last_error_at * 1000)})` : "",
+      { text: w.last_error ? `${w.last_error} (${fmt.stamp(w.last_error_at)})` : "",
         cls: w.last_error ? "bad" : "" },
       { buttons: [{ label: w.enabled ? "Disable" : "Enable", action: w.enabled ? "disable" : "enable", arg: w.id },
         ...(w.dead ? [{ label: `Retry ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id }] : [])] },
