@@ -35,7 +35,7 @@ from callhook.delivery.sender import Sender, make_sender
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
 from callhook.store import open_store
-from callhook.store.base import Store
+from callhook.store.base import NewEvent, Store
 
 __all__ = ["Hub", "build", "load_directory"]
 
@@ -101,6 +101,7 @@ class Hub:
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
         self.tracker = Tracker(directory, new_id, self.tz)
         self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
+        self.accepter.on_committed(self._committed)
         self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
         self.dispatcher = Dispatcher(
@@ -112,7 +113,7 @@ class Hub:
             endpoints=self.endpoints,
             options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
         )
-        self.source = AsteriskSource(self.tracker, self.accept, self.now_dt)
+        self.source = AsteriskSource(self.tracker, self.accepter, self.now_dt)
         self.ami: Any = None
         if config.ami_url:
             from callhook.sources.ami_client import AmiClient, parse_ami_url
@@ -149,10 +150,13 @@ class Hub:
         return bool(self.ami is not None and self.ami.connected)
 
     async def accept(self, events: Sequence[Event]) -> None:
-        """Make events durable (with their deliveries), then tell the live listeners."""
+        """Make events durable (with their deliveries); returns once they are committed."""
         await self.accepter.accept(events)
-        self.metrics.events_in(len(events))
-        self.broadcast.publish(events)
+
+    def _committed(self, items: Sequence[NewEvent]) -> None:
+        """Every commit, in order (the AMI path's and ingest's): count, tell the live listeners."""
+        self.metrics.events_in(len(items))
+        self.broadcast.publish([i.event for i in items])
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:

@@ -2,19 +2,67 @@
 
 The delivery engine's metrics (``callhook_deliveries_total{outcome}``, attempt duration,
 accepted-to-delivered latency, backlog) come from :class:`PrometheusMetrics`, which
-this class extends with the events accepted, dead letters and the AMI connection.
-Gauges that mirror state elsewhere are refreshed at scrape time (``on_scrape``).
+this class extends with the events accepted, dead letters, the AMI connection and the
+capture path (docs/delivery.md, "Capture"):
+
+==========================================  =========================================
+callhook_accept_queue                       events read and not yet written (gauge)
+callhook_accept_commits_total               commits of the accept loop
+callhook_accept_commit_failures_total       commits that failed (then split or retried)
+callhook_events_unstored_total              events given up: they could not be stored
+callhook_events_repaired_total              events stored only after bounding values
+callhook_accept_stalled                     1 while the store keeps failing commits
+callhook_ami_backpressure_total             times the AMI reader stopped for room
+callhook_ami_backpressure_seconds_total     time the AMI reader spent stopped
+callhook_ami_values_bounded_total{kind}     AMI values clamped, cut or replaced
+==========================================  =========================================
+
+Gauges and counters that mirror state elsewhere are refreshed at scrape time (``on_scrape``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from callhook.delivery.metrics import PrometheusMetrics
 
 __all__ = ["Metrics"]
+
+
+class _Capture:
+    """Exports a snapshot of the accepter's and the AMI source's own counters."""
+
+    def __init__(self) -> None:
+        self.snap: dict[str, Any] = {}
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        if not s:
+            return
+        yield GaugeMetricFamily("callhook_accept_queue", "Events read and not yet written", value=s["queue"])
+        yield GaugeMetricFamily("callhook_accept_stalled", "1 while the store keeps failing", value=s["stalled"])
+        for name, doc, key in (
+            ("callhook_accept_commits", "Commits of the accept loop", "commits"),
+            ("callhook_accept_commit_failures", "Commits that failed (then split or retried)", "failures"),
+            ("callhook_events_unstored", "Events given up because they could not be stored", "unstored"),
+            ("callhook_events_repaired", "Events stored only after their values were bounded", "repaired"),
+            ("callhook_ami_backpressure", "Times the AMI reader stopped for room in the queue", "bp"),
+            ("callhook_ami_backpressure_seconds", "Time the AMI reader spent stopped", "bp_s"),
+        ):
+            yield CounterMetricFamily(name, doc, value=s[key])
+        bounded = CounterMetricFamily(
+            "callhook_ami_values_bounded", "AMI values clamped, cut or replaced at the edge", labels=["kind"]
+        )
+        for kind, n in sorted(s["bounded"].items()):
+            bounded.add_metric([kind], n)
+        yield bounded
 
 
 class Metrics(PrometheusMetrics):
@@ -25,10 +73,26 @@ class Metrics(PrometheusMetrics):
         self.dead_letters = Gauge("callhook_dead_letters", "Deliveries given up", registry=self.registry)
         self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up", registry=self.registry)
         self.ami_reconnects = Gauge("callhook_ami_reconnects", "AMI reconnects since start", registry=self.registry)
+        self._capture = _Capture()
+        self.registry.register(self._capture)
         self._refresh: list[Callable[[], None]] = []
 
     def events_in(self, n: int) -> None:
         self._events.inc(n)
+
+    def capture(self, accepter: Any, source: Any) -> None:
+        """Copy the accepter's and the AMI source's counters (called at scrape time)."""
+        self._capture.snap = {
+            "queue": accepter.pending,
+            "stalled": 1 if accepter.stalled_since is not None else 0,
+            "commits": accepter.commits,
+            "failures": accepter.commit_failures,
+            "unstored": accepter.unstored,
+            "repaired": accepter.repaired,
+            "bp": accepter.backpressure,
+            "bp_s": accepter.backpressure_seconds,
+            "bounded": dict(getattr(source, "bounded", {})),
+        }
 
     def on_scrape(self, fn: Callable[[], None]) -> None:
         self._refresh.append(fn)

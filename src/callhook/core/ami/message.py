@@ -61,6 +61,11 @@ class AmiMessage:
             object.__setattr__(self, "_headers", h)
         return h
 
+    @property
+    def raw(self) -> bytes:
+        """The undecoded frame of a lazy event block; ``b""`` for a message built from headers."""
+        return self._raw
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AmiMessage is immutable")
 
