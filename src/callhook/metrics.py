@@ -15,6 +15,9 @@ callhook_accept_stalled                     1 while the store keeps failing comm
 callhook_ami_backpressure_total             times the AMI reader stopped for room
 callhook_ami_backpressure_seconds_total     time the AMI reader spent stopped
 callhook_ami_values_bounded_total{kind}     AMI values clamped, cut or replaced
+callhook_accept_window_seconds              age of each commit's oldest event when the
+                                            commit returned (summary: _count, _sum)
+callhook_accept_window_max_seconds          the largest of them since the last scrape
 ==========================================  =========================================
 
 Gauges and counters that mirror state elsewhere are refreshed at scrape time (``on_scrape``).
@@ -26,7 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 
 from callhook.delivery.metrics import PrometheusMetrics
 
@@ -57,6 +60,17 @@ class _Capture:
             ("callhook_ami_backpressure_seconds", "Time the AMI reader spent stopped", "bp_s"),
         ):
             yield CounterMetricFamily(name, doc, value=s[key])
+        yield SummaryMetricFamily(
+            "callhook_accept_window_seconds",
+            "Age of each commit's oldest event when the commit returned (the durability window)",
+            count_value=s["win_n"],
+            sum_value=s["win_sum"],
+        )
+        yield GaugeMetricFamily(
+            "callhook_accept_window_max_seconds",
+            "The largest durability window since the last scrape",
+            value=s["win_max"],
+        )
         bounded = CounterMetricFamily(
             "callhook_ami_values_bounded", "AMI values clamped, cut or replaced at the edge", labels=["kind"]
         )
@@ -92,6 +106,9 @@ class Metrics(PrometheusMetrics):
             "bp": accepter.backpressure,
             "bp_s": accepter.backpressure_seconds,
             "bounded": dict(getattr(source, "bounded", {})),
+            "win_n": accepter.window_count,
+            "win_sum": accepter.window_sum,
+            "win_max": accepter.take_window_max(),
         }
 
     def on_scrape(self, fn: Callable[[], None]) -> None:

@@ -94,6 +94,7 @@ class _Entry:
     left: int = 0
     deliveries: int = 0
     error: BaseException | None = None
+    queued_at: float = 0.0  # time.monotonic() when enqueued
 
 
 class _Stalled(Exception):
@@ -147,6 +148,10 @@ class Accepter:
         self.stall_reason = ""
         self.backpressure = 0  # times a producer had to wait for room
         self.backpressure_seconds = 0.0
+        # the durability window: age of each commit's oldest event when its commit returned
+        self.window_count = 0
+        self.window_sum = 0.0
+        self.window_max = 0.0  # since the last take_window_max()
 
     def on_committed(self, fn: Committed) -> None:
         """Call ``fn(items)`` after every commit, with the events and deliveries it wrote."""
@@ -232,6 +237,7 @@ class Accepter:
 
     def _put(self, entry: _Entry) -> None:
         entry.left = len(entry.events)
+        entry.queued_at = time.monotonic()
         self._queue.append(entry)
         self.pending += entry.left
         if self.pending > self.max_pending:
@@ -313,7 +319,16 @@ class Accepter:
         await self._store.append(items, now)
         self._written(chunk, items)
 
+    def take_window_max(self) -> float:
+        """The largest durability window seen since the last call (for a scrape)."""
+        out, self.window_max = self.window_max, 0.0
+        return out
+
     def _written(self, chunk: Sequence[tuple[_Entry, Event]], items: Sequence[NewEvent]) -> None:
+        age = time.monotonic() - chunk[0][0].queued_at
+        self.window_count += 1
+        self.window_sum += age
+        self.window_max = max(self.window_max, age)
         self.commits += 1
         self.committed_events += len(chunk)
         for (entry, _), item in zip(chunk, items, strict=True):

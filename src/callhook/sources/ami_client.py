@@ -395,6 +395,8 @@ class AmiClient:
         return messages
 
     def _to_waiter(self, msg: AmiMessage) -> bool:
+        if not self._waiters:  # the common case while streaming: nobody waits for an answer
+            return False
         action_id = msg.action_id
         waiter = self._waiters.get(action_id) if action_id else None
         if waiter is None and not action_id and self._anonymous is not None and msg.has("Response"):
