@@ -32,11 +32,12 @@ def capture_only(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     serve: Serve | None = None
     try:
         ami.line()
-        serve = Serve(db, aport, tmp)
+        serve = Serve(db, aport, tmp, profile=args.profile + ".capture" if args.profile else "")
         per_round, events_per_round, messages_per_round = (int(x) for x in ami.line().split()[1:])
         rounds = max(1, -(-args.webhooks // per_round))
         expected = rounds * events_per_round
         cpu0 = cpu_seconds(serve.p.pid)
+        serve.start_profile(min(args.timeout, 30))
         ami.send(f"go {rounds}")
         _, t_first, t_streamed = ami.line(args.timeout).split()
         deadline = time.monotonic() + args.timeout
@@ -46,6 +47,7 @@ def capture_only(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
             m = serve.metrics()
         elapsed = time.monotonic() - float(t_first)
         cpu = cpu_seconds(serve.p.pid) - cpu0
+        serve.stop_profile()
         return {
             "events": m.get("callhook_events_total", 0.0),
             "expected": expected,
@@ -162,7 +164,14 @@ def main() -> None:
             f"{'':26} {c['events']:7.0f} {c['rate']:9.0f} {c['read_s']:7.2f} {c['commits']:7.0f} "
             f"{c['events'] / max(c['commits'], 1):9.1f} {c['cpu_us']:12.1f} {c['backpressure']:13.0f}"
         )
-    print(f"\nAMI messages per round of the 14 recordings after callhook's filters: {rows[0]['messages']} in all")
+    print(f"\nAMI messages streamed per run (the 14 recordings after callhook's filters, copies): {rows[0]['messages']}")
+    if args.profile:
+        from profile_summary import summarize
+
+        for path, what in ((args.profile, "the end-to-end run"), (args.profile + ".capture", "capture only")):
+            print(f"\nwhere serve's time went during {what} (py-spy samples by stage, {path}):")
+            for name, n, share in summarize(path):
+                print(f"  {name:10} {n:7d} {share:6.1%}")
     print(
         "\nratio = webhooks/s end to end / the receiver's ceiling from a lean client, same run;"
         " read s = time for serve to read the whole AMI stream"

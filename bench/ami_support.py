@@ -479,11 +479,13 @@ class Serve:
 
     def stop_profile(self) -> None:
         if self.spy is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.spy.wait(60)
             if self.spy.poll() is None:
-                self.spy.send_signal(signal.SIGINT)
+                self.spy.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
+            try:
                 self.spy.wait(30)
+            except subprocess.TimeoutExpired:
+                self.spy.kill()
+                self.spy.wait()
 
     def metrics(self) -> dict[str, float]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:

@@ -134,8 +134,6 @@ class Accepter:
         self._task: asyncio.Task[None] | None = None
         self._room = asyncio.Event()
         self._room.set()
-        self._idle = asyncio.Event()
-        self._idle.set()
         # observable state (metrics, health)
         self.pending = 0  # events enqueued and not yet written (or given up)
         self.commits = 0
@@ -242,7 +240,6 @@ class Accepter:
         self.pending += entry.left
         if self.pending > self.max_pending:
             self._room.clear()
-        self._idle.clear()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="accept-commits")
 
@@ -274,23 +271,20 @@ class Accepter:
 
     async def _run(self) -> None:
         delay = self._retry[0]
-        try:
-            while self._queue:
-                entries = self._take()
-                pairs = [(e, ev) for e in entries for ev in e.events[len(e.events) - e.left :]]
-                try:
-                    await self._commit(pairs)
-                except _Stalled as st:
-                    self._stall(pairs, st)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._retry[1])
-                    continue
-                delay = self._retry[0]
-                if self.stalled_since is not None:
-                    log.info("store accepts events again (stalled for %.1f s)", self._clock() - self.stalled_since)
-                    self.stalled_since, self.stall_reason = None, ""
-        finally:
-            self._idle.set()
+        while self._queue:
+            entries = self._take()
+            pairs = [(e, ev) for e in entries for ev in e.events[len(e.events) - e.left :]]
+            try:
+                await self._commit(pairs)
+            except _Stalled as st:
+                self._stall(pairs, st)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry[1])
+                continue
+            delay = self._retry[0]
+            if self.stalled_since is not None:
+                log.info("store accepts events again (stalled for %.1f s)", self._clock() - self.stalled_since)
+                self.stalled_since, self.stall_reason = None, ""
 
     async def _commit(self, pairs: list[tuple[_Entry, Event]]) -> None:
         """Write ``pairs`` in order; split on poison. Raises _Stalled(at) on a store error."""
