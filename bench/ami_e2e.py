@@ -164,7 +164,9 @@ def main() -> None:
             f"{'':26} {c['events']:7.0f} {c['rate']:9.0f} {c['read_s']:7.2f} {c['commits']:7.0f} "
             f"{c['events'] / max(c['commits'], 1):9.1f} {c['cpu_us']:12.1f} {c['backpressure']:13.0f}"
         )
-    print(f"\nAMI messages streamed per run (the 14 recordings after callhook's filters, copies): {rows[0]['messages']}")
+    print(
+        f"\nAMI messages streamed per run (the 14 recordings after callhook's filters, copies): {rows[0]['messages']}"
+    )
     if args.profile:
         from profile_summary import summarize
 

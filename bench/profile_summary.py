@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 
 STAGES = (
     ("sender", ("curl_sender.py", "delivery/sender.py", "aiohttp/")),
@@ -44,7 +45,7 @@ def stage(stack: str) -> str:
 
 def summarize(path: str) -> list[tuple[str, int, float]]:
     counts: Counter[str] = Counter()
-    for line in open(path, encoding="utf-8"):  # noqa: SIM115, PTH123
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         stack, _, n = line.rstrip("\n").rpartition(" ")
         if stack and n.isdigit():
             counts[stage(stack)] += int(n)
