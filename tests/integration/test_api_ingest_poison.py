@@ -128,3 +128,29 @@ def test_an_event_given_up_makes_healthz_degraded_and_is_counted(mapi: Api) -> N
     assert float(lines["callhook_events_unstored_total"]) == 1
     assert float(lines["callhook_accept_queue"]) == 0
     assert float(lines["callhook_events_total"]) >= 1
+
+
+def test_a_request_the_store_refuses_is_400_body_and_the_others_are_stored(mapi: Api) -> None:
+    store = mapi.hub.store  # refuses one caller's event as a database refuses a value (a seam)
+    original = store.append
+
+    async def append(items: Any, now: float) -> int:
+        if any(i.event.call_id == "1700000000.13" for i in items):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        n: int = await original(items, now)
+        return n
+
+    store.append = append
+
+    def post(n: int) -> Any:
+        return mapi.post("/ingest/voipex", TOKEN_A if n % 2 else TOKEN_B, json=voipex(n))
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(30)))
+    assert answers[13].status_code == 400
+    assert answers[13].json()["field"] == "body"
+    assert "too large" in answers[13].json()["error"]
+    assert [a.status_code for i, a in enumerate(answers) if i != 13] == [200] * 29
+    stored = mapi.run(store.list_events(EventQuery(limit=100))).items
+    assert sorted(e.call_id for e in stored) == sorted(f"1700000000.{n}" for n in range(30) if n != 13)
+    assert mapi.hub.accepter.unstored == 1
