@@ -25,14 +25,14 @@ from typing import Any
 from ami_support import Proc, Serve, ceiling, cpu_seconds, free_port, postgres, receiver_stats
 
 
-def capture_only(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
+def capture_only(db: str, args: argparse.Namespace, tmp: str, src: str = "") -> dict[str, Any]:
     """No webhook: how fast serve reads, tracks and commits the AMI stream alone."""
     aport = free_port()
     ami = Proc("ami", str(aport))
     serve: Serve | None = None
     try:
         ami.line()
-        serve = Serve(db, aport, tmp, profile=args.profile + ".capture" if args.profile else "")
+        serve = Serve(db, aport, tmp, profile=args.profile + ".capture" if args.profile else "", src=src)
         per_round, events_per_round, messages_per_round = (int(x) for x in ami.line().split()[1:])
         rounds = max(1, -(-args.webhooks // per_round))
         expected = rounds * events_per_round
@@ -64,7 +64,7 @@ def capture_only(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         ami.stop()
 
 
-def run(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
+def run(db: str, args: argparse.Namespace, tmp: str, src: str = "") -> dict[str, Any]:
     rport, aport = free_port(), free_port()
     recv = Proc("receiver", str(rport))
     ami = Proc("ami", str(aport))
@@ -73,7 +73,7 @@ def run(db: str, args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         recv.line()
         ami.line()
         ceil = ceiling(rport, args.ceiling_seconds)
-        serve = Serve(db, aport, tmp, profile=args.profile)
+        serve = Serve(db, aport, tmp, profile=args.profile, src=src)
         per_round, _, messages_per_round = (int(x) for x in ami.line().split()[1:])  # connected, resynced
         rounds = max(1, -(-args.webhooks // per_round))
         expected = rounds * per_round
@@ -134,13 +134,25 @@ def main() -> None:
     p.add_argument("--ceiling-seconds", type=float, default=3.0)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--profile", default="", help="py-spy raw output file for serve during the run")
+    p.add_argument(
+        "--baseline-src",
+        default="",
+        help="also run serve from this src/ directory (e.g. an export of main) in the same run, for ratios",
+    )
     args = p.parse_args()
-    rows, caps = [], []
+    rows, caps, base_rows, base_caps = [], [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp, database(args, tmp) as db:
             rows.append(run(db, args, tmp))
         with tempfile.TemporaryDirectory() as tmp, database(args, tmp) as db:
             caps.append(capture_only(db, args, tmp))
+        if args.baseline_src:
+            profile, args.profile = args.profile, ""
+            with tempfile.TemporaryDirectory() as tmp, database(args, tmp) as db:
+                base_rows.append(run(db, args, tmp, args.baseline_src))
+            with tempfile.TemporaryDirectory() as tmp, database(args, tmp) as db:
+                base_caps.append(capture_only(db, args, tmp, args.baseline_src))
+            args.profile = profile
     print(
         f"\n{'db':8} {'ceiling/s':>10} {'webhooks':>9} {'hooks/s':>8} {'ratio':>6} {'read s':>7} {'events':>7} "
         f"{'commits':>7} {'ev/commit':>9} {'cpu ms/hook':>11} {'cores':>5}"
@@ -167,6 +179,15 @@ def main() -> None:
     print(
         f"\nAMI messages streamed per run (the 14 recordings after callhook's filters, copies): {rows[0]['messages']}"
     )
+    for r, c, br, bc in zip(rows, caps, base_rows, base_caps, strict=False):
+        print(
+            f"\nbaseline ({args.baseline_src}): {br['rate']:.0f} webhooks/s ({br['got']}/{br['expected']}), "
+            f"{br['cpu_ms']:.3f} ms CPU per webhook; capture only {bc['rate']:.0f} events/s, "
+            f"{bc['cpu_us']:.1f} us CPU per event\n"
+            f"this tree / baseline, same run: webhooks/s {r['rate'] / max(br['rate'], 1e-9):.2f}x, "
+            f"CPU per webhook {r['cpu_ms'] / max(br['cpu_ms'], 1e-9):.2f}x, capture events/s "
+            f"{c['rate'] / max(bc['rate'], 1e-9):.2f}x, CPU per event {c['cpu_us'] / max(bc['cpu_us'], 1e-9):.2f}x"
+        )
     if args.profile:
         from profile_summary import summarize
 

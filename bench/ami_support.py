@@ -439,10 +439,10 @@ def api(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
 class Serve:
     """``callhook serve`` on ``db`` against the fake AMI on ``ami_port``."""
 
-    def __init__(self, db: str, ami_port: int, workdir: str, *, profile: str = "") -> None:
+    def __init__(self, db: str, ami_port: int, workdir: str, *, profile: str = "", src: str = "") -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CALLHOOK_")}
-        env.update(CALLHOOK_ADMIN_TOKEN=TOKEN, CALLHOOK_LOG_LEVEL="WARNING", PYTHONPATH=str(REPO / "src"))
+        env.update(CALLHOOK_ADMIN_TOKEN=TOKEN, CALLHOOK_LOG_LEVEL="WARNING", PYTHONPATH=src or str(REPO / "src"))
         cmd = [sys.executable, "-m", "callhook", "serve", "--listen", f"127.0.0.1:{self.port}", "--db", db]
         cmd += ["--ami", f"ami://lab:labsecret@127.0.0.1:{ami_port}", "--directory", str(DIRECTORY)]
         self.log = open(Path(workdir) / "serve.log", "wb")  # noqa: SIM115 -- closed in stop()
