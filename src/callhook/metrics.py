@@ -15,6 +15,9 @@ callhook_accept_stalled                     1 while the store keeps failing comm
 callhook_ami_backpressure_total             times the AMI reader stopped for room
 callhook_ami_backpressure_seconds_total     time the AMI reader spent stopped
 callhook_ami_values_bounded_total{kind}     AMI values clamped, cut or replaced
+callhook_ami_messages_total                 AMI messages read
+callhook_ami_handler_errors_total           AMI messages whose handling raised (logged, skipped)
+callhook_ami_frames_too_large_total         AMI frames over the codec's limit (logged, skipped)
 callhook_accept_window_seconds              age of each commit's oldest event when the
                                             commit returned (summary: _count, _sum)
 callhook_accept_window_max_seconds          the largest of them since the last scrape
@@ -58,6 +61,9 @@ class _Capture:
             ("callhook_events_repaired", "Events stored only after their values were bounded", "repaired"),
             ("callhook_ami_backpressure", "Times the AMI reader stopped for room in the queue", "bp"),
             ("callhook_ami_backpressure_seconds", "Time the AMI reader spent stopped", "bp_s"),
+            ("callhook_ami_messages", "AMI messages read", "ami_msgs"),
+            ("callhook_ami_handler_errors", "AMI messages whose handling raised (logged, skipped)", "ami_errors"),
+            ("callhook_ami_frames_too_large", "AMI frames over the codec's limit (logged, skipped)", "ami_big"),
         ):
             yield CounterMetricFamily(name, doc, value=s[key])
         yield SummaryMetricFamily(
@@ -79,6 +85,11 @@ class _Capture:
         yield bounded
 
 
+def _int(obj: Any, name: str) -> int:
+    value = getattr(obj, name, 0)
+    return value if isinstance(value, int) else 0
+
+
 class Metrics(PrometheusMetrics):
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -94,8 +105,8 @@ class Metrics(PrometheusMetrics):
     def events_in(self, n: int) -> None:
         self._events.inc(n)
 
-    def capture(self, accepter: Any, source: Any) -> None:
-        """Copy the accepter's and the AMI source's counters (called at scrape time)."""
+    def capture(self, accepter: Any, source: Any, ami: Any = None) -> None:
+        """Copy the accepter's, the AMI source's and the AMI client's counters (at scrape time)."""
         self._capture.snap = {
             "queue": accepter.pending,
             "stalled": 1 if accepter.stalled_since is not None else 0,
@@ -109,6 +120,9 @@ class Metrics(PrometheusMetrics):
             "win_n": accepter.window_count,
             "win_sum": accepter.window_sum,
             "win_max": accepter.take_window_max(),
+            "ami_msgs": _int(ami, "messages"),
+            "ami_errors": _int(ami, "handler_errors"),
+            "ami_big": _int(ami, "frames_too_large"),
         }
 
     def on_scrape(self, fn: Callable[[], None]) -> None:

@@ -134,7 +134,7 @@ def install_metrics(app: FastAPI) -> None:
             hub.metrics.backlog(counts.backlog)
             hub.metrics.dead_letters.set(counts.dead)
         hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
-        hub.metrics.capture(hub.accepter, getattr(hub, "source", None))
+        hub.metrics.capture(hub.accepter, getattr(hub, "source", None), hub.ami)
         if hub.ami is not None:
             reconnects = getattr(hub.ami, "reconnects", None)
             if isinstance(reconnects, int):
