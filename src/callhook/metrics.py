@@ -18,14 +18,37 @@ dead deliveries the store holds now (a retry takes one away).
 | ``callhook_ami_reconnects_total`` | counter: AMI reconnects since start |
 | ``callhook_attempt_seconds``, ``callhook_delivery_seconds`` | histograms |
 | ``callhook_backlog``, ``callhook_dead_letters``, ``callhook_ami_connected`` | gauges |
+
+The capture path (docs/delivery.md, "Capture"):
+
+==========================================  =========================================
+callhook_accept_queue                       events read and not yet written (gauge)
+callhook_accept_commits_total               commits of the accept loop
+callhook_accept_commit_failures_total       commits that failed (then split or retried)
+callhook_events_unstored_total              events given up: they could not be stored
+callhook_events_repaired_total              events stored only after bounding values
+callhook_accept_stalled                     1 while the store keeps failing commits
+callhook_ami_backpressure_total             times the AMI reader stopped for room
+callhook_ami_backpressure_seconds_total     time the AMI reader spent stopped
+callhook_ami_values_bounded_total{kind}     AMI values clamped, cut or replaced
+callhook_ami_messages_total                 AMI messages read
+callhook_ami_handler_errors_total           AMI messages whose handling raised (logged, skipped)
+callhook_ami_frames_too_large_total         AMI frames over the codec's limit (logged, skipped)
+callhook_accept_window_seconds              age of each commit's oldest event when the
+                                            commit returned (summary: _count, _sum)
+callhook_accept_window_max_seconds          the largest of them since the last scrape
+==========================================  =========================================
+
+Gauges and counters that mirror state elsewhere are refreshed at scrape time (``on_scrape``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 
 from callhook.delivery.metrics import PrometheusMetrics
 
@@ -58,6 +81,57 @@ class ObservedCounter:
         return self.collect()
 
 
+class _Capture:
+    """Exports a snapshot of the accepter's and the AMI source's own counters."""
+
+    def __init__(self) -> None:
+        self.snap: dict[str, Any] = {}
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        if not s:
+            return
+        yield GaugeMetricFamily("callhook_accept_queue", "Events read and not yet written", value=s["queue"])
+        yield GaugeMetricFamily("callhook_accept_stalled", "1 while the store keeps failing", value=s["stalled"])
+        for name, doc, key in (
+            ("callhook_accept_commits", "Commits of the accept loop", "commits"),
+            ("callhook_accept_commit_failures", "Commits that failed (then split or retried)", "failures"),
+            ("callhook_events_unstored", "Events given up because they could not be stored", "unstored"),
+            ("callhook_events_repaired", "Events stored only after their values were bounded", "repaired"),
+            ("callhook_ami_backpressure", "Times the AMI reader stopped for room in the queue", "bp"),
+            ("callhook_ami_backpressure_seconds", "Time the AMI reader spent stopped", "bp_s"),
+            ("callhook_ami_messages", "AMI messages read", "ami_msgs"),
+            ("callhook_ami_handler_errors", "AMI messages whose handling raised (logged, skipped)", "ami_errors"),
+            ("callhook_ami_frames_too_large", "AMI frames over the codec's limit (logged, skipped)", "ami_big"),
+        ):
+            yield CounterMetricFamily(name, doc, value=s[key])
+        yield SummaryMetricFamily(
+            "callhook_accept_window_seconds",
+            "Age of each commit's oldest event when the commit returned (the durability window)",
+            count_value=s["win_n"],
+            sum_value=s["win_sum"],
+        )
+        yield GaugeMetricFamily(
+            "callhook_accept_window_max_seconds",
+            "The largest durability window since the last scrape",
+            value=s["win_max"],
+        )
+        bounded = CounterMetricFamily(
+            "callhook_ami_values_bounded", "AMI values clamped, cut or replaced at the edge", labels=["kind"]
+        )
+        for kind, n in sorted(s["bounded"].items()):
+            bounded.add_metric([kind], n)
+        yield bounded
+
+
+def _int(obj: Any, name: str) -> int:
+    value = getattr(obj, name, 0)
+    return value if isinstance(value, int) else 0
+
+
 class Metrics(PrometheusMetrics):
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -66,10 +140,32 @@ class Metrics(PrometheusMetrics):
         self.dead_letters = Gauge("callhook_dead_letters", "Deliveries given up", registry=self.registry)
         self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up", registry=self.registry)
         self.ami_reconnects = ObservedCounter("callhook_ami_reconnects", "AMI reconnects since start", self.registry)
+        self._capture = _Capture()
+        self.registry.register(self._capture)
         self._refresh: list[Callable[[], None]] = []
 
     def events_in(self, n: int) -> None:
         self._events.inc(n)
+
+    def capture(self, accepter: Any, source: Any, ami: Any = None) -> None:
+        """Copy the accepter's, the AMI source's and the AMI client's counters (at scrape time)."""
+        self._capture.snap = {
+            "queue": accepter.pending,
+            "stalled": 1 if accepter.stalled_since is not None else 0,
+            "commits": accepter.commits,
+            "failures": accepter.commit_failures,
+            "unstored": accepter.unstored,
+            "repaired": accepter.repaired,
+            "bp": accepter.backpressure,
+            "bp_s": accepter.backpressure_seconds,
+            "bounded": dict(getattr(source, "bounded", {})),
+            "win_n": accepter.window_count,
+            "win_sum": accepter.window_sum,
+            "win_max": accepter.take_window_max(),
+            "ami_msgs": _int(ami, "messages"),
+            "ami_errors": _int(ami, "handler_errors"),
+            "ami_big": _int(ami, "frames_too_large"),
+        }
 
     def on_scrape(self, fn: Callable[[], None]) -> None:
         self._refresh.append(fn)

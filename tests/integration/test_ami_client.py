@@ -476,6 +476,8 @@ def test_default_filters_are_installed_after_login() -> None:
         async with FakeAmi() as fake:
             client = make_client(fake, Recorder(), events_filter=DEFAULT_FILTERS)
             task = await started(client)
+            # connected means logged in; the filters follow, one round trip each
+            await wait_until(lambda: len(fake.named("Filter")) == len(DEFAULT_FILTERS))
             filters = fake.named("Filter")
             assert len(filters) >= 3
             assert all(f["Operation"] == "Add" and f["MatchCriteria"].startswith("action(") for f in filters)

@@ -24,6 +24,15 @@ def test_healthz_without_token(mapi: Api) -> None:
         "store": {"reachable": True, "error": ""},
         "backlog": 3,
         "dead_letters": 0,
+        "capture": {
+            "queued": 0,
+            "unstored": 0,
+            "last_unstored_at": None,
+            "last_unstored_reason": "",
+            "stalled_since": None,
+            "backpressure": 0,
+        },
+        "reasons": [],
     }
 
 

@@ -1,5 +1,10 @@
 """``/healthz`` and ``/metrics`` (no token): is the store reachable, is the PBX connected,
-how big is the backlog; and the Prometheus text.
+how big is the backlog, is capture keeping up; and the Prometheus text.
+
+``status`` is ``degraded`` (still 200) while events cannot be stored -- the store keeps
+failing commits (``capture.stalled_since``), or an event was given up as unstorable in
+the last :data:`UNSTORED_WINDOW` seconds -- and ``reasons`` says why; ``degraded`` with
+503 when the store does not answer at all, as before.
 
 The backlog and dead-letter gauges need the store, which is asynchronous, while
 Prometheus collectors are called synchronously: ``/metrics`` reads ``store.counts()``
@@ -10,11 +15,12 @@ first and keeps it in ``app.state.counts``, then renders; the refresh registered
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["install_metrics", "router"]
 
@@ -33,22 +39,64 @@ class StoreHealth(BaseModel):
     error: str = ""
 
 
+class CaptureHealth(BaseModel):
+    queued: int = 0
+    unstored: int = 0
+    last_unstored_at: float | None = None
+    last_unstored_reason: str = ""
+    stalled_since: float | None = None
+    backpressure: int = 0
+
+
 class HealthOut(BaseModel):
     status: str
     ami: AmiHealth
     store: StoreHealth
     backlog: int | None = None
     dead_letters: int | None = None
+    capture: CaptureHealth = Field(default_factory=CaptureHealth)
+    reasons: list[str] = Field(default_factory=list)
+
+
+UNSTORED_WINDOW = 900.0  # seconds /healthz stays degraded after an event was given up
+
+
+def _capture(hub: Any, now: float) -> tuple[CaptureHealth, list[str]]:
+    acc = hub.accepter
+    cap = CaptureHealth(
+        queued=acc.pending,
+        unstored=acc.unstored,
+        stalled_since=acc.stalled_since,
+        backpressure=acc.backpressure,
+    )
+    reasons = []
+    if acc.stalled_since is not None:
+        reasons.append(
+            f"the store has failed commits for {now - acc.stalled_since:.0f} s "
+            f"({acc.pending} event(s) waiting): {acc.stall_reason}"
+        )
+    if acc.last_unstored is not None:
+        at, why = acc.last_unstored
+        cap.last_unstored_at, cap.last_unstored_reason = at, why
+        if now - at < UNSTORED_WINDOW:
+            reasons.append(
+                f"{acc.unstored} event(s) could not be stored since start, the last {now - at:.0f} s ago: {why}"
+            )
+    return cap, reasons
 
 
 @router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
 async def healthz(request: Request) -> JSONResponse:
-    """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503."""
+    """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503;
+    ``status`` is ``degraded`` with ``reasons`` while events cannot be stored."""
     hub = request.app.state.hub
+    capture, reasons = _capture(hub, time.time())
     body = HealthOut(
-        status="ok",
+        status="degraded" if reasons else "ok",
         ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
         store=StoreHealth(reachable=True),
+        capture=capture,
+        reasons=reasons,
     )
     try:
         counts = await hub.store.counts()
@@ -56,6 +104,7 @@ async def healthz(request: Request) -> JSONResponse:
         log.warning("health: store unreachable: %s", type(exc).__name__)
         body.store = StoreHealth(reachable=False, error=type(exc).__name__)
         body.status = "degraded"
+        body.reasons.append(f"the store does not answer: {type(exc).__name__}")
         return JSONResponse(body.model_dump(), status_code=503)
     body.backlog, body.dead_letters = counts.backlog, counts.dead
     return JSONResponse(body.model_dump())
@@ -85,6 +134,7 @@ def install_metrics(app: FastAPI) -> None:
             hub.metrics.backlog(counts.backlog)
             hub.metrics.dead_letters.set(counts.dead)
         hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
+        hub.metrics.capture(hub.accepter, getattr(hub, "source", None), hub.ami)
         if hub.ami is not None:
             reconnects = getattr(hub.ami, "reconnects", None)
             if isinstance(reconnects, int):

@@ -11,7 +11,12 @@ callhook   POST, callhook's own JSON event
 
 Each payload is decoded into one canonical event and made durable (with a delivery
 to every matching webhook, in every dialect) before the 200 answer. A payload that
-does not decode is a 400 ``{"error": reason, "field": name}`` and nothing is stored.
+does not decode is a 400 ``{"error": reason, "field": name}`` and nothing is stored;
+so is one with a value callhook cannot store (:mod:`callhook.core.bounds`: an integer
+beyond 2**53-1, a lone surrogate, a NUL, text over 8192 characters, a time before 2000
+or more than a day ahead -- ``field`` is then the event field, e.g. ``party.caller_name``).
+An event the store refuses even so is a 400 naming ``body``; it never fails the other
+requests committed with it (the accepter splits the commit).
 Authentication: a bearer token, or HTTP Basic with the token as the password. A
 tenant token ingests into its tenant; the admin may name one in ``X-Callhook-Tenant``.
 """
@@ -30,9 +35,11 @@ from pydantic import BaseModel
 from callhook.api.auth import VendorAuth
 from callhook.api.paging import ERRORS
 from callhook.core import dialects
+from callhook.core.bounds import OutOfBounds, bound_event
 from callhook.core.dialects import DecodeError
 from callhook.core.events import new_event_id
 from callhook.core.subscription import Dialect
+from callhook.delivery.accept import Rejected
 from callhook.store.base import StoreError
 
 __all__ = ["router"]
@@ -58,7 +65,10 @@ class IngestError(BaseModel):
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     **{k: v for k, v in ERRORS.items() if k != 404},
-    400: {"model": IngestError, "description": "the payload does not decode"},
+    400: {
+        "model": IngestError,
+        "description": "the payload does not decode or cannot be stored",
+    },
     405: {"description": "GET for a JSON dialect"},
     503: {"description": "the store could not commit the event"},
 }
@@ -100,11 +110,18 @@ async def _ingest(dialect: Dialect, request: Request, tenant: str) -> JSONRespon
     try:
         payload = await _payload(request, dialect)
         event = dialects.decode(dialect, payload, now=now, new_id=lambda ts: new_id(ts, now), tenant=tenant)
+        event, _ = bound_event(event, strict=True, now=now)
     except DecodeError as exc:
         log.info("ingest %s: rejected payload: %s", dialect.value, exc.field)
         return _bad(exc.field, exc.reason)
+    except OutOfBounds as exc:
+        log.info("ingest %s: rejected payload: %s: %s", dialect.value, exc.field, exc.reason)
+        return _bad(exc.field, exc.reason)
     try:
         await hub.accept([event])
+    except Rejected as exc:
+        log.warning("ingest %s: event cannot be stored: %s", dialect.value, exc.reason)
+        return JSONResponse({"error": f"the event cannot be stored: {exc.reason}", "field": "body"}, status_code=400)
     except StoreError as exc:
         log.error("ingest %s: store failed: %s", dialect.value, exc)
         raise HTTPException(status_code=503, detail="the event could not be stored; send it again") from None

@@ -13,7 +13,8 @@ one at a time and in order (never a task per message). Messages that arrive whil
 ``on_connect`` runs are held and delivered after it returns, so the caller sees its
 snapshot first and the live stream after it. ``on_message`` must not await an action on
 this client (its answer could not be read until ``on_message`` returns); start a task
-for that.
+for that. It should return at once (the Asterisk source only queues the events for the
+accepter's commit loop) and wait only for back-pressure: while it waits, nothing is read.
 
 Exceptions (one tree; OSError and asyncio.TimeoutError never leave this module)::
 
@@ -395,6 +396,8 @@ class AmiClient:
         return messages
 
     def _to_waiter(self, msg: AmiMessage) -> bool:
+        if not self._waiters:  # the common case while streaming: nobody waits for an answer
+            return False
         action_id = msg.action_id
         waiter = self._waiters.get(action_id) if action_id else None
         if waiter is None and not action_id and self._anonymous is not None and msg.has("Response"):

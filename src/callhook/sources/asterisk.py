@@ -1,30 +1,44 @@
-"""The Asterisk source: AMI messages -> tracker -> durable events, and the PBX actions.
+"""The Asterisk source: AMI messages -> bounds -> tracker -> the accepter's commit queue,
+and the PBX actions.
 
 A thin shell around the pure tracker. The AMI client awaits :meth:`AsteriskSource.on_message`
-for every message in order, and that returns only once the message's events are durable
-(the accept callable commits them), so a crash never loses an event the PBX already sent
-past us. After every (re)connect :meth:`on_connect` resyncs: channels that vanished while
-we were away end their calls (no ghost calls), queue members are learned or diffed.
+for every message in order; it bounds the message's values (:mod:`callhook.core.bounds`),
+feeds the tracker and hands the events to the accepter's queue without waiting for
+the disk (:meth:`Accepter.enqueue`): the commit loop writes them in order, in batches,
+retrying while the store fails. Only when too many events are unwritten does
+``on_message`` wait (:meth:`Accepter.room`), so the reader stops reading and the kernel
+and Asterisk buffer. Waiting for each commit would buy no durability: Asterisk neither
+waits for us nor resends, so what sits in the socket buffer is lost on a crash exactly
+like what sits in an unwritten batch. The window is in docs/delivery.md.
+
+After every (re)connect :meth:`on_connect` resyncs: channels that vanished while we
+were away end their calls (no ghost calls), queue members are learned or diffed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from callhook.core.ami.message import AmiMessage
+from callhook.core.bounds import Issue, bound_event, bound_message, needs_bounds
 from callhook.core.directory import Directory, Extension
 from callhook.core.events import Event
 from callhook.core.tracker.tracker import Tracker
 
-__all__ = ["ActionError", "AmiLike", "AsteriskSource", "NotConnected", "PbxActions", "UnknownExtension"]
+__all__ = ["ActionError", "AmiLike", "AsteriskSource", "EventSink", "NotConnected", "PbxActions", "UnknownExtension"]
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Sequence[Event]], Awaitable[None]]
+
+class EventSink(Protocol):
+    """Where the source puts its events: :class:`callhook.delivery.accept.Accepter`."""
+
+    def enqueue(self, events: Sequence[Event]) -> None: ...
+
+    async def room(self) -> None: ...
 
 
 class AmiLike(Protocol):
@@ -59,48 +73,53 @@ class ActionError(RuntimeError):
 
 
 class AsteriskSource:
-    def __init__(self, tracker: Tracker, accept: Accept, now: Callable[[], datetime]) -> None:
+    def __init__(self, tracker: Tracker, sink: EventSink, now: Callable[[], datetime]) -> None:
         self.tracker = tracker
-        self._accept = accept
+        self._sink = sink
         self._now = now
         self.messages = 0
         self.events = 0
-        self.accept_failures = 0
+        self.bounded: dict[str, int] = {}  # values bounded at the edge, by kind
 
     async def on_message(self, msg: AmiMessage) -> None:
         self.messages += 1
-        events = self.tracker.feed(msg, self._now())
+        events = self.tracker.feed(self._bounded(msg), self._now())
         if events:
-            self.events += len(events)
-            await self._durable(events)
+            self._put(events)
+            await self._sink.room()
 
-    async def _durable(self, events: Sequence[Event]) -> None:
-        """Accept, retrying while the store fails: the AMI reader waits (Asterisk buffers)
-        rather than dropping events the tracker already made."""
-        delay = 0.1
-        while True:
-            try:
-                await self._accept(events)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.accept_failures += 1
-                log.error(
-                    "could not store %d event(s), retrying in %.1f s: %s",
-                    len(events),
-                    delay,
-                    exc,
-                    extra={"call_id": events[0].call_id},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    def _bounded(self, msg: AmiMessage) -> AmiMessage:
+        msg, issues = bound_message(msg)
+        if issues:
+            self._note(issues, msg.event or msg.response or "message")
+        return msg
+
+    def _put(self, events: Sequence[Event]) -> None:
+        out: list[Event] | None = None
+        for i, ev in enumerate(events):
+            if needs_bounds(ev):
+                bounded, issues = bound_event(ev, strict=False)
+                self._note(issues, f"{ev.type.value} {ev.id}")
+                out = out if out is not None else list(events)
+                out[i] = bounded
+        self.events += len(events)
+        self._sink.enqueue(events if out is None else out)
+
+    def _note(self, issues: Sequence[Issue], what: str) -> None:
+        for i in issues:
+            self.bounded[i.kind] = self.bounded.get(i.kind, 0) + 1
+        log.warning(
+            "AMI %s: %d value(s) bounded: %s",
+            what,
+            len(issues),
+            "; ".join(f"{i.field}: {i.detail}" for i in issues[:5]),
+        )
 
     async def on_connect(self, client: AmiLike) -> None:
         """Resync after every (re)connect: CoreShowChannels, then QueueStatus."""
-        channels = await client.collect("CoreShowChannels", timeout=15.0)
+        channels = [self._bounded(m) for m in await client.collect("CoreShowChannels", timeout=15.0)]
         events = self.tracker.resync_channels(channels, self._now())
-        members = await client.collect("QueueStatus", timeout=15.0)
+        members = [self._bounded(m) for m in await client.collect("QueueStatus", timeout=15.0)]
         events += self.tracker.resync_queues(members, self._now())
         log.info(
             "AMI resync: %d channels alive, %d queue members, %d events",
@@ -109,7 +128,7 @@ class AsteriskSource:
             len(events),
         )
         if events:
-            await self._durable(events)
+            self._put(events)
 
 
 class PbxActions:

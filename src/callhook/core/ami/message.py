@@ -61,6 +61,11 @@ class AmiMessage:
             object.__setattr__(self, "_headers", h)
         return h
 
+    @property
+    def raw(self) -> bytes:
+        """The undecoded frame of a lazy event block; ``b""`` for a message built from headers."""
+        return self._raw
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AmiMessage is immutable")
 
@@ -102,6 +107,12 @@ class AmiMessage:
                 start = at + len(needle)
                 end = raw.find(b"\r\n", start)
                 return raw[start : end if end >= 0 else len(raw)].decode("ascii")
+            # A miss: absent in any spelling (the common case: an optional header, or the
+            # ActionID of an event) needs no index; only an oddly spelled key does.
+            low = raw.lower()
+            name = needle[2:-1].lower()
+            if not low.startswith(name) and (b"\r\n" + name) not in low:
+                return default
         return self._idx().get(key.lower(), default)
 
     def has(self, key: str) -> bool:
