@@ -27,6 +27,7 @@ from callhook.core import dialects
 from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
 from callhook.core.events import Event, new_event_id
+from callhook.core.ingest_calls import IngestCalls
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
@@ -34,6 +35,7 @@ from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
+from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import Store
 
@@ -113,6 +115,7 @@ class Hub:
             options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
         )
         self.source = AsteriskSource(self.tracker, self.accept, self.now_dt)
+        self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)
         self.ami: Any = None
         if config.ami_url:
             from callhook.sources.ami_client import AmiClient, parse_ami_url
@@ -180,6 +183,7 @@ class Hub:
             self._ami_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._ami_task
+        await self.ingest.close()
         await self.dispatcher.stop()
         await self.accepter.close()
         await self.sender.close()

@@ -16,10 +16,11 @@ from pydantic import BaseModel
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
 from callhook.core.events import Event, EventType
+from callhook.core.ingest_party import LiveCall
 from callhook.core.tracker.state import Call
 from callhook.store.base import EventQuery
 
-__all__ = ["CallLive", "call_tenant", "live_out", "router"]
+__all__ = ["CallLive", "call_tenant", "ingested_out", "live_out", "router"]
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=ERRORS)
 
@@ -112,6 +113,28 @@ def live_out(call: Call, default_tenant: str) -> CallLive:
     )
 
 
+def ingested_out(call: LiveCall) -> CallLive:
+    """An ingested call in progress (the ingest call model's frozen view)."""
+    p = call.party
+    return CallLive(
+        call_id=call.call_id,
+        tenant=call.tenant,
+        start=call.start,
+        state=call.state,
+        caller_num=p.caller_num,
+        caller_name=p.caller_name,
+        called_num=p.called_num,
+        direction=p.direction.value if p.direction else None,
+        caller_type=p.caller_type,
+        queue=call.queue,
+        answered_by=call.answered_by,
+        legs=[
+            LegOut(extension=g.extension, name=g.name, channel="", external=g.external, state=g.state, on_hold=False)
+            for g in call.legs
+        ],
+    )
+
+
 def _outcomes(ev: Event) -> tuple[str, ...]:
     """The ``outcome`` filter values a call matches: a missed call is also unanswered."""
     o = ev.outcome
@@ -140,9 +163,11 @@ def _summary(ev: Event) -> CallSummary:
 
 @router.get("/live", response_model=list[CallLive])
 async def live_calls(request: Request, p: Auth) -> list[CallLive]:
-    """Calls in progress now, oldest first."""
-    tracker = request.app.state.hub.tracker
+    """Calls in progress now (from AMI and from ingested events), oldest first."""
+    hub = request.app.state.hub
+    tracker = hub.tracker
     out = [live_out(c, tracker.tenant) for c in tracker.live_calls()]
+    out += [ingested_out(c) for c in hub.ingest.model.live_calls()]
     return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
 
 
@@ -204,6 +229,9 @@ async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: 
     events = await hub.store.call_events(call_id, tenant=p.tenant)
     call = hub.tracker.calls.get(call_id)
     live = live_out(call, hub.tracker.tenant) if call is not None and call.announced else None
+    if live is None:
+        ingested = hub.ingest.model.live_call(call_id, p.tenant)
+        live = ingested_out(ingested) if ingested is not None else None
     if live is not None and not p.sees(live.tenant):
         live = None
     if not events and live is None:
