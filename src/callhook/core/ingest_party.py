@@ -96,6 +96,7 @@ class CallState:
     busy: bool = False
     hung_up: bool = False  # the caller's side ended (a leg-less Hangup, or it left the queue unanswered)
     caller_gone: bool = False  # it left a queue unanswered (Webitel Leaving abandoned/cancel)
+    hung_up_cause: str = ""  # the call's hang-up cause as the vendor told it (Webitel call_cause): it is over
     queue: str = ""
     in_queue: bool = False
     touched: datetime | None = None
@@ -110,7 +111,7 @@ class CallState:
     def over(self) -> bool:
         """Nothing of the call is left: its legs ended and the caller gone (or no leg came)."""
         # once the caller is gone, a leg still ringing is withdrawn with it
-        left = [g for g in self.live_legs() if g.answered or not self.caller_gone]
+        left = [g for g in self.live_legs() if not self.hung_up_cause and (g.answered or not self.caller_gone)]
         return bool(self.legs or self.hung_up or self.caller_gone) and not left and not self.in_queue
 
     def deadline(self, idle_end: timedelta, retain: timedelta) -> datetime:

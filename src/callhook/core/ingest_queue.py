@@ -11,7 +11,8 @@ Offering      after it: ``call.ringing`` of the agent's leg
 Bridged       before it: ``call.answered`` of the agent's leg
 Missed        after it: ``call.hangup`` of the agent's leg, ``No answer``
 Leaving       the caller left the queue; ``abandoned``/``cancel``: the caller is
-              gone (the call ends after the wait); ``success``: the call goes on
+              gone (the call ends after the wait); ``success``: the call goes on,
+              unless ``call_cause`` names the call's hang-up cause: then it is over
 Processing    the agent's wrap-up began, so its leg ended: ``call.hangup``,
               ``Normal Clearing`` (the call ends after the wait)
 ============  ====================================================================
@@ -45,8 +46,11 @@ def queue_legs(call: CallState, event: Event) -> tuple[list[Event], list[Event]]
         return [], []
     if t is T.QUEUE_LEFT:
         call.in_queue = False
-        if (event.queue_call.cc_result if event.queue_call else "") != "success":
+        qc = event.queue_call
+        if qc is None or qc.cc_result != "success":
             call.caller_gone = True
+        if qc is not None and qc.call_cause:
+            call.hung_up_cause = qc.call_cause
         return [], []
     if not agent.number:
         return [], []
