@@ -179,7 +179,7 @@ class IngestCalls:
                 a = replace(
                     a,
                     agent_id=a.agent_id or known.agent_id,
-                    number=a.number or known.number,
+                    number=known.number if a.agent_id else (a.number or known.number),  # the id names it
                     name=a.name or known.name,
                     login=a.login or known.login,
                     email=a.email or known.email,
