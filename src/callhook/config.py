@@ -19,7 +19,9 @@ reads ``os.environ``: :func:`load` is called by the CLI and the result is passed
 | telphin limit    |               | CALLHOOK_TELPHIN_LIMIT   | 10 subscriptions per client  |
 
 In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "tenant"``.
-They land in ``Config.extra["tenant_tokens"]`` (token -> tenant).
+They land in ``Config.extra["tenant_tokens"]`` (token -> tenant). The further IS2PBX
+actions are tables ``[actions.<name>]`` (docs/api.md, validated here by
+:func:`callhook.core.ami.action_map.parse_mapping`), in ``Config.extra["actions"]``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from callhook.core.ami.action_map import MappingError, parse_mapping
 
 __all__ = ["Config", "ConfigError", "load", "parse_listen"]
 
@@ -136,6 +140,13 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
                 raise ConfigError(f'config file {path}: tenant_tokens: expected a table of token = "tenant"')
             extra["tenant_tokens"] = dict(table)
+        mapped = section.pop("actions", None)
+        if mapped is not None:
+            try:
+                parse_mapping(mapped)
+            except MappingError as exc:
+                raise ConfigError(f"config file {path}: {exc}") from None
+            extra["actions"] = mapped
         for key, v in section.items():
             if key not in types or key == "extra":
                 raise ConfigError(f"config file {path}: unknown key {key!r}")
