@@ -25,9 +25,11 @@ from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
 from callhook.core import dialects
 from callhook.core.dialects import signing
+from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Directory, DirectoryError
 from callhook.core.events import Event, new_event_id
 from callhook.core.ingest_calls import IngestCalls
+from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
@@ -114,7 +116,8 @@ class Hub:
             endpoints=self.endpoints,
             options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
         )
-        self.source = AsteriskSource(self.tracker, self.accept, self.now_dt)
+        self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
+        self.source = AsteriskSource(self.tracker, self._accept_ami, self.now_dt)
         self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)
         self.ami: Any = None
         if config.ami_url:
@@ -126,7 +129,7 @@ class Hub:
                 port,
                 user,
                 secret,
-                on_message=self.source.on_message,
+                on_message=self._on_ami_message,
                 on_connect=self.source.on_connect,
                 ping_interval=config.ami_ping_interval,
             )
@@ -156,6 +159,15 @@ class Hub:
         await self.accepter.accept(events)
         self.metrics.events_in(len(events))
         self.broadcast.publish(events)
+
+    async def _on_ami_message(self, msg: AmiMessage) -> None:
+        self.recordings.observe(msg)
+        await self.source.on_message(msg)
+
+    async def _accept_ami(self, events: Sequence[Event]) -> None:
+        """The tracker's events, with the PBX's recording name where MixMonitor reported one."""
+        await self.accept(self.recordings.apply(events))
+        self.recordings.forget(events)
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
