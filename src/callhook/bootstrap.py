@@ -24,8 +24,8 @@ from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
 from callhook.core import dialects
-from callhook.core.dialects import signing
 from callhook.core.ami.message import AmiMessage
+from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
 from callhook.core.events import Event, new_event_id
 from callhook.core.ingest_calls import IngestCalls

@@ -121,3 +121,17 @@ def test_agents_by_telphin_id_and_remote_agents() -> None:
 def test_bad_agent_entries_are_named(data: dict[str, object], field: str) -> None:
     with pytest.raises(DirectoryError, match=field.replace("[", r"\[").replace("]", r"\]")):
         Directory.from_mapping(data)
+
+
+def test_memory_is_bounded_by_max_calls() -> None:
+    n = itertools.count(1)
+    m = IngestCalls(lambda ts: f"M{next(n):05d}", max_calls=2)
+    d = lab_directory()
+    party = CallParty(caller_num="777", called_num="20", direction=Direction.INCOMING)
+    for i, cid in enumerate(("a", "b")):
+        m.feed(_ev(T.CALL_NEW, i, call_id=cid, party=party), T0 + timedelta(seconds=i), d)
+    out = m.feed(_ev(T.CALL_NEW, 5, call_id="c", party=party), T0 + timedelta(seconds=5), d)
+    # the least recently touched call ("a") is ended, as a missed call, to make room
+    # (no CDR made up: these are VOIPEX events, and VOIPEX sends its own)
+    assert [(e.call_id, e.type) for e in out[:-1]] == [("a", T.CALL_HANGUP), ("a", T.CALL_ENDED)]
+    assert sorted(c.call_id for c in m.live_calls()) == ["b", "c"]

@@ -21,7 +21,8 @@ The end. A VOIPEX ``CDR`` or a PBX2IS/native ``call.ended`` ends a call at once.
 Otherwise, once no leg is left (every leg hung up, or the caller left) the call
 ends ``end_wait`` later unless another event of the call comes first; a dialect
 that states its own end (pbx2is, callhook) gets ``idle_end`` instead, and any call
-untouched for ``idle_end`` is ended as it stands. Time is passed in: the adapter
+untouched for ``idle_end`` is ended as it stands (and, beyond ``max_calls`` calls, the
+least recently touched one, so memory stays bounded). Time is passed in: the adapter
 calls :meth:`IngestCalls.expire` when :meth:`IngestCalls.due` has passed. An ended
 call is remembered ``retain`` long, so a late event keeps counting its ``seq``
 and is not taken for a new call.
@@ -56,11 +57,13 @@ class IngestCalls:
         end_wait: timedelta = timedelta(seconds=10),
         idle_end: timedelta = timedelta(hours=4),
         retain: timedelta = timedelta(minutes=10),
+        max_calls: int = 50_000,
     ) -> None:
         self._new_id = new_id
         self.end_wait = end_wait
         self.idle_end = idle_end
         self.retain = retain
+        self.max_calls = max_calls
         self._calls: dict[tuple[str, str], CallState] = {}
         self._agent_seq: dict[tuple[str, str], int] = {}
 
@@ -89,13 +92,15 @@ class IngestCalls:
             return [event]  # callhook's own event, complete as it was sent
         key = (event.tenant, event.call_id)
         call = self._calls.get(key)
+        out: list[Event] = []
         if call is None:
+            if len(self._calls) >= self.max_calls:
+                out += self._evict(now)
             call = self._calls[key] = CallState(call_id=event.call_id, tenant=event.tenant, start=event.ts)
             call.source = event.source
         call.touched = now
         call.end_due = None
         call.party = complete_party(call, event.party, directory)
-        out: list[Event] = []
         if not call.announced and event.type is not T.CALL_NEW and call.ended is None:
             out.append(self._emit(call, event.ts, T.CALL_NEW, source=event.source))
         if event.type is T.CALL_NEW:
@@ -132,6 +137,15 @@ class IngestCalls:
                 ts = call.last_ts or call.start
                 out += self._end(call, ts, call.source, cdr=call.source != "ingest:voipex")
                 call.ended_at = now
+        return out
+
+    def _evict(self, now: datetime) -> list[Event]:
+        """Room for one more call: the least recently touched one is forgotten (ended first)."""
+        key, call = min(self._calls.items(), key=lambda kv: kv[1].touched or kv[1].start)
+        out: list[Event] = []
+        if call.ended is None:
+            out = self._end(call, call.last_ts or call.start, call.source, cdr=call.source != "ingest:voipex")
+        del self._calls[key]
         return out
 
     # ------------------------------------------------------------ building

@@ -26,7 +26,8 @@ __all__ = ["IngestSource"]
 log = logging.getLogger(__name__)
 
 #: the timer looks at the clock at least this often (seconds), so a clock that is
-#: set (tests, a suspended VM) is noticed soon
+#: set (tests, a suspended VM) is noticed soon; an ingest does not wake it (an end
+#: is due ``end_wait`` later at the earliest, and waking per post would cost a scan)
 TICK = 1.0
 
 
@@ -43,7 +44,6 @@ class IngestSource:
         self._now = now
         self._directory = directory
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: list[Event] = []  # inferred ends the store refused: tried again first
 
@@ -57,7 +57,6 @@ class IngestSource:
         async with self._lock:
             events = self.model.feed(event, self._now(), self._directory())
             await self._accept(events)
-        self._wake.set()
         return events
 
     def _ensure_timer(self) -> None:
@@ -68,9 +67,7 @@ class IngestSource:
         while True:
             due = self.model.due()
             wait = TICK if due is None else min(TICK, max(0.0, (due - self._now()).total_seconds()))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await asyncio.sleep(wait)  # a timer's own period, not a wait for something to poll
             try:
                 await self.expire()
             except Exception as exc:  # a store failure: the ends are tried again on the next tick
