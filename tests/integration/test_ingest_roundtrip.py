@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from test_api_support import ADMIN, Api, mapi  # noqa: F401
 
-from callhook.core import dialects
+from callhook.core import dialects, stats
 from callhook.core.events import Event, EventType
 
 from labdata import FIXTURES, SCENARIOS, SUBS, lab_directory, replay, wire
@@ -105,6 +105,9 @@ def test_voipex_in_gives_pbx2is_and_native_what_ami_gave(lab: Api, name: str) ->
         return
     assert have == want
     assert [_native(e) for e in got] == [_native(e) for e in ami if e.type in CARRIED]
+    # the statistics computed from them: per agent, and the call-back list
+    assert stats.agent_stats(got) == stats.agent_stats(ami)
+    assert stats.missed_calls(got) == stats.missed_calls(ami)
 
 
 def test_voipex_missed_call_is_a_call_to_call_back(lab: Api) -> None:
@@ -123,6 +126,11 @@ def test_voipex_missed_call_is_a_call_to_call_back(lab: Api) -> None:
         "/api/v1/missed-calls", params={"since": "2026-11-21T00:00:00Z", "until": "2026-11-22T00:00:00Z"}
     ).json()
     caller = truth["truth"]["caller"]
+    # its CDR: the one VOIPEX sent (the truth: 8 s, nobody answered)
+    cdrs = lab.get("/api/v1/cdrs", params={"since": "2026-11-21T00:00:00Z"}).json()["items"]
+    assert [(c["call_id"], c["disposition"], c["duration"], c["answered_by"]) for c in cdrs] == [
+        (call_ids[0], "NO ANSWER", truth["truth"]["caller_gives_up_after_seconds"], "")
+    ]
     assert [(m["number"], m["call_ids"]) for m in missed["numbers"]] == [(caller, call_ids)]
 
 
