@@ -81,3 +81,18 @@ def wire(events: list[Event], dialect: str) -> list[dict[str, Any]]:
                     fields.setdefault(k, v)
             out.append(fields)
     return out
+
+
+MIXMONITOR_PATH = "/var/spool/asterisk/monitor/1795270964.0.wav"  # MixMonitor(${UNIQUEID}.wav)
+
+
+def with_mixmonitor(name: str, path: str) -> bytes:
+    """A recording's bytes with the VarSet Asterisk's MixMonitor emits (MIXMONITOR_FILENAME)
+    added after the caller's first VarSet, shaped as that VarSet (no lab recording records)."""
+    data = (FIXTURES / f"{name}.ami").read_bytes()
+    start = data.index(b"Event: VarSet\r\n")
+    end = data.index(b"\r\n\r\n", start) + 4
+    block = data[start:end]
+    lines = [ln for ln in block.split(b"\r\n") if not ln.startswith((b"Variable:", b"Value:"))]
+    extra = b"\r\n".join(lines[:-2]) + b"\r\nVariable: MIXMONITOR_FILENAME\r\nValue: " + path.encode() + b"\r\n\r\n"
+    return data[:end] + extra + data[end:]

@@ -25,9 +25,12 @@ from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
 from callhook.core import dialects
+from callhook.core.ami.message import AmiMessage
 from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
 from callhook.core.events import Event, new_event_id
+from callhook.core.ingest_calls import IngestCalls
+from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
@@ -35,6 +38,7 @@ from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
+from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
 
@@ -109,6 +113,21 @@ def new_id(ts: datetime) -> str:
     return new_event_id(ms if 0 <= ms < 1 << 48 else 0, _entropy.take())
 
 
+class _RecordedSink:
+    """The AMI source's sink: the accepter's queue, with the PBX's recording name put into
+    the tracker's events where MixMonitor reported one (the reader still never waits)."""
+
+    def __init__(self, accepter: Accepter, recordings: RecordingNames) -> None:
+        self._accepter, self._recordings = accepter, recordings
+
+    def enqueue(self, events: Sequence[Event]) -> None:
+        self._accepter.enqueue(self._recordings.apply(events))
+        self._recordings.forget(events)
+
+    async def room(self) -> None:
+        await self._accepter.room()
+
+
 class Hub:
     """The running services of one callhook process."""
 
@@ -136,7 +155,9 @@ class Hub:
             endpoints=self.endpoints,
             options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
         )
-        self.source = AsteriskSource(self.tracker, self.accepter, self.now_dt)
+        self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
+        self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)
+        self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)
         self.ami: Any = None
         if config.ami_url:
             from callhook.sources.ami_client import AmiClient, parse_ami_url
@@ -147,7 +168,7 @@ class Hub:
                 port,
                 user,
                 secret,
-                on_message=self.source.on_message,
+                on_message=self._on_ami_message,
                 on_connect=self.source.on_connect,
                 ping_interval=config.ami_ping_interval,
             )
@@ -181,6 +202,10 @@ class Hub:
         self.metrics.events_in(len(items))
         self.broadcast.publish([i.event for i in items])
 
+    async def _on_ami_message(self, msg: AmiMessage) -> None:
+        self.recordings.observe(msg)
+        await self.source.on_message(msg)
+
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         await self.store.open()
@@ -207,6 +232,7 @@ class Hub:
             self._ami_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._ami_task
+        await self.ingest.close()
         await self.dispatcher.stop()
         await self.accepter.close()
         await self.sender.close()

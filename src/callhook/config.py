@@ -13,7 +13,9 @@ rewrites the document; a test fails when the two disagree). A new setting is a f
 an ``_ENV`` entry and a ``_HELP`` entry.
 
 In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "tenant"``.
-They land in ``Config.extra["tenant_tokens"]`` (token -> tenant).
+They land in ``Config.extra["tenant_tokens"]`` (token -> tenant). The further IS2PBX
+actions are tables ``[actions.<name>]`` (docs/api.md, validated here by
+:func:`callhook.core.ami.action_map.parse_mapping`), in ``Config.extra["actions"]``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from callhook.core.ami.action_map import MappingError, parse_mapping
 
 __all__ = ["Config", "ConfigError", "Setting", "env_help", "load", "parse_listen", "render_markdown", "settings"]
 
@@ -283,6 +287,13 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
                 raise ConfigError(f'config file {path}: tenant_tokens: expected a table of token = "tenant"')
             extra["tenant_tokens"] = dict(table)
+        mapped = section.pop("actions", None)
+        if mapped is not None:
+            try:
+                parse_mapping(mapped)
+            except MappingError as exc:
+                raise ConfigError(f"config file {path}: {exc}") from None
+            extra["actions"] = mapped
         for key, v in section.items():
             if key not in types or key == "extra":
                 raise ConfigError(f"config file {path}: unknown key {key!r}")

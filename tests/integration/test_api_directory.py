@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from test_api_support import TOKEN_A, TOKEN_B, Api, mapi  # noqa: F401
 
+from callhook.store.base import EventQuery
+
 
 def test_read_scoped_by_tenant(mapi: Api) -> None:
     full = mapi.get("/api/v1/directory").json()
@@ -69,3 +71,33 @@ def test_trunks_and_queues_are_the_admins(mapi: Api) -> None:
     assert mapi.delete("/api/v1/directory/trunks/t2", TOKEN_A).status_code == 403
     assert mapi.delete("/api/v1/directory/trunks/t2").status_code == 204
     assert mapi.delete("/api/v1/directory/trunks/t2").status_code == 404
+
+
+def test_telphin_agent_ids_survive_edits_and_reach_ingest(mapi: Api) -> None:
+    """Seed 004's agent 136 on 000*094: an id that is not the extension number."""
+    from dataclasses import replace
+
+    from callhook.core.directory import RemoteAgent
+
+    hub = mapi.hub
+    hub.directory = replace(hub.directory, remote_agents=(RemoteAgent("137", "+79161234567", "Olga", tenant="acme"),))
+    body = {"number": "094", "name": "Ivan", "agent_id": "136", "extension_name": "000*094@ringme.ru"}
+    r = mapi.post("/api/v1/directory/extensions", TOKEN_A, json=body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["agent_id"], r.json()["extension_name"]) == ("136", "000*094@ringme.ru")
+    assert hub.directory.remote_agents[0].agent_id == "137"  # an edit keeps the remote agents
+    clash = mapi.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "95", "agent_id": "137"})
+    assert clash.status_code == 409
+    login = "agent_id=136&agent_status=available&agent_type=local&event_source=api"
+    r = mapi.client.get("/ingest/telphin?" + login, headers={"Authorization": f"Bearer {TOKEN_A}"})
+    assert r.status_code == 200, r.text
+    stored = mapi.run(hub.store.list_events(EventQuery(limit=10))).items
+    a = next(e.agent for e in stored if e.type.value == "agent.login")
+    assert (a.number, a.name, a.extension_name) == ("094", "Ivan", "000*094@ringme.ru")
+    remote = "agent_id=137&agent_status=logged_out&agent_type=remote&agent_number=%2B79161234567"
+    assert (
+        mapi.client.get("/ingest/telphin?" + remote, headers={"Authorization": f"Bearer {TOKEN_A}"}).status_code == 200
+    )
+    stored = mapi.run(hub.store.list_events(EventQuery(limit=10))).items
+    a = next(e.agent for e in stored if e.type.value == "agent.logout")
+    assert (a.agent_type, a.name) == ("remote", "Olga")

@@ -124,8 +124,11 @@ def test_pbx2is_get_and_post(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["type"] == "call.ended"
     events = api.run(api.hub.store.call_events("1453378751.749706"))
-    assert events[0].outcome.answered is True
-    assert events[0].ts.isoformat() == "2016-01-21T13:03:22.403343+01:00"
+    # the call's first event: the model adds the call.new a PBX2IS endcall alone implies, and its CDR
+    assert [e.type.value for e in events] == ["call.new", "call.ended", "call.record"]
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[1].outcome.answered is True
+    assert events[1].ts.isoformat() == "2016-01-21T13:03:22.403343+01:00"
 
 
 def test_telphin_form_and_webitel_json_with_basic_auth(api: Api) -> None:
@@ -151,7 +154,14 @@ def test_native_json(mapi: Api) -> None:
     }
     r = mapi.post("/ingest/callhook", TOKEN_A, json=body)
     assert r.status_code == 200, r.text
-    assert r.json() == {"id": "01HXAMPQE0000000000000000A", "type": "call.new", "call_id": "n-1", "tenant": "acme"}
+    assert r.json() == {
+        "id": "01HXAMPQE0000000000000000A",
+        "type": "call.new",
+        "call_id": "n-1",
+        "tenant": "acme",
+        "seq": 1,  # the call's first event: numbered by the ingest call model
+        "added": [],
+    }
     body["id"] = "01HXAMPQE0000000000000000B"
     r = mapi.client.post(
         "/ingest/callhook", json=body, headers={"X-Callhook-Tenant": "initech", "Authorization": f"Bearer {ADMIN}"}

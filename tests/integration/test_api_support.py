@@ -38,10 +38,12 @@ from callhook.core.events import (
     QueueCall,
     new_event_id,
 )
+from callhook.core.ingest_calls import IngestCalls
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import PbxActions
+from callhook.sources.ingest import IngestSource
 from callhook.store.memory import MemoryStore
 from callhook.store.sqlite import SqliteStore
 
@@ -123,6 +125,11 @@ class TestHub:
         self.ami: FakeAmi | None = FakeAmi()
         self.actions = PbxActions(self.ami, self.tracker, self.directory, self.now_dt)
         self.clock = time.time()
+        self.ingest = IngestSource(IngestCalls(self.new_id), self.accept, self.now_dt, lambda: self.directory)
+
+    @staticmethod
+    def new_id(ts: datetime) -> str:
+        return new_event_id(max(0, int(ts.timestamp() * 1000)))
 
     def now(self) -> float:
         return self.clock
@@ -178,6 +185,7 @@ def make_api(store: Any, tmp: Path | None = None, **kw: Any) -> Iterator[Api]:
         api = Api(hub, client, app)
         api.run(store.open())
         yield api
+        api.run(hub.ingest.close())
         api.run(hub.accepter.close())
         api.run(store.close())
 

@@ -119,3 +119,33 @@ def test_a_login_reaches_the_subscriber_as_the_seed_logs_it(mapi: Api) -> None:
         "extension_name": "20@acme",
         "event_source": "phone",
     }
+
+
+def test_get_data_in_a_header_is_an_option(api: Api) -> None:
+    body = {**SEED_BODY, "get_data_header": "X-Telphin-Data"}
+    r = api.post("/client/12/agent/local/20/event/", json=body)
+    assert r.status_code == 200, r.text
+    assert list(r.json()) == ["url", "id", "method", "event_type"]  # the vendor's answer, unchanged
+    eid = r.json()["id"]
+    sub = api.run(api.hub.store.get_subscription(f"tph_{eid}"))
+    assert sub.get_data_header == "X-Telphin-Data"  # stored (memory and SQLite)
+    api.accept(agent_event(EventType.AGENT_LOGIN, "20"))
+    req = api.get("/api/v1/deliveries", params={"subscription_id": f"tph_{eid}"}).json()["items"][0]["request"]
+    assert req["url"] == "https://somehost.com/fordel/show.php"
+    headers = {k.lower(): v for k, v in req["headers"]}
+    assert dict(parse_qsl(headers["x-telphin-data"]))["agent_status"] == "available"
+    r = api.put(f"/client/12/agent/local/20/event/{eid}", json={"get_data_header": ""})
+    assert r.status_code == 200
+    assert api.run(api.hub.store.get_subscription(f"tph_{eid}")).get_data_header == ""
+    bad = api.post("/client/12/agent/local/20/event/", json={**SEED_BODY, "get_data_header": "Authorization"})
+    assert bad.status_code == 422
+
+
+def test_get_data_header_on_the_webhooks_api(mapi: Api) -> None:
+    url = "https://crm.example/t"
+    r = mapi.post("/api/v1/webhooks", json={"url": url, "dialect": "telphin", "get_data_header": "X-Data"})
+    assert r.status_code == 201, r.text
+    assert r.json()["get_data_header"] == "X-Data"
+    r = mapi.post("/api/v1/webhooks", json={"url": url, "dialect": "voipex", "get_data_header": "X-Data"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "get_data_header"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -114,3 +115,43 @@ def test_decode_errors_name_the_field(payload: object, field: str) -> None:
     with pytest.raises(DecodeError) as info:
         decode(payload)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_get_data_in_a_request_header_as_seed_004_says() -> None:
+    """Seed 004: "with GET the data is in the request header ... application/x-www-form-urlencoded"."""
+    sub = Subscription(
+        id="t",
+        url="https://somehost.com/fordel/show.php",
+        dialect=Dialect.TELPHIN,
+        method="GET",
+        get_data_header="X-Telphin-Data",
+        headers={"x-telphin-data": "replaced", "X-Other": "kept"},
+    )
+    req = telphin.encode(ev(T.AGENT_LOGIN, AGENT_136), sub)
+    assert req is not None
+    assert req.url == "https://somehost.com/fordel/show.php"  # nothing in the query string
+    data = [v for k, v in req.headers if k.lower() == "x-telphin-data"]
+    assert len(data) == 1
+    assert dict(parse_qsl(data[0])) == {
+        "agent_status": "available",
+        "agent_type": "local",
+        "event_source": "api",
+        "agent_id": "136",
+        "extension_name": "000*094@ringme.ru",
+    }
+    assert req.header("X-Other") == "kept"
+    # POST keeps its form body; an invalid header name falls back to the query string
+    post = telphin.encode(ev(T.AGENT_LOGIN, AGENT_136), replace(sub, method="POST"))
+    assert post is not None
+    assert post.header("X-Telphin-Data") == "replaced"  # POST: the subscription's own header, the data in the body
+    assert b"agent_id=136" in post.body
+    bad = telphin.encode(ev(T.AGENT_LOGIN, AGENT_136), replace(sub, get_data_header="Authorization"))
+    assert bad is not None
+    assert "agent_id=136" in bad.url
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"), [("X-Telphin-Data", True), ("bad name", False), ("Content-Type", False), ("", False)]
+)
+def test_data_header_names(name: str, ok: bool) -> None:
+    assert telphin.valid_data_header(name) is ok

@@ -9,6 +9,9 @@ Answers: 200 ``{"ok": true, ...}``; 404 unknown extension (or another tenant's, 
 an extension with no call to hang up, or a queue the directory does not have); 422
 bad input; 502 the PBX refused (its message); 503 the PBX is not connected; 504 the
 PBX did not answer within ``ACTION_TIMEOUT`` seconds. A request never hangs.
+
+Further actions (transfer, redirect, park, agent state ...) are named requests mapped
+to AMI actions by configuration: :mod:`callhook.api.actions_mapped`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from callhook.api import actions_mapped
 from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
 from callhook.sources.asterisk import ActionError, NotConnected, UnknownExtension
@@ -201,3 +205,6 @@ async def post_pause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOu
 @router.post("/api/v1/actions/agent/unpause", response_model=ActionOut)
 async def post_unpause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOut:
     return await pause(request, p, body.exten, False, "", body.queue)
+
+
+router.include_router(actions_mapped.router)  # the further actions, mapped to AMI by configuration

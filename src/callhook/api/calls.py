@@ -16,11 +16,12 @@ from pydantic import BaseModel
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
 from callhook.core.events import Event, EventType
+from callhook.core.ingest_party import LiveCall
 from callhook.core.tracker.machine import LegState, VisitState
 from callhook.core.tracker.snapshot import CallView
 from callhook.store.base import EventQuery
 
-__all__ = ["CallLive", "live_out", "router"]
+__all__ = ["CallLive", "ingested_out", "live_out", "router"]
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=ERRORS)
 
@@ -104,6 +105,28 @@ def live_out(call: CallView) -> CallLive:
 _LEG_STATE = {LegState.RINGING: "ringing", LegState.ANSWERED: "talking", LegState.HELD: "talking"}
 
 
+def ingested_out(call: LiveCall) -> CallLive:
+    """An ingested call in progress (the ingest call model's frozen view)."""
+    p = call.party
+    return CallLive(
+        call_id=call.call_id,
+        tenant=call.tenant,
+        start=call.start,
+        state=call.state,
+        caller_num=p.caller_num,
+        caller_name=p.caller_name,
+        called_num=p.called_num,
+        direction=p.direction.value if p.direction else None,
+        caller_type=p.caller_type,
+        queue=call.queue,
+        answered_by=call.answered_by,
+        legs=[
+            LegOut(extension=g.extension, name=g.name, channel="", external=g.external, state=g.state, on_hold=False)
+            for g in call.legs
+        ],
+    )
+
+
 def _outcomes(ev: Event) -> tuple[str, ...]:
     """The ``outcome`` filter values a call matches: a missed call is also unanswered."""
     o = ev.outcome
@@ -132,8 +155,10 @@ def _summary(ev: Event) -> CallSummary:
 
 @router.get("/live", response_model=list[CallLive])
 async def live_calls(request: Request, p: Auth) -> list[CallLive]:
-    """Calls in progress now, oldest first."""
-    out = [live_out(c) for c in request.app.state.hub.tracker.snapshot().calls]
+    """Calls in progress now (from AMI and from ingested events), oldest first."""
+    hub = request.app.state.hub
+    out = [live_out(c) for c in hub.tracker.snapshot().calls]
+    out += [ingested_out(c) for c in hub.ingest.model.live_calls()]
     return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
 
 
@@ -195,6 +220,9 @@ async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: 
     events = await hub.store.call_events(call_id, tenant=p.tenant)
     call = hub.tracker.snapshot().call(call_id)
     live = live_out(call) if call is not None else None
+    if live is None:
+        ingested = hub.ingest.model.live_call(call_id, p.tenant)
+        live = ingested_out(ingested) if ingested is not None else None
     if live is not None and not p.sees(live.tenant):
         live = None
     if not events and live is None:

@@ -46,6 +46,8 @@ class ExtensionModel(BaseModel):
     email: Text = ""
     channel: Annotated[str, Field(max_length=128, description="the device, e.g. PJSIP/20")] = ""
     tenant: Text = ""
+    agent_id: Annotated[str, Field(max_length=64, description="Telphin: the agent's id when not the number")] = ""
+    extension_name: Annotated[str, Field(max_length=256, description="Telphin: e.g. 000*094@ringme.ru")] = ""
 
 
 class TrunkModel(BaseModel):
@@ -85,6 +87,8 @@ def _rebuild(d: Directory, **parts: Any) -> Directory:
         "trunks": d.trunks,
         "queues": d.queues,
         "dids": dict(d.dids),
+        "did_tenants": dict(d.did_tenants),
+        "remote_agents": d.remote_agents,
     }
     kw.update(parts)
     return Directory(**kw)
@@ -92,7 +96,14 @@ def _rebuild(d: Directory, **parts: Any) -> Directory:
 
 def _ext(e: Extension) -> ExtensionModel:
     return ExtensionModel(
-        number=e.number, name=e.name, login=e.login, email=e.email, channel=e.channel, tenant=e.tenant
+        number=e.number,
+        name=e.name,
+        login=e.login,
+        email=e.email,
+        channel=e.channel,
+        tenant=e.tenant,
+        agent_id=e.agent_id,
+        extension_name=e.extension_name,
     )
 
 
@@ -146,10 +157,15 @@ def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None
         email=body.email,
         channel=body.channel,
         tenant=p.tenant if p.tenant is not None else (body.tenant or d.tenant),
+        agent_id=body.agent_id,
+        extension_name=body.extension_name,
     )
     if body.number != replacing and d.extension(body.number) is not None:
         raise HTTPException(status_code=409, detail=f"extension {body.number!r} exists")
     exts = [e for e in d.extensions if e.number != replacing] + [new]
+    taken = [e.agent_id for e in exts if e.agent_id] + [r.agent_id for r in d.remote_agents]
+    if new.agent_id and taken.count(new.agent_id) > 1:
+        raise HTTPException(status_code=409, detail=f"agent_id {new.agent_id!r} names another agent")
     install(hub, _rebuild(d, extensions=tuple(exts)))
     log.info("directory: extension %s %s", new.number, "replaced" if replacing else "added")
     return _ext(new)

@@ -9,14 +9,19 @@ webitel    POST, a JSON object (a queue hook)
 callhook   POST, callhook's own JSON event
 =========  ====================================================================
 
-Each payload is decoded into one canonical event and made durable (with a delivery
-to every matching webhook, in every dialect) before the 200 answer. A payload that
-does not decode is a 400 ``{"error": reason, "field": name}`` and nothing is stored;
-so is one with a value callhook cannot store (:mod:`callhook.core.bounds`: an integer
-beyond 2**53-1, a lone surrogate, a NUL, text over 8192 characters, a time before 2000
-or more than a day ahead -- ``field`` is then the event field, e.g. ``party.caller_name``).
-An event the store refuses even so is a 400 naming ``body``; it never fails the other
-requests committed with it (the accepter splits the commit).
+Each payload is decoded into one canonical event, completed by the ingest call
+model (:mod:`callhook.core.ingest_calls`: the call's party and ``seq``, derived
+fields, and the events the vendor does not send, such as ``call.new`` and the end
+of the call; docs/dialects.md "Ingest") and made durable (with a delivery to every
+matching webhook, in every dialect) before the 200 answer. The answer names the
+posted event (its ``seq`` within the call) and ``added``: the ids of the events
+the model added with it. A payload that does not decode is a 400
+``{"error": reason, "field": name}`` and nothing is stored; so is one with a value
+callhook cannot store (:mod:`callhook.core.bounds`: an integer beyond 2**53-1, a lone
+surrogate, a NUL, text over 8192 characters, a time before 2000 or more than a day
+ahead -- ``field`` is then the event field, e.g. ``party.caller_name``). An event the
+store refuses even so is a 400 naming ``body``; it never fails the other requests
+committed with it (the accepter splits the commit).
 Authentication: a bearer token, or HTTP Basic with the token as the password. A
 tenant token ingests into its tenant; the admin may name one in ``X-Callhook-Tenant``.
 """
@@ -56,6 +61,8 @@ class IngestOut(BaseModel):
     type: str
     call_id: str
     tenant: str
+    seq: int = 0
+    added: list[str] = []
 
 
 class IngestError(BaseModel):
@@ -118,16 +125,23 @@ async def _ingest(dialect: Dialect, request: Request, tenant: str) -> JSONRespon
         log.info("ingest %s: rejected payload: %s: %s", dialect.value, exc.field, exc.reason)
         return _bad(exc.field, exc.reason)
     try:
-        await hub.accept([event])
+        events = await hub.ingest.ingest(event)
     except Rejected as exc:
         log.warning("ingest %s: event cannot be stored: %s", dialect.value, exc.reason)
         return JSONResponse({"error": f"the event cannot be stored: {exc.reason}", "field": "body"}, status_code=400)
     except StoreError as exc:
         log.error("ingest %s: store failed: %s", dialect.value, exc)
         raise HTTPException(status_code=503, detail="the event could not be stored; send it again") from None
-    return JSONResponse(
-        IngestOut(id=event.id, type=event.type.value, call_id=event.call_id, tenant=event.tenant).model_dump()
+    done = next((e for e in events if e.id == event.id), event)
+    out = IngestOut(
+        id=done.id,
+        type=done.type.value,
+        call_id=done.call_id,
+        tenant=done.tenant,
+        seq=done.seq,
+        added=[e.id for e in events if e.id != event.id],
     )
+    return JSONResponse(out.model_dump())
 
 
 _BODY = {

@@ -13,6 +13,11 @@ use, under a lock. The subscription belongs to the token's tenant ("" for the
 admin); ``client_id`` is a name space within it, and the limit (``telphin_limit``,
 default 10) counts the subscriptions of one client. ``GET /client/{client_id}/limits/``
 reads it.
+
+Seed 004 puts a GET's data "in the request header"; its PHP example reads the query
+string, which stays the default. callhook's one extension of the vendor's body,
+``get_data_header`` (optional, on POST and PUT), names the header that carries the
+urlencoded data instead (docs/dialects.md, telphin); the answers stay the vendor's.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
-from callhook.api.webhooks import check_url, subscriptions_changed
+from callhook.api.webhooks import GetDataHeader, check_url, subscriptions_changed
 from callhook.core.subscription import Dialect, Subscription
 
 __all__ = ["router"]
@@ -51,6 +56,8 @@ class AgentEventIn(BaseModel):
     url: Url
     event_type: EventType
     method: Method
+    # callhook's extension (not in seed 004's body): carry a GET's data in this header
+    get_data_header: GetDataHeader = ""
 
 
 class AgentEventPatch(BaseModel):
@@ -58,6 +65,7 @@ class AgentEventPatch(BaseModel):
     url: Url | None = None
     event_type: EventType | None = None
     method: Method | None = None
+    get_data_header: GetDataHeader | None = None
 
 
 class AgentEvent(BaseModel):
@@ -172,6 +180,7 @@ async def add_event(
             telphin_agent_type=agent_type,
             telphin_agent_id=str(agent_id),
             description=f"telphin {client_id}/{agent_type}/{agent_id}",
+            get_data_header=body.get_data_header,
         )
         await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -215,6 +224,8 @@ async def update_event(
         changes["method"] = body.method
     if body.event_type is not None:
         changes["events"] = frozenset({_CANONICAL[body.event_type]})
+    if body.get_data_header is not None:
+        changes["get_data_header"] = body.get_data_header
     new = replace(full, **changes)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)

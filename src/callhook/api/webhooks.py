@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.core import dialects
+from callhook.core.dialects import telphin
 from callhook.core.subscription import DEFAULT_METHOD, BasicAuth, Dialect, Filters, Subscription
 
 __all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
@@ -54,6 +55,25 @@ def check_url(v: str) -> str:
     return v
 
 
+def _data_header(v: str | None) -> str | None:
+    if v and not telphin.valid_data_header(v):
+        raise ValueError("an HTTP header name (a token), not one callhook sets (Authorization, Content-Type ...)")
+    return v
+
+
+GetDataHeader = Annotated[
+    str,
+    Field(max_length=64, description="telphin, GET: the header that carries the data instead of the query string"),
+    AfterValidator(_data_header),
+]
+
+
+def check_data_header(dialect: Dialect, value: str) -> None:
+    """422 unless ``value`` is "" or the dialect is telphin (the one whose seed asks for it)."""
+    if value and dialect is not Dialect.TELPHIN:
+        raise _unprocessable("get_data_header", "only for the telphin dialect")
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: Annotated[str, Field(max_length=2048)]
@@ -70,6 +90,7 @@ class WebhookIn(BaseModel):
     tenant: Text = ""
     description: Annotated[str, Field(max_length=1024)] = ""
     enabled: bool = True
+    get_data_header: GetDataHeader = ""
 
     @field_validator("url")
     @classmethod
@@ -97,6 +118,7 @@ class WebhookPatch(BaseModel):
     filters: FiltersModel | None = None
     description: Annotated[str, Field(max_length=1024)] | None = None
     enabled: bool | None = None
+    get_data_header: GetDataHeader | None = None
 
     @field_validator("url")
     @classmethod
@@ -129,6 +151,7 @@ class WebhookOut(BaseModel):
     tenant: str
     description: str
     enabled: bool
+    get_data_header: str = ""
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -146,6 +169,7 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         tenant=sub.tenant,
         description=sub.description,
         enabled=sub.enabled,
+        get_data_header=sub.get_data_header,
     )
 
 
@@ -190,6 +214,7 @@ async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: 
 async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookOut:
     hub = request.app.state.hub
     method = body.method or DEFAULT_METHOD[body.dialect]
+    check_data_header(body.dialect, body.get_data_header)
     sub = Subscription(
         id="wh_" + secrets.token_hex(8),
         url=body.url,
@@ -204,6 +229,7 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         tenant=_tenant(p, body.tenant),
         enabled=body.enabled,
         description=body.description,
+        get_data_header=body.get_data_header,
     )
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -230,7 +256,9 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
     hub = request.app.state.hub
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     changes: dict[str, Any] = {}
-    for name in ("url", "method", "url_template", "secret", "description", "enabled"):
+    if body.get_data_header is not None:
+        check_data_header(sub.dialect, body.get_data_header)
+    for name in ("url", "method", "url_template", "secret", "description", "enabled", "get_data_header"):
         v = getattr(body, name)
         if v is not None:
             changes[name] = v

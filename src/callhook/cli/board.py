@@ -77,9 +77,10 @@ class Board:
     def _calls(self) -> list[Any]:
         if self.hub is None:
             return []
-        from callhook.api.calls import live_out
+        from callhook.api.calls import ingested_out, live_out
 
-        return [live_out(c) for c in self.hub.tracker.snapshot().calls]
+        calls = [live_out(c) for c in self.hub.tracker.snapshot().calls]
+        return calls + [ingested_out(c) for c in self.hub.ingest.model.live_calls()]
 
     def _agents(self) -> list[Any]:
         if self.hub is None:

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from callhook.core.events import Direction
+from callhook.core.events import AgentInfo, Direction
 
-__all__ = ["Directory", "DirectoryError", "Extension", "Queue", "Trunk", "device_of"]
+__all__ = ["Directory", "DirectoryError", "Extension", "Queue", "RemoteAgent", "Trunk", "device_of"]
 
 
 class DirectoryError(ValueError):
@@ -31,6 +31,23 @@ class Extension:
     login: str = ""
     email: str = ""
     channel: str = ""
+    tenant: str = ""
+    # Telphin: the agent's id there (seed 004's agent 136), when it is not the number,
+    # and its extension name there (``000*094@ringme.ru``)
+    agent_id: str = ""
+    extension_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteAgent:
+    """A queue agent who is no extension of this PBX: reached on an outside ``number``
+    (Telphin ``agent_type`` remote, ``agent_number``)."""
+
+    agent_id: str
+    number: str
+    name: str = ""
+    login: str = ""
+    email: str = ""
     tenant: str = ""
 
 
@@ -68,6 +85,7 @@ class Directory:
     queues: tuple[Queue, ...] = ()
     dids: Mapping[str, str] = field(default_factory=dict)  # number -> description
     did_tenants: Mapping[str, str] = field(default_factory=dict)  # number -> tenant, where it differs
+    remote_agents: tuple[RemoteAgent, ...] = ()
     _by_number: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
     _by_device: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
     _by_login: dict[str, Extension] = field(default_factory=dict, compare=False, repr=False)
@@ -84,6 +102,34 @@ class Directory:
             self._trunk_devices[t.channel.lower()] = t
 
     # ------------------------------------------------------------------ lookups
+    def agent_info(self, *, agent_id: str = "", number: str = "", login: str = "") -> AgentInfo | None:
+        """The agent the directory knows by Telphin id, number or login (in that order), else None.
+
+        A local agent is an extension (``agent_id``: its Telphin id, else its number);
+        a remote one a :class:`RemoteAgent` (``number``: the outside number).
+        """
+        for e in self.extensions:
+            if (agent_id and agent_id in (e.agent_id, e.number if not e.agent_id else "")) or (
+                not agent_id and ((number and e.number == number) or (login and e.login.lower() == login.lower()))
+            ):
+                return AgentInfo(
+                    login=e.login,
+                    number=e.number,
+                    name=e.name,
+                    email=e.email,
+                    interface=e.channel,
+                    agent_id=e.agent_id or e.number,
+                    extension_name=e.extension_name,
+                )
+        for r in self.remote_agents:
+            if (agent_id and r.agent_id == agent_id) or (
+                not agent_id and ((number and r.number == number) or (login and r.login.lower() == login.lower()))
+            ):
+                return AgentInfo(
+                    login=r.login, number=r.number, name=r.name, email=r.email, agent_type="remote", agent_id=r.agent_id
+                )
+        return None
+
     def extension(self, number: str) -> Extension | None:
         return self._by_number.get(number)
 
@@ -149,6 +195,8 @@ class Directory:
                     email=_text(raw, "email", where, default=""),
                     channel=_text(raw, "channel", where, default=""),
                     tenant=_text(raw, "tenant", where, default=tenant),
+                    agent_id=_text(raw, "agent_id", where, default=""),
+                    extension_name=_text(raw, "extension_name", where, default=""),
                 )
             )
         numbers = [e.number for e in exts]
@@ -201,8 +249,29 @@ class Directory:
                     did_tenants[str(number)] = t
             else:
                 raise DirectoryError(f"dids.{number}: expected a description or an object")
+        remote = []
+        for i, raw in enumerate(_list(data, "remote_agents")):
+            where = f"remote_agents[{i}]"
+            if not isinstance(raw, Mapping):
+                raise DirectoryError(f"{where}: expected an object")
+            agent = RemoteAgent(
+                agent_id=_text(raw, "agent_id", where),
+                number=_text(raw, "number", where),
+                name=_text(raw, "name", where, default=""),
+                login=_text(raw, "login", where, default=""),
+                email=_text(raw, "email", where, default=""),
+                tenant=_text(raw, "tenant", where, default=tenant),
+            )
+            if not agent.agent_id or not agent.number:
+                raise DirectoryError(f"{where}: agent_id and number must not be empty")
+            remote.append(agent)
+        ids = [e.agent_id for e in exts if e.agent_id] + [r.agent_id for r in remote]
+        dup = {n for n in ids if ids.count(n) > 1}
+        if dup:
+            raise DirectoryError(f"agent_id: {sorted(dup)[0]!r} names two agents")
         return cls(
             tenant=tenant,
+            remote_agents=tuple(remote),
             extensions=tuple(exts),
             trunks=tuple(trunks),
             queues=tuple(queues),
@@ -215,8 +284,21 @@ class Directory:
             "tenant": self.tenant,
             "extensions": [
                 {"number": e.number, "name": e.name, "login": e.login, "email": e.email, "channel": e.channel}
+                | ({"agent_id": e.agent_id} if e.agent_id else {})
+                | ({"extension_name": e.extension_name} if e.extension_name else {})
                 for e in self.extensions
             ],
+            **(
+                {
+                    "remote_agents": [
+                        {"agent_id": r.agent_id, "number": r.number, "name": r.name, "login": r.login}
+                        | {"email": r.email, "tenant": r.tenant}
+                        for r in self.remote_agents
+                    ]
+                }
+                if self.remote_agents
+                else {}
+            ),
             "trunks": [
                 {"name": t.name, "channel": t.channel, "outbound_prefix": t.outbound_prefix} for t in self.trunks
             ],

@@ -68,6 +68,10 @@ class Subscription:
     telphin_client: str = ""
     telphin_agent_type: str = ""
     telphin_agent_id: str = ""
+    # Telphin (seed 004: "with GET the data is in the request header"): the name of the
+    # header that carries a GET's urlencoded form instead of the query string; "" = the
+    # query string (as the seed's PHP example reads it). docs/dialects.md, telphin.
+    get_data_header: str = ""
 
     def __hash__(self) -> int:
         return hash(self.id)

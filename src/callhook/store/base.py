@@ -325,6 +325,7 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_client",
     "telphin_agent_type",
     "telphin_agent_id",
+    "get_data_header",
 )
 
 
@@ -350,6 +351,7 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_client,
         sub.telphin_agent_type,
         sub.telphin_agent_id,
+        sub.get_data_header,
     )
 
 
@@ -374,6 +376,7 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_client=r["telphin_client"],
         telphin_agent_type=r["telphin_agent_type"],
         telphin_agent_id=r["telphin_agent_id"],
+        get_data_header=r["get_data_header"],
     )
 
 

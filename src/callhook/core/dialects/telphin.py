@@ -16,20 +16,28 @@ agent.logout   logged_out    agent_number (remote) | extension_name (local),
 ``event_source`` is ``api`` or ``phone`` (anything else counts as phone). GET puts
 the fields in the query string, any other method in a form body (the vendor's
 "both application/x-www-form-urlencoded"). Every other event: no message.
+
+Seed 004 says a GET carries the data "in the request header", while its PHP example
+reads ``$_GET`` (the query string). The query string is the default; a subscription's
+``get_data_header`` names a header that carries the same urlencoded form instead (the
+URL then has no query added; a subscription header of that name is left out).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
+from urllib.parse import urlencode
 
 from callhook.core.dialects.base import DecodeError, Request
 from callhook.core.dialects.wire import Payload, form_fields, form_request
 from callhook.core.events import AgentInfo, Event, EventType
 from callhook.core.subscription import Subscription
 
-__all__ = ["EVENT_NAMES", "decode", "encode", "message"]
+__all__ = ["EVENT_NAMES", "RESERVED_HEADERS", "decode", "encode", "message", "valid_data_header"]
 
 T = EventType
 _STATUS: Mapping[EventType, str] = {T.AGENT_LOGIN: "available", T.AGENT_LOGOUT: "logged_out"}
@@ -57,9 +65,28 @@ def message(event: Event) -> list[tuple[str, str]] | None:
     return pairs
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
+#: headers the transport or the signature set: never the data header
+RESERVED_HEADERS = frozenset(
+    {"authorization", "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature"}
+)
+
+
+def valid_data_header(name: str) -> bool:
+    """A header name that may carry a GET's data: an HTTP token, not one callhook sets."""
+    return bool(_TOKEN.fullmatch(name)) and name.lower() not in RESERVED_HEADERS
+
+
 def encode(event: Event, sub: Subscription) -> Request | None:
     pairs = message(event)
-    return None if pairs is None else form_request(sub, pairs)
+    if pairs is None:
+        return None
+    name = sub.get_data_header
+    if not valid_data_header(name) or (sub.method or "POST").upper() != "GET":
+        return form_request(sub, pairs)
+    req = form_request(replace(sub, headers={k: v for k, v in sub.headers.items() if k.lower() != name.lower()}), [])
+    form = urlencode(pairs, encoding="utf-8", errors="replace")
+    return replace(req, url=sub.url, headers=(*req.headers, (name, form)))
 
 
 def _choice(f: Mapping[str, str], key: str, allowed: tuple[str, ...]) -> str:

@@ -1,0 +1,73 @@
+"""The PBX's own recording name for PBX2IS ``record_name`` (seed 003), when the PBX records.
+
+Asterisk's MixMonitor application sets the channel variable ``MIXMONITOR_FILENAME``
+to the file it records into, and with all events on the AMI shows that as a
+``VarSet`` (``Variable: MIXMONITOR_FILENAME``, ``Value: /var/spool/asterisk/monitor/
+<name>.wav``, with the channel's ``Linkedid``); a queue with ``monitor-type =
+MixMonitor`` does the same when the agent answers. ``MixMonitorStart`` (Asterisk 16+)
+says only that it started, without the file. None of the lab's recordings records a
+call (no ``MIXMONITOR_FILENAME`` in tests/fixtures/ami), and the simulator does not
+either, so without MixMonitor ``record_name`` stays the seed's pattern
+``YYYYMMDD-HHMMSS-<caller>-<called>`` from the call's start.
+
+:class:`RecordingNames` watches the AMI messages and, from the moment the PBX reports
+a recording, replaces ``party.record_name`` of the call's events with the file's name
+as PBX2IS shows one: the base name without directory and format extension
+(``/var/spool/asterisk/monitor/20261121-142244-777888999-222333444.wav`` ->
+``20261121-142244-777888999-222333444``). Events before the report keep the pattern.
+A call is forgotten once its ``call.record`` (its last event) is stored
+(:meth:`RecordingNames.forget`); at most ``limit`` calls are remembered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from callhook.core.ami.message import AmiMessage
+from callhook.core.events import Event, EventType
+
+__all__ = ["RecordingNames", "recording_name"]
+
+VARIABLE = "MIXMONITOR_FILENAME"
+_FORMAT = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")  # wav, WAV, wav49, gsm, sln16, ulaw ...
+
+
+def recording_name(path: str) -> str:
+    """``/var/spool/asterisk/monitor/x-1.wav`` -> ``x-1``; "" for an empty path."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return _FORMAT.sub("", base)
+
+
+class RecordingNames:
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._names: dict[str, str] = {}  # Linkedid -> recording name
+
+    def observe(self, msg: AmiMessage) -> None:
+        """Take note of a ``VarSet`` of ``MIXMONITOR_FILENAME`` (any other message: nothing)."""
+        if msg.event != "VarSet" or msg.get("Variable").lstrip("_") != VARIABLE:
+            return
+        call, name = msg.get("Linkedid") or msg.get("Uniqueid"), recording_name(msg.get("Value"))
+        if not call or not name:
+            return
+        if call not in self._names and len(self._names) >= self.limit:
+            self._names.pop(next(iter(self._names)))  # the oldest call: memory stays bounded
+        self._names[call] = name
+
+    def apply(self, events: Sequence[Event]) -> list[Event]:
+        """The events, with the PBX's recording name where the call has one."""
+        out = []
+        for ev in events:
+            name = self._names.get(ev.call_id) if ev.call_id else None
+            if name is not None and ev.party.record_name != name:
+                ev = replace(ev, party=replace(ev.party, record_name=name))
+            out.append(ev)
+        return out
+
+    def forget(self, events: Sequence[Event]) -> None:
+        """Drop the calls whose last event (``call.record``) is among ``events`` (once stored)."""
+        for ev in events:
+            if ev.type is EventType.CALL_RECORD:
+                self._names.pop(ev.call_id, None)
