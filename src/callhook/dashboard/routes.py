@@ -4,6 +4,7 @@
 |-----------------------------------|-----------------------------------------------------------|
 | ``GET /``, ``GET /dashboard/``    | the HTML shell (strict Content-Security-Policy)           |
 | ``GET /dashboard/static/{file}``  | the style sheet and the ES modules (ETag, revalidated)    |
+| ``GET /favicon.ico``              | the icon (SVG; browsers ask for this path by themselves)  |
 | ``POST /dashboard/api/signin``    | ``{"token", "name"}`` -> session cookie + ``{"csrf", ...}`` |
 | ``GET /dashboard/api/session``    | who is signed in, and the CSRF value (cookie only)        |
 | ``POST /dashboard/api/signout``   | ends the session, clears the cookie                       |
@@ -100,6 +101,11 @@ def _set_cookie(request: Request, response: Response, sid: str) -> None:
 @router.get("/dashboard/", response_class=HTMLResponse)
 async def page() -> HTMLResponse:
     return HTMLResponse(_PAGE, headers=PAGE_HEADERS)
+
+
+@router.get("/favicon.ico")
+async def favicon(request: Request) -> Response:
+    return await asset("favicon.svg", request)
 
 
 @router.get("/dashboard/static/{name:path}")

@@ -66,6 +66,13 @@ _STATS_FORM = """
   <a id="stats-csv" class="button" href="#/stats" download>Download CSV</a>
 </form>"""
 
+_MISSED_PAGER = """
+<nav class="pager" aria-label="Missed calls pages">
+  <button type="button" id="missed-prev" disabled>Previous</button>
+  <span id="missed-range" aria-live="polite"></span>
+  <button type="button" id="missed-next" disabled>Next</button>
+</nav>"""
+
 _STAT_HEADS = ["Time", "Queue", "Offered", "Answered", "Abandoned", "Service level", "ASA", "AHT"]
 
 
@@ -94,6 +101,7 @@ def render(version: str) -> str:
                         "AHT",
                     ],
                 ),
+                '<span class="hint waiting-total"></span>',
             ),
             _panel(
                 "panel-calls",
@@ -108,14 +116,17 @@ def render(version: str) -> str:
                     "Agents by queue; answered and missed today",
                     ["Agent", "Queue", "State", "In state", "Answered", "Missed"],
                 ),
-                '<span class="hint">answered / missed: today</span>',
+                '<span class="hint">answered / missed: today, in that queue</span>',
             ),
             _panel(
                 "panel-missed",
                 "Missed calls to call back",
                 _table("missed-table", "Missed calls to call back", ["Number", "Calls", "Last", "Queue", ""])
+                + _MISSED_PAGER
                 + '<h3 class="sub">Marked done</h3>'
                 '<ul id="missed-done" class="plain"></ul>',
+                '<label class="inline">Queue <select id="missed-queue"><option value="">all queues</option>'
+                "</select></label>",
             ),
         ]
     )
@@ -150,6 +161,7 @@ def render(version: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>callhook</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/dashboard/static/dashboard.css?v={v}">
 <script type="module" src="/dashboard/static/js/main.js?v={v}"></script>
 </head>
