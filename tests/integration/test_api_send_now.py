@@ -1,4 +1,4 @@
-""""Send now" for a whole webhook: its pending retries due now, its open circuit probed now."""
+""" "Send now" for a whole webhook: its pending retries due now, its open circuit probed now."""
 
 # ruff: noqa: F811 -- the fixtures imported from test_api_support are the test parameters
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_api_support import TOKEN_B, Api, api, ended_call  # noqa: F401
 
-from callhook.delivery.endpoints import BreakerState, Endpoints, EndpointPolicy
+from callhook.delivery.endpoints import BreakerState, EndpointPolicy, Endpoints
 from callhook.store.base import Attempt, Finish, Status
 
 

@@ -133,12 +133,13 @@ async def send_webhook_now(
     if sub is None:
         raise HTTPException(status_code=404, detail=f"no webhook {subscription_id!r}")
     now = hub.now()
+    # the circuit first: a delivery claimed between the two steps must find it letting a probe through
+    endpoints = getattr(hub, "endpoints", None)
+    opened = endpoints.get(sub.url).try_now(now) if endpoints is not None else False
     page = await hub.store.list_deliveries(
         DeliveryQuery(tenant=p.tenant, subscription_id=sub.id, status=Status.PENDING, limit=limit)
     )
     n = 0
     for d in page.items:
         n += bool(await hub.store.expedite(d.id, now, tenant=p.tenant))
-    endpoints = getattr(hub, "endpoints", None)
-    opened = endpoints.get(sub.url).try_now(now) if endpoints is not None else False
     return SendNowOut(count=n, breaker_opened=opened)

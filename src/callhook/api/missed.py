@@ -19,10 +19,9 @@ their missed calls went through (for a filter menu).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Annotated
-
-from dataclasses import replace
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field

@@ -150,10 +150,14 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
 
 
 def subscriptions_changed(hub: Any) -> None:
-    """Tell the accepter to read the subscriptions again before routing the next event."""
+    """Tell the accepter to read the subscriptions again before routing the next event,
+    and the dispatcher before its next attempt."""
     accepter = getattr(hub, "accepter", None)
     if accepter is not None:
         accepter.invalidate()
+    dispatcher = getattr(hub, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.subscriptions_changed()
 
 
 def _unprocessable(field: str, msg: str) -> HTTPException:

@@ -58,7 +58,9 @@ from callhook.core.events import Direction, Event, EventType
 __all__ = [
     "AgentDay",
     "AgentQueueDay",
-    "MissedCall", "QueueStats", "agent_queue_stats",
+    "MissedCall",
+    "QueueStats",
+    "agent_queue_stats",
     "agent_stats",
     "missed_calls",
     "queue_stats",
