@@ -3,6 +3,7 @@
     callhook webhooks list | add URL --dialect D ... | remove ID | test ID
     callhook deliveries list [--webhook ID] [--status S] [--dead] | retry ID... | retry --dead
     callhook deliveries replay --webhook ID [--since T] [--until T]
+    callhook dashboard-link [--tenant T] [--name N]
 
 Every command takes ``--url`` (env ``CALLHOOK_URL``), ``--token`` (env ``CALLHOOK_TOKEN``)
 and ``--json``. Exit status: 0 done, 1 the hub said no (or a test delivery failed),
@@ -25,7 +26,7 @@ from callhook.cli.client import Api, ApiError, add_connection_flags, connect
 from callhook.config import Config
 from callhook.core.subscription import Dialect
 
-__all__ = ["add_parsers", "run"]
+__all__ = ["add_link_parser", "add_parsers", "run"]
 
 FINAL = ("done", "dead", "expired")
 POLL = 0.2
@@ -86,6 +87,30 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=10_000)
     p.add_argument("--wait", type=float, default=60.0, help="seconds to follow the replay (0: do not wait)")
     dl.set_defaults(func=run)
+
+
+def add_link_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "dashboard-link",
+        help="print a fresh one-time dashboard sign-in link of a running callhook (serve or demo)",
+        description="Asks the hub (POST /api/v1/dashboard-links) for a sign-in link that works once, within "
+        "5 minutes, and prints it. An admin token may ask for a tenant's link (--tenant); a tenant token "
+        "gets its own tenant's.",
+    )
+    add_connection_flags(p)
+    p.add_argument("--tenant", default="", help="admin token only: sign in as this tenant")
+    p.add_argument("--name", default="", help="your name, shown on call-back marks")
+    p.set_defaults(func=run, action="")
+
+
+def dashboard_link(api: Api, args: argparse.Namespace) -> int:
+    out = api.request("POST", "/api/v1/dashboard-links", body={"tenant": args.tenant, "name": args.name})
+    link = api.url + out["path"]
+    _out(args, {**out, "url": link}, link)
+    if not args.json:
+        who = f"tenant {out['tenant']}" if out["tenant"] else "the admin"
+        print(f"one-time sign-in as {who}: works once, within {out['expires_in'] // 60} minutes", file=sys.stderr)
+    return 0
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> None:
@@ -290,6 +315,7 @@ COMMANDS = {
     ("deliveries", "list"): deliveries_list,
     ("deliveries", "retry"): deliveries_retry,
     ("deliveries", "replay"): deliveries_replay,
+    ("dashboard-link", ""): dashboard_link,
 }
 
 
@@ -299,5 +325,5 @@ def run(cfg: Config, args: argparse.Namespace) -> int:
         api = connect(args, dict(os.environ))
         return COMMANDS[(args.command, args.action)](api, args)
     except ApiError as exc:
-        print(f"callhook {args.command} {args.action}: {exc}", file=sys.stderr)
+        print(f"callhook {' '.join(filter(None, (args.command, args.action)))}: {exc}", file=sys.stderr)
         return 1

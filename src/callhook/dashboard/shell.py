@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["render"]
+__all__ = ["link_gone", "render"]
 
 
 def _table(tid: str, caption: str, heads: list[str]) -> str:
@@ -188,6 +188,41 @@ def render(version: str) -> str:
 <div id="view-calls" class="view" hidden>{calls}{trace}</div>
 <div id="view-health" class="view" hidden>{health}</div>
 <div id="view-stats" class="view" hidden>{stats}</div>
+</main>
+</body>
+</html>
+"""
+
+
+def link_gone(version: str) -> str:
+    """The page of a sign-in link that was used already or has expired: what to do now."""
+    v = escape(version)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in link expired · callhook</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
+<link rel="stylesheet" href="/dashboard/static/dashboard.css?v={v}">
+</head>
+<body>
+<header class="top"><span class="brand">callhook</span></header>
+<main id="main" class="signin">
+<section class="card gone" aria-labelledby="gone-h">
+  <h1 id="gone-h">This sign-in link no longer works</h1>
+  <p>A sign-in link works <strong>once</strong>, for <strong>5 minutes</strong>: it was used already
+  (perhaps by this browser a moment ago) or it has expired.</p>
+  <h2>Get a new link</h2>
+  <ul>
+    <li>In the terminal running <code>callhook demo</code>: it always shows a fresh link; copy it again.</li>
+    <li>On the hub's machine: run <code>callhook dashboard-link</code> (with <code>--url</code> and
+    <code>--token</code>, or <code>CALLHOOK_URL</code> and <code>CALLHOOK_TOKEN</code>) and open the link it
+    prints.</li>
+  </ul>
+  <p>Or sign in with an API token instead.</p>
+  <p><a class="button primary" href="/">Sign in with a token</a></p>
+</section>
 </main>
 </body>
 </html>
