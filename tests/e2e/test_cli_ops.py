@@ -180,7 +180,7 @@ def test_webhooks_test_sends_to_that_webhook_only(hub: dict[str, str]) -> None:
         missing = ch(hub, "webhooks", "test", "wh_nope")
         assert missing.returncode == 1
         assert "404 no webhook 'wh_nope'" in missing.stderr
-        assert ch(hub, "webhooks", "test", one, "--wait", "99").returncode == 2
+        assert ch(hub, "webhooks", "test", one, "--wait", "-1").returncode == 2
         for w in (one, other):
             ch(hub, "webhooks", "remove", w)
     finally:

@@ -30,6 +30,7 @@ __all__ = ["add_link_parser", "add_parsers", "run"]
 
 FINAL = ("done", "dead", "expired")
 POLL = 0.2
+ROUTE_WAIT_MAX = 60.0  # the test route waits at most this long; a longer --wait watches the delivery
 
 
 def add_parsers(sub: Any) -> None:
@@ -62,7 +63,7 @@ def add_parsers(sub: Any) -> None:
     p = whs.add_parser("test", help="send a test event to this webhook only and show the outcome")
     add_connection_flags(p)
     p.add_argument("id")
-    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the attempt (0..60, default 15)")
+    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the attempt (default 15)")
     wh.set_defaults(func=run)
 
     dl = sub.add_parser("deliveries", help="list, retry and replay deliveries of a running callhook")
@@ -192,12 +193,19 @@ def webhooks_remove(api: Api, args: argparse.Namespace) -> int:
 
 
 def webhooks_test(api: Api, args: argparse.Namespace) -> int:
-    if not 0 <= args.wait <= 60:
-        print(f"callhook webhooks test: --wait: expected 0..60 seconds, got {args.wait:g}", file=sys.stderr)
+    if args.wait < 0:
+        print(f"callhook webhooks test: --wait: expected seconds >= 0, got {args.wait:g}", file=sys.stderr)
         return 2
-    api.timeout = max(api.timeout, args.wait + 15.0)
-    result = api.request("POST", f"/api/v1/webhooks/{args.id}/test", body={"wait": args.wait})
+    deadline = time.monotonic() + args.wait
+    route_wait = min(args.wait, ROUTE_WAIT_MAX)
+    api.timeout = max(api.timeout, route_wait + 15.0)
+    result = api.request("POST", f"/api/v1/webhooks/{args.id}/test", body={"wait": route_wait})
     delivery = api.request("GET", f"/api/v1/deliveries/{result['delivery_id']}")
+    while result["attempt"] is None and delivery["status"] not in FINAL and time.monotonic() < deadline:
+        time.sleep(POLL)  # a --wait longer than the route's own: go on watching the delivery
+        delivery = api.request("GET", f"/api/v1/deliveries/{result['delivery_id']}")
+        if delivery["attempt_log"]:
+            result = _attempted(result, delivery)
     delivery.pop("request", None)
     report = {
         "event_id": result["event_id"],
@@ -218,6 +226,20 @@ def webhooks_test(api: Api, args: argparse.Namespace) -> int:
         print(f"request: {sent['method']} {sent['url']}", flush=True)
     _out(args, report, _verdict(result))
     return 0 if result["ok"] else 1
+
+
+def _attempted(result: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
+    """The route's answer completed with the delivery's first attempt, seen later."""
+    a = delivery["attempt_log"][-1]
+    ok = a["status"] is not None and 200 <= a["status"] < 300
+    how = f"HTTP {a['status']}" if a["status"] is not None else (a["error"] or "no answer")
+    if ok:
+        detail = f"answered {how} in {a['duration_ms']:.0f} ms"
+    else:
+        again = "; callhook will retry it" if delivery["status"] == "pending" else ""
+        detail = f"{how} after {a['duration_ms']:.0f} ms{again}"
+    attempt = {k: a[k] for k in ("at", "status", "duration_ms", "error")} | {"response_body": a["body"]}
+    return result | {"attempt": attempt, "ok": ok, "detail": detail, "delivery_status": delivery["status"]}
 
 
 def _verdict(result: dict[str, Any]) -> str:
