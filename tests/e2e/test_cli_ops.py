@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -103,24 +107,107 @@ def test_webhooks_add_list_remove(hub: dict[str, str]) -> None:
     ch(hub, "webhooks", "remove", signed)
 
 
-def test_webhooks_test_delivers_or_says_why_not(hub: dict[str, str]) -> None:
-    good = add(hub, f"{hub['good']}/callhook", "--dialect", "callhook", "--secret", "whsec_dGVzdA")
-    done = ch(hub, "webhooks", "test", good)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "no test route in the API: ingested a synthetic call.new event" in done.stdout
-    assert re.search(r"^OK: delivery \d+ answered HTTP 200 in \d+ ms$", done.stdout, re.MULTILINE)
+class _Receiver:
+    """A local webhook receiver in a thread: records every request, answers 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _post(hub: dict[str, str], path: str, body: Any) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        hub["CALLHOOK_URL"] + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_webhooks_test_sends_to_that_webhook_only(hub: dict[str, str]) -> None:
+    rx = _Receiver()
+    try:
+        one = add(hub, f"{rx.url}/one", "--dialect", "callhook", "--secret", "whsec_dGVzdA")
+        other = add(hub, f"{rx.url}/other", "--dialect", "callhook")  # matches every event too
+        done = ch(hub, "webhooks", "test", one)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert re.search(rf"^sent a test call\.new event \S+ to {one} only ", done.stdout, re.MULTILINE)
+        assert re.search(r"^OK: delivery \d+ answered HTTP 200 in \d+ ms$", done.stdout, re.MULTILINE)
+        assert [r["path"] for r in rx.requests] == ["/one"], "the other webhook must not get the test event"
+        got = rx.requests[0]
+        assert json.loads(got["body"])["party"]["caller_num"] == "000000000"
+        assert got["headers"].get("webhook-signature", "").startswith("v1,")
+        assert as_json(ch(hub, "deliveries", "list", "--webhook", other, "--json"))["items"] == []
+        # the API route itself: the attempt's outcome and what was sent
+        status, result = _post(hub, f"/api/v1/webhooks/{other}/test", {"wait": 10})
+        assert status == 200, result
+        assert result["ok"] is True
+        assert result["webhook"] == other
+        assert result["attempt"]["status"] == 200
+        assert result["attempt"]["response_body"] == "ok"
+        assert result["attempt"]["duration_ms"] > 0
+        assert result["sent"]["method"] == "POST"
+        assert result["sent"]["url"] == f"{rx.url}/other"
+        assert json.loads(result["sent"]["body"])["id"] == result["event_id"]
+        assert [r["path"] for r in rx.requests] == ["/one", "/other"]
+        assert _post(hub, "/api/v1/webhooks/wh_nope/test", {})[0] == 404
+        assert _post(hub, f"/api/v1/webhooks/{other}/test", {"wait": 61})[0] == 422
+        missing = ch(hub, "webhooks", "test", "wh_nope")
+        assert missing.returncode == 1
+        assert "404 no webhook 'wh_nope'" in missing.stderr
+        assert ch(hub, "webhooks", "test", one, "--wait", "-1").returncode == 2
+        for w in (one, other):
+            ch(hub, "webhooks", "remove", w)
+    finally:
+        rx.close()
+
+
+def test_webhooks_test_says_why_a_test_failed(hub: dict[str, str]) -> None:
     bad = add(hub, f"{hub['bad']}/telphin", "--dialect", "telphin")
     failed = ch(hub, "webhooks", "test", bad, "--json")
     assert failed.returncode == 1
     report = json.loads(failed.stdout)
     assert report["event_type"] == "agent.login", "telphin carries agent events only"
     assert report["delivery"]["last_status"] == 500
+    assert report["test"]["attempt"]["status"] == 500
     assert report["ok"] is False
     text = ch(hub, "webhooks", "test", bad)
     assert re.search(r"FAILED: delivery \d+ is pending: HTTP 500 .*callhook will retry it", text.stdout)
-    assert f"also goes to 1 other matching webhook(s): {bad}" not in text.stdout
-    for w in (good, bad):
-        ch(hub, "webhooks", "remove", w)
+    status, body = _post(hub, f"/api/v1/webhooks/{bad}/test", {"wait": 0})
+    assert status == 200
+    assert body["ok"] is False
+    ch(hub, "webhooks", "remove", bad)
+    # a disabled webhook is refused with the reason
+    off = add(hub, f"{hub['good']}/x", "--dialect", "callhook", "--disabled")
+    refused = ch(hub, "webhooks", "test", off)
+    assert refused.returncode == 1
+    assert "is disabled" in refused.stderr
+    ch(hub, "webhooks", "remove", off)
 
 
 def test_deliveries_list_retry_replay(hub: dict[str, str]) -> None:

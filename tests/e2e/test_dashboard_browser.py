@@ -274,11 +274,16 @@ def test_screenshot_of_a_busy_wallboard(world: World, browser: Any, tmp_path: Pa
     expect = _expect()
     page = new_page(browser)
     sign_in(page, world)
+    world.pbx.play("inbound_ringall_missed", caller="605123456", did="222333445", queue="SALES", patience_s=1.0)
+    expect(page.locator("#missed-table tbody tr", has_text="605123456")).to_have_count(1)
     world.pbx.play("inbound_ringall_answered", caller="777888999", answered_by="21", ring_s=1, talk_s=8)
     world.pbx.play("inbound_direct_answered", caller="604198497", exten="20", ring_s=1, talk_s=8)
     world.pbx.play("rrmemory_ringnoanswer", caller="731222333", answered_by="22", ring_s=6, talk_s=4)
     expect(page.locator("#calls-table tbody tr", has_text="777888999").locator("td.state")).to_have_text("talking")
     expect(page.locator("#calls-table tbody tr", has_text="604198497").locator("td.state")).to_have_text("talking")
     expect(page.locator("#calls-table tbody tr")).to_have_count(3)
+    noc = page.locator("#queues-table tbody tr", has_text="NOC")
+    expect(noc.locator("td").nth(6)).to_have_text("1")  # today's answered, once the statistics caught up
+    expect(page.locator("#agents-table tbody tr", has_text="Petr Svoboda").filter(has_text="NOC")).to_contain_text("1")
     page.screenshot(path=str(shots_dir(tmp_path) / "wallboard.png"))
     assert page.errors == []

@@ -111,10 +111,12 @@ class Pbx:
 
 
 class Receiver:
-    """A webhook receiver that answers 500 while ``failing``, else 200; it records everything."""
+    """A webhook receiver that answers 500 while ``failing``, else 200 (or ``statuses[path]``);
+    it records everything."""
 
     def __init__(self) -> None:
         self.failing = False
+        self.statuses: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
         outer = self
 
@@ -122,12 +124,12 @@ class Receiver:
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                status = 500 if outer.failing else 200
+                status = 500 if outer.failing else outer.statuses.get(self.path, 200)
                 outer.requests.append(
                     {"path": self.path, "body": body, "status": status, "id": self.headers.get("webhook-id", "")}
                 )
                 self.send_response(status)
-                reply = b"boom" if status == 500 else b""
+                reply = b"boom" if status >= 400 else b""
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
@@ -251,8 +253,8 @@ def shots_dir(tmp_path: Path) -> Path:
     return REPO / "docs" / "img" if os.environ.get("CALLHOOK_SCREENSHOTS") == "1" else tmp_path
 
 
-def new_page(browser: Any, *, width: int = 1280, height: int = 720) -> Any:
-    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", timezone_id="Europe/Prague")
+def new_page(browser: Any, *, width: int = 1280, height: int = 720, locale: str = "en-GB") -> Any:
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Prague")
     ctx.set_default_timeout(WAIT_MS)
     page = ctx.new_page()
     page.errors = []

@@ -178,7 +178,8 @@ def test_against_the_simulators_ami(configured: Api) -> None:
         # (Asterisk 23's own wording, as the simulator answers an action it does not know)
         assert r.status_code == 502
         assert r.json()["detail"] == (
-            "the PBX refused: Invalid/unknown command: BlindTransfer. Use Action: ListCommands to show available commands."
+            "the PBX refused: Invalid/unknown command: BlindTransfer."
+            " Use Action: ListCommands to show available commands."
         )
         r = api.get("/is2pbx/drop?exten=20")
         assert r.status_code == 200, r.text

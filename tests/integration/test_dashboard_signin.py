@@ -103,7 +103,8 @@ def test_a_bearer_token_still_wins_over_a_cookie(mapi: Api) -> None:
 
 def test_one_time_link(mapi: Api) -> None:
     link = issue_link(mapi.hub, "http://testserver/")
-    assert link.startswith("http://testserver/dashboard/signin?code=")
+    assert link.startswith("http://testserver/s/")
+    assert len(link) - len("http://testserver/s/") == 16
     assert ADMIN not in link
     path = link.removeprefix("http://testserver")
     r = mapi.client.get(path, follow_redirects=False)

@@ -5,14 +5,21 @@ attempts, the success rate (2xx attempts / attempts), the p50 and p99 latency of
 the attempts (nearest rank, in ms) and the last failed attempt's error; now, the
 backlog (pending + inflight deliveries), the dead and expired deliveries, and the
 circuit breaker of its endpoint (scheme, host and port: shared by the webhooks of
-one endpoint) as the dispatcher of this process sees it.
+one endpoint) as the dispatcher of this process sees it; ``open_until`` is when an
+open circuit lets its next probe through.
+
+``POST /api/v1/deliveries/send-now?subscription_id=`` is "send now" for a whole
+webhook: every pending delivery of it waiting for a retry becomes due now, and an
+open circuit of its endpoint lets its probe go at once (if the endpoint is still
+down, the probe fails and the circuit opens again, its cool-down doubled). Retrying
+a webhook's dead letters is ``POST /api/v1/dead-letters/retry?subscription_id=``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth
@@ -20,6 +27,7 @@ from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
+from callhook.store.base import DeliveryQuery, Status
 
 __all__ = ["router"]
 
@@ -106,3 +114,33 @@ async def delivery_health(
             )
         )
     return out
+
+
+class SendNowOut(BaseModel):
+    count: int  # pending deliveries made due now
+    breaker_opened: bool  # the endpoint's circuit was open and lets its probe go now
+
+
+@router.post("/deliveries/send-now", response_model=SendNowOut)
+async def send_webhook_now(
+    request: Request,
+    p: Auth,
+    subscription_id: Annotated[str, Query(min_length=1, max_length=128)],
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> SendNowOut:
+    """Every pending delivery of one webhook due now, and its endpoint's open circuit probed now."""
+    hub = request.app.state.hub
+    sub = await hub.store.get_subscription(subscription_id, tenant=p.tenant)
+    if sub is None:
+        raise HTTPException(status_code=404, detail=f"no webhook {subscription_id!r}")
+    now = hub.now()
+    # the circuit first: a delivery claimed between the two steps must find it letting a probe through
+    endpoints = getattr(hub, "endpoints", None)
+    opened = endpoints.get(sub.url).try_now(now) if endpoints is not None else False
+    page = await hub.store.list_deliveries(
+        DeliveryQuery(tenant=p.tenant, subscription_id=sub.id, status=Status.PENDING, limit=limit)
+    )
+    n = 0
+    for d in page.items:
+        n += bool(await hub.store.expedite(d.id, now, tenant=p.tenant))
+    return SendNowOut(count=n, breaker_opened=opened)

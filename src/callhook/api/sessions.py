@@ -12,7 +12,10 @@ Sessions live in this process only (a restart signs everybody out) and expire af
 ``idle`` seconds without a request, and after ``lifetime`` seconds in any case.
 
 One-time codes (:meth:`SessionBook.issue_code`) are for a sign-in link made on the
-hub's machine (``callhook demo``): short-lived, single-use, and not the API token.
+hub's machine (``callhook demo``, ``callhook dashboard-link``): short-lived,
+single-use, and not the API token. A code is 16 characters (96 random bits): enough
+against guessing for something that lives 5 minutes and works once, and short
+enough that the link fits one line of an 80-column terminal.
 """
 
 from __future__ import annotations
@@ -106,9 +109,14 @@ class SessionBook:
         """A single-use sign-in code, valid for ``code_ttl`` seconds."""
         now = self._clock()
         self._prune(now)
-        code = secrets.token_urlsafe(24)
+        code = secrets.token_urlsafe(12)
         self._codes[code] = _Code(principal, name, now + self.code_ttl)
         return code
+
+    def code_valid(self, code: str) -> bool:
+        """Whether ``code`` would still sign in (not used, not expired)."""
+        found = self._codes.get(code) if code else None
+        return found is not None and found.expires > self._clock()
 
     def redeem(self, code: str) -> tuple[str, Session] | None:
         """Exchange a code for a new session; a code works once, and only before it expires."""

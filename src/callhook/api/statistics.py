@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
@@ -34,6 +34,7 @@ MAX_EVENTS = 200_000
 MAX_BUCKETS = 2000
 Bucket = Annotated[Literal["hour", "day"] | None, Query(description="split the range by hour or day (hub's zone)")]
 Tenant = Annotated[str | None, Query(max_length=256)]
+QUEUE_TYPES = (EventType.QUEUE_JOINED, EventType.QUEUE_OFFERED, EventType.QUEUE_BRIDGED, EventType.QUEUE_LEFT)
 
 
 class QueueStatsOut(BaseModel):
@@ -63,12 +64,22 @@ class QueueStatsPage(BaseModel):
     buckets: list[BucketOut] | None = None
 
 
+class AgentQueueOut(BaseModel):
+    queue: str
+    answered: int
+    missed: int
+
+
 class AgentDayOut(BaseModel):
     extension: str
     name: str
     tenant: str
     answered: int
     missed: int
+    queues: list[AgentQueueOut] = Field(
+        default_factory=list,
+        description="per queue: its visits this agent answered, and those offered to it that nobody answered",
+    )
 
 
 class AgentStatsPage(BaseModel):
@@ -251,12 +262,25 @@ async def agent_stats(
         hub.store,
         p,
         tenant,
-        (EventType.CALL_RINGING, EventType.CALL_ANSWERED, EventType.CALL_PICKUP, EventType.CALL_ENDED),
+        (
+            EventType.CALL_RINGING,
+            EventType.CALL_ANSWERED,
+            EventType.CALL_PICKUP,
+            EventType.CALL_ENDED,
+            *QUEUE_TYPES,
+        ),
         start,
         end,
     )
+    per_queue: dict[str, list[AgentQueueOut]] = {}
+    for aq in stats.agent_queue_stats(events):
+        per_queue.setdefault(aq.extension, []).append(
+            AgentQueueOut(queue=aq.queue, answered=aq.answered, missed=aq.missed)
+        )
+    days = {a.extension: a for a in stats.agent_stats(events)}
     out = []
-    for a in stats.agent_stats(events):
+    for number in sorted(set(days) | set(per_queue)):
+        a = days.get(number) or stats.AgentDay(number, 0, 0)
         ext = hub.directory.extension(a.extension)
         owner = (ext.tenant if ext else "") or hub.directory.tenant
         if p.sees(owner):
@@ -267,6 +291,7 @@ async def agent_stats(
                     tenant=owner,
                     answered=a.answered,
                     missed=a.missed,
+                    queues=per_queue.get(number, []),
                 )
             )
     return AgentStatsPage(since=start, until=end, truncated=truncated, agents=out)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
@@ -174,10 +175,14 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
 
 
 def subscriptions_changed(hub: Any) -> None:
-    """Tell the accepter to read the subscriptions again before routing the next event."""
+    """Tell the accepter to read the subscriptions again before routing the next event,
+    and the dispatcher before its next attempt."""
     accepter = getattr(hub, "accepter", None)
     if accepter is not None:
         accepter.invalidate()
+    dispatcher = getattr(hub, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.subscriptions_changed()
 
 
 def _unprocessable(field: str, msg: str) -> HTTPException:
@@ -309,3 +314,28 @@ async def webhook_stats(
         last_error=st.last_error,
         last_error_at=st.last_error_at,
     )
+
+
+class WebhookTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wait: Annotated[float, Field(ge=0, le=60, description="seconds to wait for the first attempt")] = 10.0
+
+
+@router.post(
+    "/{sub_id}/test",
+    response_model=webhook_test.TestOut,
+    responses={409: {"description": "the webhook is disabled, or no test event fits its event types and filters"}},
+)
+async def send_test_event(
+    sub_id: str, request: Request, p: Auth, body: WebhookTestIn | None = None
+) -> webhook_test.TestOut:
+    """Send a test event to this one webhook and answer with its first attempt (see ``api/webhook_test.py``)."""
+    hub = request.app.state.hub
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    if not sub.enabled:
+        raise HTTPException(status_code=409, detail=f"webhook {sub_id!r} is disabled: enable it to test it")
+    event = webhook_test.sample_for(sub, hub.now_dt())
+    if event is None:
+        why = f"no test event fits webhook {sub_id!r} (its event types or filters)"
+        raise HTTPException(status_code=409, detail=why)
+    return await webhook_test.run_test(hub, sub, event, (body or WebhookTestIn()).wait)

@@ -1,10 +1,14 @@
 """The demo's terminal board: live calls, agents and the webhooks the receiver got.
 
 Two faces over one set of counters. :meth:`Board.render` is what ``rich.live.Live``
-redraws (four times a second): a header with the addresses and the admin token,
-the live calls and the agents (read from the hub's tracker through the same helpers
-the API routes use, so the board and ``/api/v1/calls/live`` never disagree), per
-dialect counters and the last few webhook requests. In plain mode (``--no-ui``, or
+redraws (four times a second): a header with the one-time dashboard link, the API
+address and the admin token -- each on a line of its own, never cut, so they can be
+copied from an 80x24 terminal -- then, as far as the terminal's height allows, the
+live calls and the agents (read from the hub's tracker through the same helpers the
+API routes use, so the board and ``/api/v1/calls/live`` never disagree), per
+dialect counters and the last few webhook requests; a section that does not fit is
+left out, a table that does not fit whole shows its first rows and says how many
+more there are. The dashboard link is renewed as soon as it is used or expires. In plain mode (``--no-ui``, or
 stdout is not a terminal) every event and every webhook request is one log line
 on stdout, plus a status line every few seconds.
 """
@@ -40,6 +44,29 @@ class Board:
         self.events: Counter[str] = Counter()
         self.recent_events: deque[Event] = deque(maxlen=SHOWN_REQUESTS)
         self.started = time.monotonic()
+        self.api = ""  # where the browser reaches the hub
+        self.receiver_url = ""
+        self.ami_port = 0
+        self.rate = 0.0
+        self._code = ""
+
+    # ------------------------------------------------------------ the one-time dashboard link
+    def dashboard_link(self) -> str:
+        """The link shown now: a new one-time code when none was issued or the last is spent."""
+        from callhook.dashboard.signin import LINK_PREFIX, issue_code
+
+        book = getattr(self.hub, "sessions", None)
+        if not self._code or book is None or not book.code_valid(self._code):
+            self._code = issue_code(self.hub, name="demo")
+        return f"{self.api}{LINK_PREFIX}{self._code}"
+
+    def link_renewed(self) -> bool:
+        """True (and a new code issued) when the link shown was used or has expired."""
+        book = getattr(self.hub, "sessions", None)
+        if not self._code or book is None or book.code_valid(self._code):
+            return False
+        self.dashboard_link()
+        return True
 
     # ------------------------------------------------------------ inputs
     def say(self, text: str) -> None:
@@ -92,63 +119,95 @@ class Board:
 
     # ------------------------------------------------------------ rich view
     def render(self) -> RenderableType:
-        head = Table.grid(padding=(0, 2))
-        head.add_column(style="bold")
-        head.add_column()
-        for label, value in self.lines:
-            head.add_row(label, value)
+        width, height = self.console.size
+        head = self._header()
+        parts: list[RenderableType] = [head]
+        budget = height - self._height(head, width) - 1  # the cursor's line
+        for make in (self._calls_table, self._agents_table, self._counts_table, self._requests_table):
+            part = self._fit(make, budget, width)
+            if part is None:
+                break
+            parts.append(part)
+            budget -= self._height(part, width)
+        return Group(*parts)
+
+    def _header(self) -> Panel:
+        head = Table.grid(padding=(0, 1))
+        head.add_column(style="bold", no_wrap=True, min_width=9)
+        head.add_column(no_wrap=True, overflow="fold")
         up = time.monotonic() - self.started
+        if self.hub is not None:
+            head.add_row("dashboard", self.dashboard_link())
+            head.add_row("", Text("open in a browser; works once, within 5 min, then a new one shows", "dim"))
+            head.add_row("API", f"{self.api}/api/v1  docs: /docs")
+            head.add_row("token", self.hub.admin_token)
+            head.add_row("webhooks", f"{self.receiver_url} (5 dialects)  PBX: AMI :{self.ami_port}, {self.rate:g}/s")
+        else:
+            head.add_row("", "starting...")
         head.add_row(
             "running",
-            f"{up:.0f}s: {self.calls} calls, {sum(self.events.values())} events, "
-            f"{self.receiver.total} webhooks received (Ctrl-C to stop)",
+            f"{up:.0f}s: {self.calls} calls, {self.receiver.total} webhooks received. Ctrl-C stops",
         )
-        return Group(
-            Panel(head, title="callhook demo", border_style="blue"),
-            self._calls_table(),
-            self._agents_table(),
-            self._webhooks_table(),
-        )
+        return Panel(head, title="callhook demo", title_align="left", border_style="blue", padding=(0, 1))
 
-    def _calls_table(self) -> Table:
-        t = Table(title="live calls", title_justify="left", expand=True)
-        for col in ("call", "caller", "called", "direction", "state", "queue", "legs"):
-            t.add_column(col)
+    def _height(self, part: RenderableType, width: int) -> int:
+        return len(self.console.render_lines(part, self.console.options.update(width=width), pad=False))
+
+    def _fit(self, make: Any, budget: int, width: int) -> RenderableType | None:
+        """``make(rows)`` with as many rows as fit ``budget`` lines (None: not even one)."""
+        rows = SHOWN_CALLS
+        while rows >= 1:
+            part: RenderableType = make(rows)
+            if self._height(part, width) <= budget:
+                return part
+            rows -= 1 if rows <= 4 else rows // 2
+        return None
+
+    def _calls_table(self, rows: int = SHOWN_CALLS) -> Table:
         calls = sorted(self._calls(), key=lambda c: c.start)
-        for c in calls[-SHOWN_CALLS:]:
+        shown = calls[-rows:]
+        more = f" (and {len(calls) - len(shown)} more)" if len(calls) > len(shown) else ""
+        t = Table(title=f"live calls: {len(calls)}{more}", title_justify="left", expand=True, padding=(0, 1))
+        for col in ("caller", "called", "state", "queue", "legs"):
+            t.add_column(col, no_wrap=True, overflow="ellipsis")
+        for c in shown:
             legs = ", ".join(
                 f"{'outside' if leg.external else leg.extension or leg.channel} {leg.state}"
                 f"{' (hold)' if leg.on_hold else ''}"
                 for leg in c.legs
             )
             name = c.caller_name if c.caller_name and c.caller_name != c.caller_num else ""
-            t.add_row(
-                c.call_id, f"{c.caller_num} {name}".strip(), c.called_num, c.direction or "", c.state, c.queue, legs
-            )
+            t.add_row(f"{c.caller_num} {name}".strip(), c.called_num, c.state, c.queue, legs)
         if not calls:
-            t.add_row("", "(no call right now)", "", "", "", "", "")
+            t.add_row("(no call right now)", "", "", "", "")
         return t
 
-    def _agents_table(self) -> Table:
-        t = Table(title="agents", title_justify="left", expand=True)
+    def _agents_table(self, rows: int = SHOWN_CALLS) -> Table:
+        agents = self._agents()
+        shown = agents[:rows]
+        more = f" (and {len(agents) - len(shown)} more)" if len(agents) > len(shown) else ""
+        t = Table(title=f"agents{more}", title_justify="left", expand=True, padding=(0, 1))
         for col in ("queue", "agent", "extension", "status", "since"):
-            t.add_column(col)
-        for a in self._agents():
+            t.add_column(col, no_wrap=True, overflow="ellipsis")
+        for a in shown:
             status = f"paused: {a.reason}" if a.paused else ("in a call" if a.in_call else "ready")
             since = a.since.strftime("%H:%M:%S") if a.since else ""
             t.add_row(a.queue, a.name, a.extension, Text(status, style="yellow" if a.paused else ""), since)
         return t
 
-    def _webhooks_table(self) -> Group:
+    def _counts_table(self, rows: int = 1) -> Table:
         counts = Table(title="webhooks delivered to the local receiver", title_justify="left", expand=True)
         for d in Dialect:
-            counts.add_column(d.value, justify="right")
+            counts.add_column(d.value, justify="right", no_wrap=True)
         counts.add_row(*(str(self.receiver.counts.get(d.value, 0)) for d in Dialect))
+        return counts
+
+    def _requests_table(self, rows: int = SHOWN_REQUESTS) -> Table:
         last = Table(title="last requests", title_justify="left", expand=True)
         for col in ("#", "dialect", "request", "event", "answer"):
             last.add_column(col, no_wrap=True, overflow="ellipsis")
-        for rec in list(self.receiver.recent)[-SHOWN_REQUESTS:]:
+        for rec in list(self.receiver.recent)[-min(rows, SHOWN_REQUESTS) :]:
             what = describe(rec.event) if rec.event is not None else rec.error
             check = f" sig {rec.signature}" if rec.signature else (f" {rec.auth}" if rec.auth else "")
             last.add_row(str(rec.n), rec.dialect, f"{rec.method} {rec.path[:48]}", what, f"{rec.status}{check}")
-        return Group(counts, last)
+        return last

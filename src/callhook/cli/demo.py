@@ -6,12 +6,19 @@ Everything runs in this one process, on 127.0.0.1 (the API on ``--listen``):
         --webhooks, one subscription per dialect--> receiver (aiohttp, free port)
 
 The simulator is the packaged demo PBX (``demo_directory.json``: the lab's
-extensions, queues and AMI credentials) under a Poisson call load of ``--rate``
-calls per second. Once the API answers, the demo subscribes the receiver through
-the HTTP API in every dialect: voipex (HTTP Basic), pbx2is (GET), telphin, webitel
-and callhook (signed; the receiver verifies), and logs agent 163 in to queue NOC
-through the actions API. The terminal shows the live calls, the agents and the
-webhooks (``--no-ui``: plain lines). Ctrl-C or SIGTERM stops everything; exit 0.
+extensions, queues and AMI credentials) under the call-centre load of
+``sources/simulator/load.py:demo_load``, ``--rate`` calls per second (Poisson; by
+default what its four agents handle: about 80 % answered within 20 s). Once the
+API answers, the demo subscribes the receiver through the HTTP API in every
+dialect: voipex (HTTP Basic), pbx2is (GET), telphin, webitel and callhook (signed;
+the receiver verifies), and logs agent 163 in to queue NOC through the actions API.
+
+The terminal shows the live calls, the agents and the webhooks (``--no-ui``: plain
+lines), sized to the terminal: 80x24 is enough, the addresses, the admin token and
+the one-time dashboard link come first and are never cut. The link works once,
+within 5 minutes; once used or expired the board shows a new one (``callhook
+dashboard-link`` asks a running hub for one too). Ctrl-C or SIGTERM stops
+everything; exit 0.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 from urllib.parse import quote
 
 from callhook.config import Config, ConfigError, parse_listen
+from callhook.sources.simulator.load import DEMO_RATE
 
 __all__ = ["add_parser", "run"]
 
@@ -54,7 +62,12 @@ def add_parser(sub: Any) -> None:
         default="127.0.0.1:8080",
         help="HOST:PORT of the API (default 127.0.0.1:8080; port 0: any free port)",
     )
-    p.add_argument("--rate", type=float, default=0.5, help="simulated calls per second (default 0.5)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=DEMO_RATE,
+        help=f"simulated calls per second (default {DEMO_RATE:g}: what the demo's four agents handle)",
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated load (default: random)")
     p.add_argument(
@@ -161,7 +174,8 @@ async def demo(cfg: Config, args: argparse.Namespace, db: Path, directory_file: 
     from callhook.cli.lab import free_port, lab, port_free
     from callhook.cli.serve import serve
     from callhook.receiver import Receiver
-    from callhook.sources.simulator import Load, Simulation
+    from callhook.sources.simulator import Simulation
+    from callhook.sources.simulator.load import demo_load
     from callhook.sources.simulator.server import ServerConfig, SimulatorServer
 
     host, port = parse_listen(args.demo_listen)
@@ -178,7 +192,7 @@ async def demo(cfg: Config, args: argparse.Namespace, db: Path, directory_file: 
     receiver = Receiver(secret=keys.signing, basic=(BASIC_USER, keys.password))
     board = Board(Console(highlight=False), receiver, plain=plain)
     receiver.on_request = board.on_request
-    load = Load(rate=args.rate, duration_s=LOAD_SPAN, lunch_s=(20.0, 90.0))
+    load = demo_load(args.rate, LOAD_SPAN)
     seed = args.seed if args.seed is not None else secrets.randbelow(1 << 30)
     sim = Simulation(pbx.directory, start=time.time(), seed=seed, load=load)
     server = SimulatorServer(sim, ServerConfig(host="127.0.0.1", port=0, username=pbx.username, secret=pbx.secret))
@@ -214,18 +228,20 @@ async def _run(
 
     def ready(hub: Any) -> None:
         board.hub = hub
+        board.api = api
         board.lines = [
             ("API", f"{api}/api/v1  (OpenAPI: {api}/docs)"),
             ("admin token", hub.admin_token),
             ("receiver", f"{receiver.url}  (voipex, pbx2is, telphin, webitel, callhook)"),
             ("simulator", f"AMI on 127.0.0.1:{server.port}, {load.rate:g} calls/s"),
         ]
-        from callhook.dashboard import issue_link
-
-        # a one-time code for this machine's browser (5 minutes, single use), not the token
-        board.lines.append(("dashboard", f"{api}/  one-time sign-in: {issue_link(hub, api, name='demo')}"))
-        for label, value in board.lines:
-            board.say(f"demo: {label}: {value}")
+        board.receiver_url, board.ami_port, board.rate = receiver.url, server.port, load.rate
+        # a one-time code for this machine's browser (5 minutes, single use), not the token;
+        # the board shows a new one once it is used or expired
+        board.lines.append(("dashboard", f"{api}/  one-time sign-in: {board.dashboard_link()}"))
+        if board.plain:  # the live view's header shows them (and keeps the link fresh)
+            for label, value in board.lines:
+                board.say(f"demo: {label}: {value}")
         tasks.append(asyncio.create_task(_follow(hub, board), name="demo-follow"))
         tasks.append(asyncio.create_task(_setup_or_stop(hub, api, receiver.url, keys, board, stop), name="demo-setup"))
         if board.plain:
@@ -262,6 +278,8 @@ async def _status(board: Any) -> None:
     while True:
         await asyncio.sleep(STATUS_EVERY)
         board.say(board.status_line())
+        if board.link_renewed():
+            board.say(f"demo: dashboard: the sign-in link was used or expired; a new one: {board.dashboard_link()}")
 
 
 @contextlib.contextmanager

@@ -45,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_parser(sub)
     receive.add_parser(sub)
     ops.add_parsers(sub)
+    ops.add_link_parser(sub)
     check.add_parser(sub)
     return p
 

@@ -3,12 +3,13 @@
     callhook webhooks list | add URL --dialect D ... | remove ID | test ID
     callhook deliveries list [--webhook ID] [--status S] [--dead] | retry ID... | retry --dead
     callhook deliveries replay --webhook ID [--since T] [--until T]
+    callhook dashboard-link [--tenant T] [--name N]
 
 Every command takes ``--url`` (env ``CALLHOOK_URL``), ``--token`` (env ``CALLHOOK_TOKEN``)
 and ``--json``. Exit status: 0 done, 1 the hub said no (or a test delivery failed),
-2 bad usage. ``webhooks test``: the API has no test route, so the command ingests a
-synthetic native event through ``POST /ingest/callhook`` (every webhook it matches
-gets it; the command names them) and waits for the webhook's delivery.
+2 bad usage. ``webhooks test ID`` asks ``POST /api/v1/webhooks/{id}/test`` to send a
+test event to that one webhook (no other webhook gets it) and prints the attempt's
+outcome: the HTTP status or the error and the time it took.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from callhook.cli.client import Api, ApiError, add_connection_flags, connect
 from callhook.config import Config
 from callhook.core.subscription import Dialect
 
-__all__ = ["add_parsers", "run"]
+__all__ = ["add_link_parser", "add_parsers", "run"]
 
 FINAL = ("done", "dead", "expired")
 POLL = 0.2
+ROUTE_WAIT_MAX = 60.0  # the test route waits at most this long; a longer --wait watches the delivery
 
 
 def add_parsers(sub: Any) -> None:
@@ -58,10 +60,10 @@ def add_parsers(sub: Any) -> None:
     p = whs.add_parser("remove", help="delete a webhook")
     add_connection_flags(p)
     p.add_argument("id")
-    p = whs.add_parser("test", help="send a synthetic event through /ingest/callhook and wait for its delivery")
+    p = whs.add_parser("test", help="send a test event to this webhook only and show the outcome")
     add_connection_flags(p)
     p.add_argument("id")
-    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the delivery (default 15)")
+    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the attempt (default 15)")
     wh.set_defaults(func=run)
 
     dl = sub.add_parser("deliveries", help="list, retry and replay deliveries of a running callhook")
@@ -86,6 +88,30 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=10_000)
     p.add_argument("--wait", type=float, default=60.0, help="seconds to follow the replay (0: do not wait)")
     dl.set_defaults(func=run)
+
+
+def add_link_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "dashboard-link",
+        help="print a fresh one-time dashboard sign-in link of a running callhook (serve or demo)",
+        description="Asks the hub (POST /api/v1/dashboard-links) for a sign-in link that works once, within "
+        "5 minutes, and prints it. An admin token may ask for a tenant's link (--tenant); a tenant token "
+        "gets its own tenant's.",
+    )
+    add_connection_flags(p)
+    p.add_argument("--tenant", default="", help="admin token only: sign in as this tenant")
+    p.add_argument("--name", default="", help="your name, shown on call-back marks")
+    p.set_defaults(func=run, action="")
+
+
+def dashboard_link(api: Api, args: argparse.Namespace) -> int:
+    out = api.request("POST", "/api/v1/dashboard-links", body={"tenant": args.tenant, "name": args.name})
+    link = api.url + out["path"]
+    _out(args, {**out, "url": link}, link)
+    if not args.json:
+        who = f"tenant {out['tenant']}" if out["tenant"] else "the admin"
+        print(f"one-time sign-in as {who}: works once, within {out['expires_in'] // 60} minutes", file=sys.stderr)
+    return 0
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> None:
@@ -167,69 +193,60 @@ def webhooks_remove(api: Api, args: argparse.Namespace) -> int:
 
 
 def webhooks_test(api: Api, args: argparse.Namespace) -> int:
-    from callhook.cli.sample import also_matching, sample_for, subscription_of
-    from callhook.core.serialize import event_to_dict
-
-    sub = subscription_of(api.request("GET", f"/api/v1/webhooks/{args.id}"))
-    event = sample_for(sub, datetime.now(UTC))
-    if event is None:
-        print(f"callhook webhooks test: no test event fits {sub.id} (its event types or filters)", file=sys.stderr)
-        return 1
-    others = also_matching(event, [subscription_of(w) for w in api.request("GET", "/api/v1/webhooks")], sub.id)
-    headers = {"X-Callhook-Tenant": sub.tenant} if sub.tenant else {}
-    api.request("POST", "/ingest/callhook", body=event_to_dict(event), headers=headers)
+    if args.wait < 0:
+        print(f"callhook webhooks test: --wait: expected seconds >= 0, got {args.wait:g}", file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + args.wait
+    route_wait = min(args.wait, ROUTE_WAIT_MAX)
+    api.timeout = max(api.timeout, route_wait + 15.0)
+    result = api.request("POST", f"/api/v1/webhooks/{args.id}/test", body={"wait": route_wait})
+    delivery = api.request("GET", f"/api/v1/deliveries/{result['delivery_id']}")
+    while result["attempt"] is None and delivery["status"] not in FINAL and time.monotonic() < deadline:
+        time.sleep(POLL)  # a --wait longer than the route's own: go on watching the delivery
+        delivery = api.request("GET", f"/api/v1/deliveries/{result['delivery_id']}")
+        if delivery["attempt_log"]:
+            result = _attempted(result, delivery)
+    delivery.pop("request", None)
+    report = {
+        "event_id": result["event_id"],
+        "event_type": result["event_type"],
+        "webhook": result["webhook"],
+        "also": [],  # the test route delivers to this webhook only
+        "delivery": delivery,
+        "test": result,
+        "ok": result["ok"],
+    }
     if not args.json:
         print(
-            f"no test route in the API: ingested a synthetic {event.type.value} event {event.id} "
-            f"through POST /ingest/callhook",
+            f"sent a test {result['event_type']} event {result['event_id']} to {result['webhook']} only "
+            f"(POST /api/v1/webhooks/{args.id}/test)",
             flush=True,
         )
-        if others:
-            print(f"note: it also goes to {len(others)} other matching webhook(s): {', '.join(others)}", flush=True)
-    found = _await_delivery(api, event.id, sub.id, args.wait)
-    ok = found is not None and found["status"] == "done"
-    report = {
-        "event_id": event.id,
-        "event_type": event.type.value,
-        "webhook": sub.id,
-        "also": others,
-        "delivery": found,
-        "ok": ok,
-    }
-    _out(args, report, _verdict(api, found, args.wait))
-    return 0 if ok else 1
+        sent = result["sent"]
+        print(f"request: {sent['method']} {sent['url']}", flush=True)
+    _out(args, report, _verdict(result))
+    return 0 if result["ok"] else 1
 
 
-def _verdict(api: Api, found: dict[str, Any] | None, wait: float) -> str:
-    if found is None:
-        return "FAILED: the hub made no delivery for this webhook (is it disabled?)"
-    if found["attempts"] == 0:
-        return (
-            f"FAILED: delivery {found['id']} not attempted within {wait:g}s (still {found['status']}: "
-            "the endpoint may be backed off, or earlier deliveries of the same call or agent wait)"
-        )
-    log = api.request("GET", f"/api/v1/deliveries/{found['id']}").get("attempt_log", [])
-    last = log[-1] if log else {}
-    how = f"HTTP {last.get('status')}" if last.get("status") is not None else (last.get("error") or "no answer")
-    took = f" in {last['duration_ms']:.0f} ms" if "duration_ms" in last else ""
-    if found["status"] == "done":
-        return f"OK: delivery {found['id']} answered {how}{took}"
-    again = "; callhook will retry it" if found["status"] == "pending" else ""
-    return f"FAILED: delivery {found['id']} is {found['status']}: {how}{took}{again}"
+def _attempted(result: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
+    """The route's answer completed with the delivery's first attempt, seen later."""
+    a = delivery["attempt_log"][-1]
+    ok = a["status"] is not None and 200 <= a["status"] < 300
+    how = f"HTTP {a['status']}" if a["status"] is not None else (a["error"] or "no answer")
+    if ok:
+        detail = f"answered {how} in {a['duration_ms']:.0f} ms"
+    else:
+        again = "; callhook will retry it" if delivery["status"] == "pending" else ""
+        detail = f"{how} after {a['duration_ms']:.0f} ms{again}"
+    attempt = {k: a[k] for k in ("at", "status", "duration_ms", "error")} | {"response_body": a["body"]}
+    return result | {"attempt": attempt, "ok": ok, "detail": detail, "delivery_status": delivery["status"]}
 
 
-def _await_delivery(api: Api, event_id: str, sub_id: str, wait: float) -> dict[str, Any] | None:
-    """The webhook's delivery of the event, once final or attempted (or as it is after ``wait``);
-    None when there is none."""
-    deadline = time.monotonic() + wait
-    while True:
-        page = api.request("GET", "/api/v1/deliveries", query={"event_id": event_id, "subscription_id": sub_id})
-        found = dict(page["items"][0]) if page["items"] else None
-        if found is not None and (found["status"] in FINAL or found["attempts"] > 0):
-            return found
-        if time.monotonic() > deadline:
-            return found
-        time.sleep(POLL)
+def _verdict(result: dict[str, Any]) -> str:
+    word = "OK" if result["ok"] else "FAILED"
+    return f"{word}: delivery {result['delivery_id']} " + (
+        result["detail"] if result["ok"] else f"is {result['delivery_status']}: {result['detail']}"
+    )
 
 
 # ------------------------------------------------------------------ deliveries
@@ -320,6 +337,7 @@ COMMANDS = {
     ("deliveries", "list"): deliveries_list,
     ("deliveries", "retry"): deliveries_retry,
     ("deliveries", "replay"): deliveries_replay,
+    ("dashboard-link", ""): dashboard_link,
 }
 
 
@@ -329,5 +347,5 @@ def run(cfg: Config, args: argparse.Namespace) -> int:
         api = connect(args, dict(os.environ))
         return COMMANDS[(args.command, args.action)](api, args)
     except ApiError as exc:
-        print(f"callhook {args.command} {args.action}: {exc}", file=sys.stderr)
+        print(f"callhook {' '.join(filter(None, (args.command, args.action)))}: {exc}", file=sys.stderr)
         return 1

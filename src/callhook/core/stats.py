@@ -37,6 +37,13 @@ Agents (:func:`agent_stats`)
     Per extension: *answered* is the calls in which the extension's own phone
     answered (``call.answered`` or ``call.pickup`` of its leg); *missed* is the calls
     its phone rang in (``call.ringing``) that ended missed (nobody answered them).
+
+Agents per queue (:func:`agent_queue_stats`)
+    Per (extension, queue), over the visits of :func:`queue_stats`: *answered* is the
+    visits bridged to the extension (``queue.bridged``, or ``queue.left`` with
+    success, naming the agent's leg), so the answered of a queue's agents add up to
+    the queue's answered; *missed* is the visits offered to it (``queue.offered``)
+    that left the queue unanswered by anybody (abandoned or timed out).
 """
 
 from __future__ import annotations
@@ -48,7 +55,17 @@ from datetime import datetime
 
 from callhook.core.events import Direction, Event, EventType
 
-__all__ = ["AgentDay", "MissedCall", "QueueStats", "agent_stats", "missed_calls", "queue_stats", "queue_stats_buckets"]
+__all__ = [
+    "AgentDay",
+    "AgentQueueDay",
+    "MissedCall",
+    "QueueStats",
+    "agent_queue_stats",
+    "agent_stats",
+    "missed_calls",
+    "queue_stats",
+    "queue_stats_buckets",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +96,14 @@ class MissedCall:
 @dataclass(frozen=True, slots=True)
 class AgentDay:
     extension: str
+    answered: int
+    missed: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQueueDay:
+    extension: str
+    queue: str
     answered: int
     missed: int
 
@@ -262,3 +287,48 @@ def agent_stats(events: Iterable[Event]) -> list[AgentDay]:
             for number in rang.get(ev.call_id, ()):
                 missed.setdefault(number, set()).add(ev.call_id)
     return [AgentDay(n, len(answered.get(n, ())), len(missed.get(n, ()))) for n in sorted(set(answered) | set(missed))]
+
+
+@dataclass(slots=True)
+class _AgentVisit:
+    offered: set[str] = field(default_factory=set)
+    answered_by: str = ""
+    left_unanswered: bool = False
+
+
+def agent_queue_stats(events: Iterable[Event]) -> list[AgentQueueDay]:
+    """Answered and missed visits per (extension, queue) (see the module docstring), sorted."""
+    visits: dict[tuple[str, str], _AgentVisit] = {}
+    for ev in _ordered(events):
+        if not ev.type.is_queue or not ev.queue:
+            continue
+        key = (ev.call_id or ev.id, ev.queue)
+        if ev.type is EventType.QUEUE_JOINED:
+            visits[key] = _AgentVisit()
+            continue
+        v = visits.get(key)
+        if v is None:
+            continue  # joined before the range
+        number = ev.leg.number if ev.leg is not None and not ev.leg.external else ""
+        if ev.type is EventType.QUEUE_OFFERED and number:
+            v.offered.add(number)
+        elif ev.type is EventType.QUEUE_BRIDGED and number and not v.answered_by:
+            v.answered_by = number
+        elif ev.type is EventType.QUEUE_LEFT:
+            qc = ev.queue_call
+            if qc is not None and qc.cc_result == "success":
+                v.answered_by = v.answered_by or number
+            elif not v.answered_by:
+                v.left_unanswered = True
+    answered: dict[tuple[str, str], int] = {}
+    missed: dict[tuple[str, str], int] = {}
+    for (_, queue), v in visits.items():
+        if v.answered_by:
+            answered[(v.answered_by, queue)] = answered.get((v.answered_by, queue), 0) + 1
+        elif v.left_unanswered:
+            for number in v.offered:
+                missed[(number, queue)] = missed.get((number, queue), 0) + 1
+    return [
+        AgentQueueDay(ext, queue, answered.get((ext, queue), 0), missed.get((ext, queue), 0))
+        for ext, queue in sorted(set(answered) | set(missed))
+    ]

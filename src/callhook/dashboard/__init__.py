@@ -8,7 +8,8 @@ with an API token or by a one-time link (:func:`.signin.issue_link`).
 
     routes   the pages, sign-in/out, the one-time link, the static files, the headers
     shell    the HTML shell
-    signin   issue_link(hub, base_url): a short-lived single-use sign-in link
+    signin   issue_link(hub, base_url): a short-lived single-use sign-in link (/s/CODE);
+             POST /api/v1/dashboard-links: one for a running hub's caller
 """
 
 from callhook.dashboard.routes import install

@@ -4,10 +4,13 @@
 |-----------------------------------|-----------------------------------------------------------|
 | ``GET /``, ``GET /dashboard/``    | the HTML shell (strict Content-Security-Policy)           |
 | ``GET /dashboard/static/{file}``  | the style sheet and the ES modules (ETag, revalidated)    |
+| ``GET /favicon.ico``              | the icon (SVG; browsers ask for this path by themselves)  |
 | ``POST /dashboard/api/signin``    | ``{"token", "name"}`` -> session cookie + ``{"csrf", ...}`` |
 | ``GET /dashboard/api/session``    | who is signed in, and the CSRF value (cookie only)        |
 | ``POST /dashboard/api/signout``   | ends the session, clears the cookie                       |
-| ``GET /dashboard/signin?code=``   | a one-time link: cookie, then 303 to ``/``                |
+| ``GET /s/{code}``                 | a one-time link: cookie, then 303 to ``/``                |
+| ``GET /dashboard/signin?code=``   | the same, the link's longer form                          |
+| ``POST /api/v1/dashboard-links``  | a fresh one-time link for the token's principal           |
 
 The token is read from the POST body only, checked like a bearer token and never
 stored or logged; the cookie is HttpOnly, SameSite=Strict, Secure on https, with
@@ -23,12 +26,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import token_principal
 from callhook.api.sessions import COOKIE, Session
 from callhook.dashboard import shell
+from callhook.dashboard.signin import links
 
 __all__ = ["CSP", "install", "router"]
 
@@ -73,6 +78,7 @@ def _load_assets() -> dict[str, tuple[bytes, str, str]]:
 ASSETS = _load_assets()
 VERSION = hashlib.sha256("".join(etag for _, _, etag in ASSETS.values()).encode()).hexdigest()[:12]
 _PAGE = shell.render(VERSION)
+_GONE = shell.link_gone(VERSION)
 
 
 class SigninIn(BaseModel):
@@ -100,6 +106,11 @@ def _set_cookie(request: Request, response: Response, sid: str) -> None:
 @router.get("/dashboard/", response_class=HTMLResponse)
 async def page() -> HTMLResponse:
     return HTMLResponse(_PAGE, headers=PAGE_HEADERS)
+
+
+@router.get("/favicon.ico")
+async def favicon(request: Request) -> Response:
+    return await asset("favicon.svg", request)
 
 
 @router.get("/dashboard/static/{name:path}")
@@ -151,15 +162,18 @@ async def signout(request: Request) -> JSONResponse:
 
 @router.get("/dashboard/signin")
 async def signin_link(request: Request, code: Annotated[str, Query(max_length=128)] = "") -> Response:
+    return _redeem(request, code)
+
+
+@router.get("/s/{code}")
+async def short_link(request: Request, code: Annotated[str, PathParam(max_length=128)]) -> Response:
+    return _redeem(request, code)
+
+
+def _redeem(request: Request, code: str) -> Response:
     found = request.app.state.sessions.redeem(code)
     if found is None:
-        return HTMLResponse(
-            '<!doctype html><html lang="en"><meta charset="utf-8"><title>callhook</title>'
-            "<p>This sign-in link was used already or has expired. "
-            '<a href="/">Sign in with a token</a>.</p></html>',
-            status_code=400,
-            headers=PAGE_HEADERS,
-        )
+        return HTMLResponse(_GONE, status_code=400, headers=PAGE_HEADERS)
     sid, session = found
     log.info(
         "dashboard sign-in by one-time link: %s",
@@ -175,3 +189,4 @@ async def signin_link(request: Request, code: Annotated[str, Query(max_length=12
 def install(app: FastAPI) -> None:
     """Mount the dashboard on the API app (``app.state.sessions`` must be set)."""
     app.include_router(router)
+    app.include_router(links)

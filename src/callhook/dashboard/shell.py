@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["render"]
+__all__ = ["link_gone", "render"]
 
 
 def _table(tid: str, caption: str, heads: list[str]) -> str:
@@ -66,6 +66,13 @@ _STATS_FORM = """
   <a id="stats-csv" class="button" href="#/stats" download>Download CSV</a>
 </form>"""
 
+_MISSED_PAGER = """
+<nav class="pager" aria-label="Missed calls pages">
+  <button type="button" id="missed-prev" disabled>Previous</button>
+  <span id="missed-range" aria-live="polite"></span>
+  <button type="button" id="missed-next" disabled>Next</button>
+</nav>"""
+
 _STAT_HEADS = ["Time", "Queue", "Offered", "Answered", "Abandoned", "Service level", "ASA", "AHT"]
 
 
@@ -94,6 +101,7 @@ def render(version: str) -> str:
                         "AHT",
                     ],
                 ),
+                '<span class="hint waiting-total"></span>',
             ),
             _panel(
                 "panel-calls",
@@ -108,14 +116,17 @@ def render(version: str) -> str:
                     "Agents by queue; answered and missed today",
                     ["Agent", "Queue", "State", "In state", "Answered", "Missed"],
                 ),
-                '<span class="hint">answered / missed: today</span>',
+                '<span class="hint">answered / missed: today, in that queue</span>',
             ),
             _panel(
                 "panel-missed",
                 "Missed calls to call back",
                 _table("missed-table", "Missed calls to call back", ["Number", "Calls", "Last", "Queue", ""])
+                + _MISSED_PAGER
                 + '<h3 class="sub">Marked done</h3>'
                 '<ul id="missed-done" class="plain"></ul>',
+                '<label class="inline">Queue <select id="missed-queue"><option value="">all queues</option>'
+                "</select></label>",
             ),
         ]
     )
@@ -150,6 +161,7 @@ def render(version: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>callhook</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/dashboard/static/dashboard.css?v={v}">
 <script type="module" src="/dashboard/static/js/main.js?v={v}"></script>
 </head>
@@ -176,6 +188,41 @@ def render(version: str) -> str:
 <div id="view-calls" class="view" hidden>{calls}{trace}</div>
 <div id="view-health" class="view" hidden>{health}</div>
 <div id="view-stats" class="view" hidden>{stats}</div>
+</main>
+</body>
+</html>
+"""
+
+
+def link_gone(version: str) -> str:
+    """The page of a sign-in link that was used already or has expired: what to do now."""
+    v = escape(version)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in link expired · callhook</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
+<link rel="stylesheet" href="/dashboard/static/dashboard.css?v={v}">
+</head>
+<body>
+<header class="top"><span class="brand">callhook</span></header>
+<main id="main" class="signin">
+<section class="card gone" aria-labelledby="gone-h">
+  <h1 id="gone-h">This sign-in link no longer works</h1>
+  <p>A sign-in link works <strong>once</strong>, for <strong>5 minutes</strong>: it was used already
+  (perhaps by this browser a moment ago) or it has expired.</p>
+  <h2>Get a new link</h2>
+  <ul>
+    <li>In the terminal running <code>callhook demo</code>: it always shows a fresh link; copy it again.</li>
+    <li>On the hub's machine: run <code>callhook dashboard-link</code> (with <code>--url</code> and
+    <code>--token</code>, or <code>CALLHOOK_URL</code> and <code>CALLHOOK_TOKEN</code>) and open the link it
+    prints.</li>
+  </ul>
+  <p>Or sign in with an API token instead.</p>
+  <p><a class="button primary" href="/">Sign in with a token</a></p>
+</section>
 </main>
 </body>
 </html>

@@ -78,6 +78,9 @@ class _Subscriptions:
     def disabled(self, sub: Subscription) -> None:
         self._cache[sub.id] = (replace(sub, enabled=False), time.monotonic())
 
+    def clear(self) -> None:
+        self._cache.clear()
+
 
 class Dispatcher:
     def __init__(
@@ -104,6 +107,11 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
+
+    def subscriptions_changed(self) -> None:
+        """A webhook was changed through the API: read it again before the next attempt
+        (an enabled webhook's retried deliveries must not meet the cached "disabled")."""
+        self._subs.clear()
 
     async def start(self) -> None:
         """Run :meth:`run` in a task of its own (stopped by :meth:`stop`)."""

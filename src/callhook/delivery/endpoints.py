@@ -124,6 +124,13 @@ class Endpoint:
                 self._cooldown = self.policy.cooldown
             self.state, self.open_until, self._probing = BreakerState.CLOSED, None, False
 
+    def try_now(self, now: float) -> bool:
+        """An operator's "send now": an open breaker lets its probe go at once (True if it was open)."""
+        if self.state is not BreakerState.OPEN:
+            return False
+        self.open_until = now
+        return True
+
     def _open(self, now: float) -> None:
         self.state, self.open_until, self._probing = BreakerState.OPEN, now + self._cooldown, False
 

@@ -1,9 +1,12 @@
 // Agents: per queue membership, the state (available, ringing, on a call, paused with
-// the reason, wrap-up, logged out), the time in it, and today's answered and missed calls.
+// the reason, wrap-up, logged out), the time in it, and today's answered and missed calls
+// of that queue (GET /api/v1/agents/stats, `queues`): a queue's agents' answered add up
+// to the queue's answered; the agent's calls of other queues and direct calls are not
+// repeated on each row (the row's title has the all-calls totals).
 
 import { model, onRender } from "./live.js";
 import { phoneStates } from "./calls.js";
-import { renderRows, setCount } from "./dom.js";
+import { fmt, renderRows, setCount } from "./dom.js";
 
 const since = new Map(); // row key -> [state, since ms]
 
@@ -29,7 +32,9 @@ function render() {
     let t = r.s.since;
     if (t === null || t === undefined) t = prev && prev[0] === r.s.state ? prev[1] : Date.now();
     since.set(r.key, [r.s.state, t]);
-    const day = model.agentDay.get(r.m.extension) || { answered: 0, missed: 0 };
+    const all = model.agentDay.get(r.m.extension) || { answered: 0, missed: 0, queues: [] };
+    const day = (all.queues || []).find((q) => q.queue === r.m.queue) || { answered: 0, missed: 0 };
+    const title = `all calls today: ${fmt.n(all.answered)} answered, ${fmt.n(all.missed)} missed`;
     const label = r.s.state === "paused" && r.s.reason ? `paused: ${r.s.reason}` : r.s.state;
     return [
       { text: r.m.name ? `${r.m.name} (${r.m.extension || r.m.interface})` : r.m.extension || r.m.interface,
@@ -37,8 +42,8 @@ function render() {
       r.m.queue,
       { text: label, cls: `state state-${r.s.state.replace(/ /g, "-")}` },
       { since: t },
-      { text: String(day.answered), value: day.answered, cls: "num" },
-      { text: String(day.missed), value: day.missed, cls: day.missed ? "num warn" : "num" },
+      { text: fmt.n(day.answered), value: day.answered, cls: "num", title },
+      { text: fmt.n(day.missed), value: day.missed, cls: day.missed ? "num warn" : "num", title },
     ];
   }, (r) => (r.s.state === "logged out" ? "muted" : ""));
 }

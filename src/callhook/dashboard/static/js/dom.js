@@ -9,6 +9,12 @@ const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-d
 const stamp = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 const hour = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
 
+// A time from the API: Unix seconds (a number) or ISO 8601 text -> milliseconds (NaN if neither).
+export function ms(t) {
+  if (t === null || t === undefined || t === "") return NaN;
+  return typeof t === "number" ? t * 1000 : Date.parse(t);
+}
+
 export const fmt = {
   n: (v) => (v === null || v === undefined ? "–" : number.format(v)),
   pct: (v) => (v === null || v === undefined ? "–" : percent.format(v)),
@@ -115,11 +121,12 @@ export function notice(text, kind = "info") {
   p.hidden = !text;
 }
 
-// Durations in cells with data-since tick once a second (in the visible view only).
+// Durations in table cells with data-since tick once a second (in the visible view only).
+// Cells only: other elements carry data-since as data (the statistics table's range).
 export function startTicker() {
   setInterval(() => {
     const now = Date.now();
-    for (const td of document.querySelectorAll(".view:not([hidden]) [data-since]")) {
+    for (const td of document.querySelectorAll(".view:not([hidden]) td[data-since]")) {
       td.textContent = duration((now - Number(td.dataset.since)) / 1000);
     }
   }, 1000);

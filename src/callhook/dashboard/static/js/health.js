@@ -1,13 +1,24 @@
 // Delivery health per webhook: success rate and p50/p99 latency over the last hour,
-// backlog, dead letters, the endpoint's circuit breaker, the last error; disable or
-// enable a webhook; retry its dead letters in bulk. Delivery attempts are not events,
-// so this view reads the API when shown, on "Refresh", and every REFRESH_MS while visible.
+// backlog, dead letters, the endpoint's circuit breaker (and, when open, when it tries
+// again), the last error; per webhook: disable or enable it, "Send now" (its retries
+// due now and an open circuit probed now), "Retry all dead". Delivery attempts are not
+// events, so this view reads the API when shown, on "Refresh", and every REFRESH_MS
+// while visible.
 
 import { api } from "./api.js";
-import { fmt, notice, onAction, renderRows, setCount } from "./dom.js";
+import { fmt, ms, notice, onAction, renderRows, setCount } from "./dom.js";
 
 const REFRESH_MS = 10000;
 let timer = null;
+
+function circuit(b) {
+  if (b.state !== "open") return { text: b.state, cls: b.state === "closed" ? "" : "bad" };
+  const at = ms(b.open_until);
+  if (!Number.isFinite(at)) return { text: "open", cls: "bad" };
+  const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+  return { text: `open: tries again at ${fmt.time(at)} (in ${left} s)`, cls: "bad circuit-open",
+    title: `${fmt.n(b.failures)} failures in a row at ${b.endpoint}` };
+}
 
 async function load() {
   const rows = await api("/api/v1/delivery-health", { query: { window: 3600 } });
@@ -15,6 +26,11 @@ async function load() {
   setCount(panel, rows.length);
   renderRows(panel.querySelector("tbody"), rows, (w) => w.id, (w) => {
     const rateBad = w.success_rate !== null && w.success_rate < 0.95;
+    const buttons = [{ label: w.enabled ? "Disable" : "Enable", action: w.enabled ? "disable" : "enable", arg: w.id }];
+    if (w.enabled && (w.backlog || w.breaker.state === "open")) {
+      buttons.push({ label: "Send now", action: "send-now", arg: w.id });
+    }
+    if (w.dead) buttons.push({ label: `Retry all ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id });
     return [
       { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}`, th: true },
       { text: w.success_rate === null ? "–" : `${fmt.pct(w.success_rate)} of ${fmt.n(w.attempts)}`,
@@ -23,11 +39,10 @@ async function load() {
       { text: fmt.ms(w.p99_ms), cls: "num" },
       { text: fmt.n(w.backlog), value: w.backlog, cls: "num" },
       { text: fmt.n(w.dead + w.expired), value: w.dead + w.expired, cls: w.dead + w.expired ? "num bad" : "num" },
-      { text: w.breaker.state, cls: w.breaker.state === "closed" ? "" : "bad" },
-      { text: w.last_error ? `${w.last_error} (${fmt.stamp(w.last_error_at)})` : "",
+      circuit(w.breaker),
+      { text: w.last_error ? `${w.last_error} (${fmt.stamp(ms(w.last_error_at))})` : "",
         cls: w.last_error ? "bad" : "" },
-      { buttons: [{ label: w.enabled ? "Disable" : "Enable", action: w.enabled ? "disable" : "enable", arg: w.id },
-        ...(w.dead ? [{ label: `Retry ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id }] : [])] },
+      { buttons },
     ];
   }, (w) => (w.enabled ? "" : "muted"));
 }
@@ -41,6 +56,9 @@ async function act(action, arg, button) {
     } else if (action === "retry-dead") {
       const r = await api("/api/v1/dead-letters/retry", { method: "POST", query: { subscription_id: arg } });
       notice(`${fmt.n(r.count)} dead deliveries of ${arg} are pending again.`);
+    } else if (action === "send-now") {
+      const r = await api("/api/v1/deliveries/send-now", { method: "POST", query: { subscription_id: arg } });
+      notice(`${fmt.n(r.count)} deliveries of ${arg} are due now${r.breaker_opened ? "; the circuit lets a probe through" : ""}.`);
     }
   } catch (e) {
     notice(`${action}: ${e.message}`, "error");

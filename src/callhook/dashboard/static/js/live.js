@@ -24,8 +24,11 @@ export const model = {
   queues: new Map(), // name -> {name, service_level, waiting: Map call_id -> joined ms}
   queueStats: new Map(), // name -> today's figures (API)
   agentDay: new Map(), // extension -> {answered, missed} (API)
-  missed: { numbers: [], done: [] },
+  missed: { numbers: [], done: [], total: 0, offset: 0, queues: [] },
 };
+
+export const MISSED_PAGE = 10;
+export const missedView = { queue: "", offset: 0 }; // the wallboard's missed-calls filter and page
 
 const renderers = new Map();
 const dirty = new Set();
@@ -86,8 +89,15 @@ export async function loadAgentDay() {
 }
 
 export async function loadMissed() {
-  model.missed = await api("/api/v1/missed-calls");
+  const page = await api("/api/v1/missed-calls", { query: { queue: missedView.queue, limit: MISSED_PAGE,
+    offset: missedView.offset } });
+  if (page.offset > 0 && page.offset >= page.total) { // the last page emptied: show the one before
+    missedView.offset = Math.max(0, Math.floor((page.total - 1) / MISSED_PAGE) * MISSED_PAGE);
+    return loadMissed();
+  }
+  model.missed = page;
   mark("missed");
+  return undefined;
 }
 
 const refreshQueues = throttled(loadQueueStats);

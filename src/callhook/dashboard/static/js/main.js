@@ -26,6 +26,7 @@ function showView(name) {
 
 function route() {
   if (!signedIn) return showView("signin");
+  notice(""); // a message belongs to the view it came from
   const hash = window.location.hash.replace(/^#\/?/, "");
   const [path, qs] = hash.split("?");
   const params = new URLSearchParams(qs || "");

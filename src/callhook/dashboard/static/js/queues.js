@@ -1,6 +1,7 @@
 // Queues: callers waiting and the longest wait (live), agents available / busy / paused
 // (live), and today's offered, answered, abandoned, service level, ASA and AHT (the
-// statistics API's figures since the browser's midnight).
+// statistics API's figures since the browser's midnight). The heading counts queues;
+// the callers waiting in all of them are in the "Waiting" column and its total.
 
 import { model, onRender } from "./live.js";
 import { phoneStates } from "./calls.js";
@@ -24,7 +25,10 @@ function render() {
     const oldest = q.waiting.size ? Math.min(...q.waiting.values()) : null;
     return { name, waiting: q.waiting.size, oldest, agents, st: model.queueStats.get(name) };
   });
-  setCount(panel, rows.reduce((n, r) => n + r.waiting, 0));
+  setCount(panel, rows.length);
+  const waiting = rows.reduce((n, r) => n + r.waiting, 0);
+  const hint = panel.querySelector(".waiting-total");
+  if (hint) hint.textContent = waiting ? `${fmt.n(waiting)} waiting` : "nobody waiting";
   renderRows(panel.querySelector("tbody"), rows, (r) => r.name, (r) => {
     const st = r.st || {};
     const sl = st.service_level ?? null;

@@ -4,7 +4,7 @@
 // buttons to retry a failed delivery and to replay the call to one webhook.
 
 import { api } from "./api.js";
-import { el, fmt, notice, onAction, renderRows } from "./dom.js";
+import { el, fmt, ms, notice, onAction, renderRows } from "./dom.js";
 
 let cursor = null;
 let lastQuery = {};
@@ -73,7 +73,7 @@ function deliveryItem(d, types) {
     el("pre", { class: "body" }, r.body || "(no body)"));
   if (d.attempt_log.length) {
     const rows = d.attempt_log.map((a) => el("tr", {},
-      el("td", {}, fmt.stamp(a.at)), el("td", {}, a.status === null ? "—" : String(a.status)),
+      el("td", {}, fmt.stamp(ms(a.at))), el("td", {}, a.status === null ? "—" : String(a.status)),
       el("td", { class: "num" }, fmt.ms(a.duration_ms)), el("td", {}, a.error || a.body.slice(0, 200))));
     details.append(el("div", { class: "table-wrap" }, el("table", { class: "attempts" },
       el("thead", {}, el("tr", {}, ...["Time", "Status", "Duration", "Error / response"].map((h) =>
