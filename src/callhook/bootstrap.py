@@ -100,13 +100,16 @@ class Hub:
         self.broadcast = Broadcast()
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
         self.tracker = Tracker(directory, new_id, self.tz)
-        self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
+        policy = config.retry_policy
+        self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
         self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
         self.dispatcher = Dispatcher(
             store,
             self.sender,
             sign=signing.sign,
+            encode=dialects.encode,
+            policy=policy,
             now=time.time,
             metrics=self.metrics,
             endpoints=self.endpoints,

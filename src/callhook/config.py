@@ -17,9 +17,21 @@ reads ``os.environ``: :func:`load` is called by the CLI and the result is passed
 | sender           |               | CALLHOOK_SENDER          | curl (or aiohttp)            |
 | tenant tokens    |               | CALLHOOK_TENANT_TOKENS   | none ("tenant:token,...")    |
 | telphin limit    |               | CALLHOOK_TELPHIN_LIMIT   | 10 subscriptions per client  |
+| retry_schedule   |               | CALLHOOK_RETRY_SCHEDULE  | 10,30,60,300,900,1800,3600,7200,14400,28800,28800 |
+| retry_client_error_attempts | | CALLHOOK_RETRY_CLIENT_ERROR_ATTEMPTS | 3           |
+| retry_lifetimes  |               | CALLHOOK_RETRY_LIFETIMES | call.new=900,call.ringing=300,queue.offered=300 |
 
 In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "tenant"``.
 They land in ``Config.extra["tenant_tokens"]`` (token -> tenant).
+
+Retries (docs/delivery.md): ``retry_schedule`` is the delay in seconds before each
+retry (a TOML array, or comma-separated in the environment), so it also sets the
+number of attempts (one more than its length); ``retry_client_error_attempts`` the
+attempts after which any other 4xx/3xx answer is dead; ``retry_lifetimes`` the
+seconds an event type stays worth sending (a TOML table ``[retry_lifetimes]`` of
+``"call.ringing" = 300``, or ``type=seconds,...`` in the environment), merged over
+the defaults, 0 removing a type's lifetime. Limits: at most 50 delays, each delay
+and lifetime at most 7 days, 1-100 attempts.
 """
 
 from __future__ import annotations
@@ -29,6 +41,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from callhook.core.events import EventType
+from callhook.core.retry import (
+    DEFAULT_LIFETIMES,
+    DEFAULT_SCHEDULE,
+    RetryPolicy,
+    check_attempts,
+    check_lifetimes,
+    check_schedule,
+    merge_lifetimes,
+)
 
 __all__ = ["Config", "ConfigError", "load", "parse_listen"]
 
@@ -56,11 +79,23 @@ class Config:
     dispatch_concurrency: int = 512
     endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
+    retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    retry_client_error_attempts: int = 3
+    retry_lifetimes: Mapping[str, float] = field(default_factory=lambda: DEFAULT_LIFETIMES)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The installation's retry policy (a subscription may override it)."""
+        return RetryPolicy(
+            schedule=self.retry_schedule,
+            client_error_attempts=self.retry_client_error_attempts,
+            lifetimes=self.retry_lifetimes,
+        )
 
 
 _ENV = {
@@ -76,7 +111,12 @@ _ENV = {
     "originate_context": "CALLHOOK_ORIGINATE_CONTEXT",
     "originate_variable": "CALLHOOK_ORIGINATE_VARIABLE",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
+    "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
+    "retry_client_error_attempts": "CALLHOOK_RETRY_CLIENT_ERROR_ATTEMPTS",
+    "retry_lifetimes": "CALLHOOK_RETRY_LIFETIMES",
 }
+
+EVENT_TYPES = frozenset(t.value for t in EventType)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -92,7 +132,57 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), p
 
 
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number of seconds, got {value!r}")
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number of seconds, got {value!r}") from None
+
+
+def _schedule(name: str, value: Any) -> tuple[float, ...]:
+    """A TOML array of seconds, or ``10,30,60`` in the environment ("" for no retries)."""
+    if isinstance(value, str):
+        items: list[Any] = [v for v in value.split(",") if v.strip()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ConfigError(f"{name}: expected a list of seconds, got {type(value).__name__}")
+    delays = tuple(_number(name, v) for v in items)
+    try:
+        return check_schedule(delays)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _lifetimes(name: str, value: Any) -> Mapping[str, float]:
+    """A TOML table of event type = seconds, or ``call.ringing=300,call.new=900``."""
+    given: dict[str, float] = {}
+    if isinstance(value, str):
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            etype, sep, seconds = item.partition("=")
+            if not sep:
+                raise ConfigError(f"{name}: expected event.type=seconds pairs, got {item.strip()!r}")
+            given[etype.strip()] = _number(name, seconds)
+    elif isinstance(value, dict):
+        given = {str(k): _number(f"{name}.{k}", v) for k, v in value.items()}
+    else:
+        raise ConfigError(f"{name}: expected a table of event type = seconds, got {type(value).__name__}")
+    try:
+        check_lifetimes(given, EVENT_TYPES)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return merge_lifetimes(DEFAULT_LIFETIMES, given)
+
+
 def _coerce(name: str, value: Any, kind: Any) -> Any:
+    if kind == "tuple[float, ...]":
+        return _schedule(name, value)
+    if kind == "Mapping[str, float]":
+        return _lifetimes(name, value)
     if kind is bool or kind == "bool":
         if isinstance(value, bool):
             return value
@@ -164,6 +254,10 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
     if cfg.sender not in ("curl", "aiohttp"):
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
+    try:
+        check_attempts(cfg.retry_client_error_attempts)
+    except ValueError as exc:
+        raise ConfigError(f"retry_client_error_attempts: {exc}") from None
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {cfg.log_level!r}")
     return cfg

@@ -10,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from callhook.core.retry import RetryOverride
+
 __all__ = ["BasicAuth", "Dialect", "Filters", "Subscription"]
 
 
@@ -68,6 +70,8 @@ class Subscription:
     telphin_client: str = ""
     telphin_agent_type: str = ""
     telphin_agent_id: str = ""
+    # This subscription's own retry schedule / attempts / lifetimes; None: the installation's.
+    retry: RetryOverride | None = None
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -33,10 +33,13 @@ from callhook.store.base import (
     Delivery,
     DeliveryQuery,
     EventQuery,
+    Feed,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
+    Recorded,
     StoreError,
     SubscriptionStats,
     Wakeup,
@@ -56,6 +59,7 @@ class PostgresStore:
         self._idle: asyncio.Queue[Conn | None] = asyncio.Queue()
         self._wakeup = Wakeup()
         self._listener: asyncio.Task[None] | None = None
+        self._feed: Feed | None = None
 
     async def _connect(self) -> Conn:
         try:
@@ -143,10 +147,18 @@ class PostgresStore:
             return await q.set_enabled(c, sub_id, enabled, now)
 
     # ------------------------------------------------------------ outbox
+    def attach(self, feed: Feed | None) -> None:
+        self._feed = feed
+
     async def append(self, items: Sequence[NewEvent], now: float) -> int:
+        feed = self._feed
+        room = feed.room() if feed is not None else 0
+        lease = feed.lease(now) if feed is not None and room > 0 else None
         async with self._conn() as c:
-            n = await q.append(c, items, now)
-        if n:
+            n, fed = await q.append(c, items, now, room, lease)
+        if fed and feed is not None:
+            feed.take(fed)
+        if n > len(fed):
             self._wakeup.ring()
         return n
 
@@ -154,12 +166,15 @@ class PostgresStore:
         async with self._conn() as c:
             return await q.claim(c, now, limit, now + lease, uuid.uuid4().hex)
 
-    async def finish(self, items: Sequence[Finish], now: float) -> int:
+    async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
         async with self._conn() as c:
-            applied, promoted = await q.finish(c, items, now)
-        if promoted:
-            self._wakeup.ring()
-        return applied
+            applied, successors = await q.record(c, items, now, lease)
+        if lease is None and applied:
+            self._wakeup.ring()  # promoted heads may be due
+        return Recorded(applied, successors)
+
+    async def finish(self, items: Sequence[Finish], now: float) -> int:
+        return (await self.record(items, now)).applied
 
     async def requeue_expired_leases(self, now: float) -> int:
         async with self._conn() as c:
