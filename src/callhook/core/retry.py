@@ -48,6 +48,7 @@ from types import MappingProxyType
 __all__ = [
     "DEFAULT_LIFETIMES",
     "DEFAULT_SCHEDULE",
+    "MAX_CLIENT_ERROR_ATTEMPTS",
     "MAX_DELAY",
     "MAX_SCHEDULE",
     "Action",

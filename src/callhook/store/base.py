@@ -538,11 +538,11 @@ DELIVERY_COLUMNS = (
 )
 
 
-def delivery_from_row(r: Sequence[Any], loads: Any) -> Delivery:
-    """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text); a
-    20th column, when present, is the event's stored body (handed out with it)."""
-    event = None
-    if len(r) > 19 and r[19] is not None:
+def delivery_from_row(r: Sequence[Any], loads: Any, event: Event | None = None) -> Delivery:
+    """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text); its
+    ``event`` is the one given, else a 20th column, when present, the event's
+    stored body (handed out with it)."""
+    if event is None and len(r) > 19 and r[19] is not None:
         body = r[19]
         event = event_from_dict(body if isinstance(body, dict) else loads(body))
     return Delivery(

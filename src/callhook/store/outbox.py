@@ -37,6 +37,10 @@ Order across a crash: a successor is promoted only in the commit that records it
 predecessor's final outcome, so a crash can at worst repeat the one delivery per
 group whose outcome was not yet recorded (``1 2 3 3 4``, never ``1 3 2``).
 
+The store keeps the events it appended last in memory (:class:`RecentEvents`,
+bounded), so a successor handed out by ``record`` comes with its event without
+reading it back; only older ones (after a restart, long retries) are read.
+
 Send-time configuration: the row keeps the request as encoded at accept, but the
 dispatcher encodes again from the event and the subscription's configuration at
 the moment of sending (URL, method, auth, headers, template). When that differs
@@ -47,13 +51,35 @@ rows of the same event, so they too are sent with the current configuration.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from callhook.core.events import Event
 from callhook.store.base import FINAL, Delivery, Finish, Lease, NewDelivery, NewEvent, Status
 
-__all__ = ["Outcome", "Planned", "fresh_items", "outcomes", "plan", "to_delivery"]
+__all__ = ["Outcome", "Planned", "RecentEvents", "fresh_items", "outcomes", "plan", "to_delivery"]
+
+
+class RecentEvents:
+    """The events appended last, by id (at most ``capacity``, oldest dropped first),
+    so the successors a commit hands out need not be read back and decoded."""
+
+    def __init__(self, capacity: int = 65536) -> None:
+        self._cap = capacity
+        self._by_id: dict[str, Event] = {}
+
+    def add(self, events: Sequence[Event]) -> None:
+        by_id = self._by_id
+        for ev in events:
+            by_id[ev.id] = ev
+        over = len(by_id) - self._cap
+        if over > 0:
+            for key in list(itertools.islice(by_id, over)):  # dicts keep insertion order
+                del by_id[key]
+
+    def get(self, event_id: str) -> Event | None:
+        return self._by_id.get(event_id)
 
 
 @dataclass(frozen=True, slots=True)

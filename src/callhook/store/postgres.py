@@ -44,6 +44,7 @@ from callhook.store.base import (
     SubscriptionStats,
     Wakeup,
 )
+from callhook.store.outbox import RecentEvents
 
 __all__ = ["PostgresStore"]
 
@@ -60,6 +61,7 @@ class PostgresStore:
         self._wakeup = Wakeup()
         self._listener: asyncio.Task[None] | None = None
         self._feed: Feed | None = None
+        self._recent = RecentEvents()
 
     async def _connect(self) -> Conn:
         try:
@@ -155,7 +157,7 @@ class PostgresStore:
         room = feed.room() if feed is not None else 0
         lease = feed.lease(now) if feed is not None and room > 0 else None
         async with self._conn() as c:
-            n, fed = await q.append(c, items, now, room, lease)
+            n, fed = await q.append(c, items, now, room, lease, self._recent)
         if fed and feed is not None:
             feed.take(fed)
         if n > len(fed):
@@ -164,11 +166,11 @@ class PostgresStore:
 
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
         async with self._conn() as c:
-            return await q.claim(c, now, limit, now + lease, uuid.uuid4().hex)
+            return await q.claim(c, now, limit, now + lease, uuid.uuid4().hex, self._recent)
 
     async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
         async with self._conn() as c:
-            applied, successors = await q.record(c, items, now, lease)
+            applied, successors = await q.record(c, items, now, lease, self._recent)
         if lease is None and applied:
             self._wakeup.ring()  # promoted heads may be due
         return Recorded(applied, successors)

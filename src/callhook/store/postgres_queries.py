@@ -157,7 +157,7 @@ async def _new_ids(c: Conn, n: int) -> list[int]:
 
 
 async def append(
-    c: Conn, items: Sequence[NewEvent], now: float, room: int, lease: Lease | None
+    c: Conn, items: Sequence[NewEvent], now: float, room: int, lease: Lease | None, recent: outbox.RecentEvents
 ) -> tuple[int, list[Delivery]]:
     """Returns (deliveries created, those leased to the feed)."""
     async with c.transaction():
@@ -218,14 +218,25 @@ async def append(
         fed = [outbox.to_delivery(p, did, now) for did, p in zip(new_ids, planned, strict=True) if p.lease]
         if len(d_rows) > len(fed):
             await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-        return len(d_rows), fed
+    recent.add([i.event for i in fresh])  # committed
+    return len(d_rows), fed
 
 
 _D_COLUMNS = ", ".join(f"d.{col.strip()}" for col in DELIVERY_COLUMNS.split(","))
 _WITH_EVENT = f"{_D_COLUMNS}, (SELECT body FROM events e WHERE e.id = d.event_id)"
 
 
-async def claim(c: Conn, now: float, limit: int, lease_until: float, lease_id: str) -> list[Delivery]:
+def _deliveries(rows: Sequence[Any], recent: outbox.RecentEvents) -> list[Delivery]:
+    """Rows of _WITH_EVENT: the event from ``recent`` when it is there, else decoded."""
+    out = []
+    for r in rows:
+        out.append(delivery_from_row(r, loads, recent.get(r[1])))
+    return out
+
+
+async def claim(
+    c: Conn, now: float, limit: int, lease_until: float, lease_id: str, recent: outbox.RecentEvents
+) -> list[Delivery]:
     rows = await (
         await c.execute(
             "WITH c AS (SELECT id FROM deliveries WHERE status = 'pending' AND head AND next_at <= %s "
@@ -235,7 +246,7 @@ async def claim(c: Conn, now: float, limit: int, lease_until: float, lease_id: s
             (now, limit, lease_id, lease_until),
         )
     ).fetchall()
-    return sorted((delivery_from_row(r, loads) for r in rows), key=lambda d: (d.next_at, d.id))
+    return sorted(_deliveries(rows, recent), key=lambda d: (d.next_at, d.id))
 
 
 _FINISH = (
@@ -262,7 +273,9 @@ _PROMOTE = (
 )
 
 
-async def record(c: Conn, items: Sequence[Finish], now: float, lease: Lease | None) -> tuple[int, list[Delivery]]:
+async def record(
+    c: Conn, items: Sequence[Finish], now: float, lease: Lease | None, recent: outbox.RecentEvents
+) -> tuple[int, list[Delivery]]:
     """Apply a batch of outcomes: a constant number of statements whatever its size."""
     rows = outbox.outcomes(items, now)
     sent = {f.delivery_id: f.sent for f in items if f.sent is not None}
@@ -330,9 +343,9 @@ async def record(c: Conn, items: Sequence[Finish], now: float, lease: Lease | No
                     },
                 )
             ).fetchall()
-            got = [delivery_from_row(r, loads) for r in promoted]
-            successors = [d for d in got if lease is not None and d.lease_id == lease.id]
-            if len(successors) < len(got):
+            mine = [r for r in promoted if lease is not None and r[17] == lease.id]
+            successors = _deliveries(mine, recent)
+            if len(mine) < len(promoted):
                 await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
     return len(applied), successors
 

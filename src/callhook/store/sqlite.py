@@ -49,6 +49,7 @@ from callhook.store.base import (
     Wakeup,
 )
 from callhook.store.migrations import migrations
+from callhook.store.outbox import RecentEvents
 
 __all__ = ["SqliteStore"]
 
@@ -95,6 +96,7 @@ class SqliteStore:
         self._r: sqlite3.Connection | None = None
         self._wakeup = Wakeup()
         self._feed: Feed | None = None
+        self._recent = RecentEvents()
 
     async def _write(self, fn: Callable[..., R], *args: Any) -> R:
         return await self._run(self._wx, fn, self._w, *args)
@@ -153,7 +155,7 @@ class SqliteStore:
         feed = self._feed
         room = feed.room() if feed is not None else 0
         lease = feed.lease(now) if feed is not None and room > 0 else None
-        n, fed = await self._write(q.append, items, now, room, lease)
+        n, fed = await self._write(q.append, items, now, room, lease, self._recent)
         if fed and feed is not None:
             feed.take(fed)
         if n > len(fed):
@@ -161,10 +163,10 @@ class SqliteStore:
         return n
 
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
-        return await self._write(q.claim, now, limit, now + lease, uuid.uuid4().hex)
+        return await self._write(q.claim, now, limit, now + lease, uuid.uuid4().hex, self._recent)
 
     async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
-        applied, successors = await self._write(q.record, items, now, lease)
+        applied, successors = await self._write(q.record, items, now, lease, self._recent)
         if lease is None and applied:
             self._wakeup.ring()  # promoted heads may be due
         return Recorded(applied, successors)

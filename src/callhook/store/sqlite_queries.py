@@ -148,7 +148,12 @@ def _stored_events(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
 
 
 def append(
-    conn: sqlite3.Connection, items: Sequence[NewEvent], now: float, room: int, lease: Lease | None
+    conn: sqlite3.Connection,
+    items: Sequence[NewEvent],
+    now: float,
+    room: int,
+    lease: Lease | None,
+    recent: outbox.RecentEvents,
 ) -> tuple[int, list[Delivery]]:
     """Returns (deliveries created, those leased to the feed)."""
     with _tx(conn, durable=True):
@@ -203,7 +208,8 @@ def append(
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             first = last - len(rows) + 1
             fed = [outbox.to_delivery(p, first + k, now) for k, p in enumerate(planned) if p.lease is not None]
-        return len(rows), fed
+    recent.add([i.event for i in fresh])  # committed
+    return len(rows), fed
 
 
 def reset_inflight(conn: sqlite3.Connection) -> None:
@@ -213,18 +219,34 @@ def reset_inflight(conn: sqlite3.Connection) -> None:
         )
 
 
-_WITH_EVENT = f"{DELIVERY_COLUMNS}, (SELECT body FROM events WHERE events.id = deliveries.event_id)"
+def _with_events(conn: sqlite3.Connection, rows: list[Any], recent: outbox.RecentEvents) -> list[Delivery]:
+    """Deliveries (rows in DELIVERY_COLUMNS order) with their events: from ``recent``,
+    else read, one lookup per 500 (a scalar subquery in RETURNING is not planned on
+    the primary key)."""
+    known = {r[1]: ev for r in rows if (ev := recent.get(r[1])) is not None}
+    if len(known) == len(rows):
+        return [delivery_from_row(r, loads, known[r[1]]) for r in rows]
+    ids = sorted({r[1] for r in rows} - set(known))
+    bodies: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        bodies.update(conn.execute(f"SELECT id, body FROM events WHERE id IN ({marks})", chunk).fetchall())
+    return [delivery_from_row((*r, bodies.get(r[1])), loads, known.get(r[1])) for r in rows]
 
 
-def claim(conn: sqlite3.Connection, now: float, limit: int, lease_until: float, lease_id: str) -> list[Delivery]:
+def claim(
+    conn: sqlite3.Connection, now: float, limit: int, lease_until: float, lease_id: str, recent: outbox.RecentEvents
+) -> list[Delivery]:
     with _tx(conn):
         rows = conn.execute(
             "UPDATE deliveries SET status = 'inflight', lease_id = ?, lease_until = ? WHERE id IN ("
             " SELECT id FROM deliveries WHERE status = 'pending' AND head = 1 AND next_at <= ?"
-            f" ORDER BY next_at LIMIT ?) RETURNING {_WITH_EVENT}",
+            f" ORDER BY next_at LIMIT ?) RETURNING {DELIVERY_COLUMNS}",
             (lease_id, lease_until, now, limit),
         ).fetchall()
-    return sorted((delivery_from_row(r, loads) for r in rows), key=lambda d: (d.next_at, d.id))
+        claimed = _with_events(conn, rows, recent)
+    return sorted(claimed, key=lambda d: (d.next_at, d.id))
 
 
 _FINISH = (
@@ -248,7 +270,7 @@ _PROMOTE = (
     "JOIN (SELECT value ->> 0 AS s, value ->> 1 AS k FROM json_each(?4)) g "
     "ON d.subscription_id = g.s AND d.order_key = g.k "
     "WHERE d.status IN ('pending', 'inflight') GROUP BY d.subscription_id, d.order_key) "
-    f"RETURNING {_WITH_EVENT}"
+    f"RETURNING {DELIVERY_COLUMNS}"
 )
 _SENT = (
     "UPDATE deliveries SET method = ?, url = ?, headers = ?, body = ? "
@@ -257,7 +279,7 @@ _SENT = (
 
 
 def record(
-    conn: sqlite3.Connection, items: Sequence[Finish], now: float, lease: Lease | None
+    conn: sqlite3.Connection, items: Sequence[Finish], now: float, lease: Lease | None, recent: outbox.RecentEvents
 ) -> tuple[int, list[Delivery]]:
     """Apply a batch of outcomes: at most five statements whatever its size."""
     rows = outbox.outcomes(items, now)
@@ -293,8 +315,8 @@ def record(
                 _PROMOTE,
                 (lease.id if lease else None, lease.until if lease else None, now, dumps(ended)),
             ).fetchall()
-            got = [delivery_from_row(r, loads) for r in promoted]
-            successors = [d for d in got if lease is not None and d.lease_id == lease.id]
+            mine = [r for r in promoted if lease is not None and r[17] == lease.id]
+            successors = _with_events(conn, mine, recent)
     return len(applied), successors
 
 
