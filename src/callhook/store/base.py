@@ -538,6 +538,9 @@ DELIVERY_COLUMNS = (
 )
 
 
+_STATUS_OF = {s.value: s for s in Status}
+
+
 def delivery_from_row(r: Sequence[Any], loads: Any, event: Event | None = None) -> Delivery:
     """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text); its
     ``event`` is the one given, else a 20th column, when present, the event's
@@ -551,11 +554,11 @@ def delivery_from_row(r: Sequence[Any], loads: Any, event: Event | None = None) 
         subscription_id=r[2],
         tenant=r[3],
         order_key=r[4],
-        status=Status(r[5]),
+        status=_STATUS_OF[r[5]],
         attempts=r[6],
         next_at=r[7],
         expires_at=r[8],
-        request=Request(r[9], r[10], tuple((k, v) for k, v in loads(r[11])), bytes(r[12])),
+        request=Request(r[9], r[10], tuple(map(tuple, loads(r[11]))), bytes(r[12])),
         created_at=r[13],
         last_error=r[14],
         last_status=r[15],
