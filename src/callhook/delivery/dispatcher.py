@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 Signer = Callable[[Request, str, str, int], Request]  # (request, secret, msg_id, unix seconds)
 Encoder = Callable[[Event, Subscription], Request | None]
 Group = tuple[str, str]
+
+# an attempt record's URL: the same few URLs over and over, so remembered
+_redacted_url = functools.lru_cache(maxsize=4096)(redact_url)
 
 _STATUS = {
     Action.DONE: Status.DONE,
@@ -157,8 +161,20 @@ class Dispatcher:
         return Lease(uuid.uuid4().hex, now + self.options.lease)
 
     def take(self, deliveries: Sequence[Delivery]) -> None:
+        if self._stopping.is_set():  # leased by a commit that raced with stop: give them back
+            task = asyncio.create_task(self._give_back(list(deliveries)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         for d in deliveries:
             self._spawn(d)
+
+    async def _give_back(self, deliveries: list[Delivery]) -> None:
+        now = self._clock()
+        try:
+            await self._store.finish([_release(d, now) for d in deliveries], now)
+        except Exception:  # their leases run out instead (or SQLite's open resets them)
+            log.exception("giving back %d deliveries at stop failed", len(deliveries))
 
     def _spawn(self, d: Delivery) -> None:
         task = asyncio.create_task(self._chain(d))
@@ -356,7 +372,7 @@ class Dispatcher:
             d.subscription_id,
             sent_at,
             req.method,
-            redact_url(req.url),
+            _redacted_url(req.url),
             redact_headers(req.headers),
             outcome.status,
             body,

@@ -65,7 +65,7 @@ class RecentEvents:
     """The events appended last, by id (at most ``capacity``, oldest dropped first),
     so the successors a commit hands out need not be read back and decoded."""
 
-    def __init__(self, capacity: int = 65536) -> None:
+    def __init__(self, capacity: int = 16384) -> None:
         self._cap = capacity
         self._by_id: dict[str, Event] = {}
 
