@@ -17,7 +17,7 @@ import psycopg
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox
+from callhook.store import outbox, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -98,13 +98,8 @@ async def put_subscription(c: Conn, sub: Subscription, now: float) -> None:
 async def select_subscriptions(
     c: Conn, sub_id: str | None, tenant: str | None, with_secrets: bool
 ) -> list[Subscription]:
-    sql = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE true"
-    args: list[Any] = []
-    if sub_id is not None:
-        sql, args = sql + " AND id = %s", [*args, sub_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = %s", [*args, tenant]
-    rows = await (await c.execute(sql + " ORDER BY id", args)).fetchall()
+    stmt, args = sql.subscriptions(sub_id, tenant)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
@@ -394,20 +389,6 @@ async def expedite(c: Conn, delivery_id: int, now: float, tenant: str | None) ->
     return cur.rowcount > 0
 
 
-def _scope(
-    sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
-) -> None:
-    for cond, value in (
-        ("subscription_id = %s", sub_id),
-        ("tenant = %s", tenant),
-        ("created_at >= %s", since),
-        ("created_at < %s", until),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-
-
 async def replay(
     c: Conn,
     now: float,
@@ -418,19 +399,9 @@ async def replay(
     limit: int,
     call_id: str | None = None,
 ) -> int:
-    where: list[str] = ["status IN ('done', 'dead', 'expired')"]
-    args: list[Any] = []
-    _scope(sub_id, tenant, since, until, where, args)
-    if call_id is not None:
-        where.append("event_id IN (SELECT id FROM events WHERE call_id = %s)")
-        args.append(call_id)
+    stmt, args = sql.replay_source(sub_id, since, until, tenant, limit, call_id)
     async with c.transaction():
-        rows = await (
-            await c.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
-                (*args, limit),
-            )
-        ).fetchall()
+        rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
         old = [delivery_from_row(r, loads) for r in rows]
         groups = {(d.subscription_id, d.order_key) for d in old}
         await _lock_groups(c, groups)
@@ -483,56 +454,22 @@ async def get_delivery(c: Conn, delivery_id: int, tenant: str | None) -> tuple[D
 
 
 async def list_deliveries(c: Conn, dq: DeliveryQuery) -> Page[Delivery]:
-    where: list[str] = ["true"]
-    args: list[Any] = []
-    _scope(dq.subscription_id, dq.tenant, dq.since, dq.until, where, args)
-    for cond, value in (
-        ("status = %s", dq.status),
-        ("event_id = %s", dq.event_id),
-        ("id < %s", dq.before_id),
-        ("event_id IN (SELECT id FROM events WHERE call_id = %s)", dq.call_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = await (
-        await c.execute(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s",
-            (*args, dq.limit + 1),
-        )
-    ).fetchall()
+    stmt, args = sql.deliveries(dq)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     items = [delivery_from_row(r, loads) for r in rows[: dq.limit]]
     return Page(items, str(items[-1].id) if len(rows) > dq.limit else None)
 
 
 async def list_events(c: Conn, eq: EventQuery) -> Page[Event]:
-    where: list[str] = ["true"]
-    args: list[Any] = []
-    for cond, value in (
-        ("tenant = %s", eq.tenant),
-        ("type = %s", eq.type),
-        ("call_id = %s", eq.call_id),
-        ("ts >= %s", eq.since),
-        ("ts < %s", eq.until),
-        ("id < %s", eq.before_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = await (
-        await c.execute(
-            f"SELECT body FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s", (*args, eq.limit + 1)
-        )
-    ).fetchall()
+    stmt, args = sql.events(eq)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     items = [event_from_dict(r[0]) for r in rows[: eq.limit]]
     return Page(items, items[-1].id if len(rows) > eq.limit else None)
 
 
 async def call_events(c: Conn, call_id: str, tenant: str | None) -> list[Event]:
-    sql, args = "SELECT body FROM events WHERE call_id = %s", [call_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = %s", [*args, tenant]
-    rows = await (await c.execute(sql + " ORDER BY seq, id", args)).fetchall()
+    stmt, args = sql.call_events(call_id, tenant)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     return [event_from_dict(r[0]) for r in rows]
 
 

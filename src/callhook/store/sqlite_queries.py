@@ -17,7 +17,7 @@ import orjson
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox
+from callhook.store import outbox, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -92,13 +92,8 @@ def put_subscription(conn: sqlite3.Connection, sub: Subscription, now: float) ->
 def select_subscriptions(
     conn: sqlite3.Connection, sub_id: str | None, tenant: str | None, with_secrets: bool
 ) -> list[Subscription]:
-    sql = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE 1 = 1"
-    args: list[Any] = []
-    if sub_id is not None:
-        sql, args = sql + " AND id = ?", [*args, sub_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = ?", [*args, tenant]
-    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    stmt, args = sql.subscriptions(sub_id, tenant)
+    rows = conn.execute(stmt, args).fetchall()
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
@@ -356,20 +351,6 @@ def expedite(conn: sqlite3.Connection, delivery_id: int, now: float, tenant: str
         return conn.execute(sql, args).rowcount > 0
 
 
-def _scope(
-    sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
-) -> None:
-    for cond, value in (
-        ("subscription_id = ?", sub_id),
-        ("tenant = ?", tenant),
-        ("created_at >= ?", since),
-        ("created_at < ?", until),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-
-
 def replay(
     conn: sqlite3.Connection,
     now: float,
@@ -380,16 +361,9 @@ def replay(
     limit: int,
     call_id: str | None = None,
 ) -> int:
-    where: list[str] = ["status IN ('done', 'dead', 'expired')"]
-    args: list[Any] = []
-    _scope(sub_id, tenant, since, until, where, args)
-    if call_id is not None:
-        where.append("event_id IN (SELECT id FROM events WHERE call_id = ?)")
-        args.append(call_id)
+    stmt, args = sql.replay_source(sub_id, since, until, tenant, limit, call_id)
     with _tx(conn, durable=True):
-        rows = conn.execute(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*args, limit)
-        ).fetchall()
+        rows = conn.execute(stmt, args).fetchall()
         old = [delivery_from_row(r, loads) for r in rows]
         taken = _active_groups(conn, {(d.subscription_id, d.order_key) for d in old})
         new = []
@@ -437,52 +411,22 @@ def get_delivery(
 
 
 def list_deliveries(conn: sqlite3.Connection, dq: DeliveryQuery) -> Page[Delivery]:
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    _scope(dq.subscription_id, dq.tenant, dq.since, dq.until, where, args)
-    for cond, value in (
-        ("status = ?", dq.status),
-        ("event_id = ?", dq.event_id),
-        ("id < ?", dq.before_id),
-        ("event_id IN (SELECT id FROM events WHERE call_id = ?)", dq.call_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = conn.execute(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*args, dq.limit + 1),
-    ).fetchall()
+    stmt, args = sql.deliveries(dq)
+    rows = conn.execute(stmt, args).fetchall()
     items = [delivery_from_row(r, loads) for r in rows[: dq.limit]]
     return Page(items, str(items[-1].id) if len(rows) > dq.limit else None)
 
 
 def list_events(conn: sqlite3.Connection, eq: EventQuery) -> Page[Event]:
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    for cond, value in (
-        ("tenant = ?", eq.tenant),
-        ("type = ?", eq.type),
-        ("call_id = ?", eq.call_id),
-        ("ts >= ?", eq.since),
-        ("ts < ?", eq.until),
-        ("id < ?", eq.before_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = conn.execute(
-        f"SELECT body FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, eq.limit + 1)
-    ).fetchall()
+    stmt, args = sql.events(eq)
+    rows = conn.execute(stmt, args).fetchall()
     items = [event_from_dict(loads(r[0])) for r in rows[: eq.limit]]
     return Page(items, items[-1].id if len(rows) > eq.limit else None)
 
 
 def call_events(conn: sqlite3.Connection, call_id: str, tenant: str | None) -> list[Event]:
-    sql, args = "SELECT body FROM events WHERE call_id = ?", [call_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = ?", [*args, tenant]
-    return [event_from_dict(loads(r[0])) for r in conn.execute(sql + " ORDER BY seq, id", args)]
+    stmt, args = sql.call_events(call_id, tenant)
+    return [event_from_dict(loads(r[0])) for r in conn.execute(stmt, args)]
 
 
 def counts(conn: sqlite3.Connection, sub_id: str | None = None) -> Counts:
