@@ -4,6 +4,10 @@ HTTP client's own ceiling, side by side, in one run.
     .venv/bin/python bench/delivery.py            # about a minute
     .venv/bin/python bench/delivery.py --quick    # a smoke run
     .venv/bin/python bench/delivery.py --pending 1000000   # also: memory with 1M pending
+    .venv/bin/python bench/delivery.py --pg postgresql://postgres@127.0.0.1:5432/postgres
+                                                   # also: callhook e2e on PostgreSQL (a fresh
+                                                   # database per run, created and dropped there)
+    .venv/bin/python bench/delivery.py --only curl [--pg URL]   # just callhook e2e, e.g. under py-spy
 
 The receiver is a separate process (a minimal asyncio HTTP/1.1 responder on uvloop), so on a 2-core
 machine the measured side has one core and the receiver the other.
@@ -49,6 +53,7 @@ from callhook.delivery.sender import Response, Sender, make_sender
 from callhook.store import open_store
 
 CONCURRENCY = 64  # connections to the one receiver, for the ceiling and callhook alike
+SEND_TIME = True  # --stored-request turns it off
 TS = datetime(2024, 5, 1, tzinfo=UTC)
 
 
@@ -220,9 +225,12 @@ async def hub(
     await store.put_subscription(Subscription(id="s", url=url, dialect=Dialect.CALLHOOK), time.time())
     sender = TimingSender(make_sender(kind))
     accepter = Accepter(store, encode)
+    # as bootstrap wires it: each attempt encoded at send time from the event and the
+    # subscription (SEND_TIME = False: the request stored at accept is sent, the old rule)
     dispatcher = Dispatcher(
         store,
         sender,
+        encode=encode if SEND_TIME else None,
         endpoints=Endpoints(EndpointPolicy(concurrency=CONCURRENCY, max_queued=4096)),
         options=DispatcherOptions(batch=512, max_inflight=1024, poll_interval=0.2),
     )
@@ -231,15 +239,51 @@ async def hub(
 
 
 async def drain(store: object) -> None:
-    """Until every delivery is marked done (polled: the store has no event for it)."""
+    """Until every delivery is marked done (polled: the store has no event for it;
+    every 50 ms, so that counting does not take the writer's time)."""
     backlog = 1
     while backlog:
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
         backlog = (await store.counts()).backlog  # type: ignore[attr-defined]
 
 
-async def callhook_e2e(kind: str, tmp: str, url: str, n: int, rate: int, seconds: float) -> tuple[float, list[float]]:
-    accepter, dispatcher, sender, store = await hub(os.path.join(tmp, f"bench-{kind}.db"), url, kind=kind)
+async def fresh_pg(admin_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``admin_url``; its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as c:
+        await c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await c.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+async def drop_pg(admin_url: str, name: str) -> None:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as c:
+        await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def callhook_e2e(
+    kind: str, tmp: str, url: str, n: int, rate: int, seconds: float, pg: str = ""
+) -> tuple[float, list[float]]:
+    """On a fresh SQLite file in ``tmp``, or on a fresh database of the PostgreSQL ``pg``."""
+    name = f"callhook_bench_{kind}_{os.getpid()}"
+    where = await fresh_pg(pg, name) if pg else os.path.join(tmp, f"bench-{kind}.db")
+    try:
+        return await _callhook_e2e(kind, where, url, n, rate, seconds)
+    finally:
+        if pg:
+            await drop_pg(pg, name)
+
+
+async def _callhook_e2e(
+    kind: str, where: str, url: str, n: int, rate: int, seconds: float
+) -> tuple[float, list[float]]:
+    accepter, dispatcher, sender, store = await hub(where, url, kind=kind)
     evs = events(n, calls=max(1, n // 20))  # 20 events per call
     sem = asyncio.Semaphore(32)
 
@@ -268,6 +312,12 @@ async def callhook_e2e(kind: str, tmp: str, url: str, n: int, rate: int, seconds
     await sender.close()
     await store.close()  # type: ignore[attr-defined]
     return throughput, lat
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (every thread), user + system."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def rss_mb() -> float:
@@ -304,11 +354,38 @@ def main() -> None:
     p.add_argument("--rate", type=int, default=5000)
     p.add_argument("--events", type=int, default=60_000)
     p.add_argument("--pending", type=int, default=0)
+    p.add_argument(
+        "--only", choices=("aiohttp", "curl"), help="just callhook e2e with this sender (to run under a profiler)"
+    )
+    p.add_argument("--pg", default="", help="a PostgreSQL server URL: callhook e2e also on PostgreSQL")
+    p.add_argument(
+        "--stored-request", action="store_true", help="send the request stored at accept (no send-time encoding)"
+    )
     args = p.parse_args()
+    global SEND_TIME  # one switch for the whole run
+    SEND_TIME = not args.stored_request
     if args.receiver:
         receiver(args.receiver)
         return
     import uvloop
+
+    if args.only:
+        proc, url = start_receiver()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                cpu0 = cpu_seconds()
+                thr, lat = uvloop.run(callhook_e2e(args.only, tmp, url, args.events, args.rate, 1.0, args.pg))
+                cpu = cpu_seconds() - cpu0
+        finally:
+            proc.terminate()
+            proc.wait()
+        where = "PostgreSQL" if args.pg else "SQLite"
+        print(
+            f"callhook e2e {args.only} on {where}: {thr:.0f} events/s, "
+            f"p50 {pct(lat, 50):.2f} ms p99 {pct(lat, 99):.2f} ms; "
+            f"{cpu / (args.events + len(lat)) * 1e6:.0f} us of CPU per webhook (this process, all threads)"
+        )
+        return
 
     n = 5000 if args.quick else args.events
     seconds = 1.0 if args.quick else 5.0
@@ -320,6 +397,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for kind, name in (("aiohttp", "callhook e2e aiohttp"), ("curl", "callhook e2e pycurl")):
                 rows.append((name, *uvloop.run(callhook_e2e(kind, tmp, url, n, args.rate, seconds))))
+            if args.pg:
+                row = uvloop.run(callhook_e2e("curl", tmp, url, n, args.rate, seconds, args.pg))
+                rows.append(("callhook e2e pycurl, PG", *row))
             if args.pending:
                 uvloop.run(pending_memory(tmp, args.pending))
     finally:
@@ -337,6 +417,11 @@ def main() -> None:
         f"pycurl:  callhook / naive {hub_c / naive_t:.1f}x, callhook / its ceiling {hub_c / ceil_c:.2f}\n"
         f"pycurl / aiohttp: ceiling {ceil_c / ceil_a:.2f}x, callhook e2e {hub_c / hub_a:.2f}x"
     )
+    if args.pg:
+        print(
+            f"PostgreSQL: callhook e2e pycurl / its ceiling {rows[5][1] / ceil_c:.2f}, "
+            f"/ SQLite {rows[5][1] / hub_c:.2f}x"
+        )
     print(curl_version())
     print(f"(n={n}, concurrency {CONCURRENCY}, median naive latency {statistics.median(rows[0][2]) * 1000:.2f} ms)")
 

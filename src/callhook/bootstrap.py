@@ -142,7 +142,8 @@ class Hub:
         self.broadcast = Broadcast()
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
         self.tracker = Tracker(directory, new_id, self.tz, presence=True)
-        self.accepter = Accepter(store, encode=dialects.encode, now=time.time)
+        policy = config.retry_policy
+        self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
         self.accepter.on_committed(self._committed)
         self.sender = _sender(config)
         self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
@@ -150,6 +151,8 @@ class Hub:
             store,
             self.sender,
             sign=signing.sign,
+            encode=dialects.encode,
+            policy=policy,
             now=time.time,
             metrics=self.metrics,
             endpoints=self.endpoints,

@@ -16,6 +16,15 @@ In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "te
 They land in ``Config.extra["tenant_tokens"]`` (token -> tenant). The further IS2PBX
 actions are tables ``[actions.<name>]`` (docs/api.md, validated here by
 :func:`callhook.core.ami.action_map.parse_mapping`), in ``Config.extra["actions"]``.
+
+Retries (docs/delivery.md): ``retry_schedule`` is the delay in seconds before each
+retry (a TOML array, or comma-separated in the environment), so it also sets the
+number of attempts (one more than its length); ``retry_client_error_attempts`` the
+attempts after which any other 4xx/3xx answer is dead; ``retry_lifetimes`` the
+seconds an event type stays worth sending (a TOML table ``[retry_lifetimes]`` of
+``"call.ringing" = 300``, or ``type=seconds,...`` in the environment), merged over
+the defaults, 0 removing a type's lifetime. Limits: at most 50 delays, each delay
+and lifetime at most 7 days, 1-100 attempts.
 """
 
 from __future__ import annotations
@@ -27,6 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from callhook.core.ami.action_map import MappingError, parse_mapping
+from callhook.core.events import EventType
+from callhook.core.retry import (
+    DEFAULT_LIFETIMES,
+    DEFAULT_SCHEDULE,
+    RetryPolicy,
+    check_attempts,
+    check_lifetimes,
+    check_schedule,
+    merge_lifetimes,
+)
 
 __all__ = ["Config", "ConfigError", "Setting", "env_help", "load", "parse_listen", "render_markdown", "settings"]
 
@@ -56,11 +75,23 @@ class Config:
     dispatch_concurrency: int = 512
     endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
+    retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    retry_client_error_attempts: int = 3
+    retry_lifetimes: Mapping[str, float] = field(default_factory=lambda: DEFAULT_LIFETIMES)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The installation's retry policy (a subscription may override it)."""
+        return RetryPolicy(
+            schedule=self.retry_schedule,
+            client_error_attempts=self.retry_client_error_attempts,
+            lifetimes=self.retry_lifetimes,
+        )
 
 
 _ENV = {
@@ -82,6 +113,9 @@ _ENV = {
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
     "endpoint_concurrency": "CALLHOOK_ENDPOINT_CONCURRENCY",
     "max_body_bytes": "CALLHOOK_MAX_BODY_BYTES",
+    "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
+    "retry_client_error_attempts": "CALLHOOK_RETRY_CLIENT_ERROR_ATTEMPTS",
+    "retry_lifetimes": "CALLHOOK_RETRY_LIFETIMES",
 }
 
 # The command-line flag of a setting, where it has one (the rest: environment or TOML).
@@ -115,6 +149,10 @@ _HELP = {
     "dispatch_concurrency": "deliveries in flight at once, over all endpoints",
     "endpoint_concurrency": "deliveries in flight at once to one endpoint",
     "max_body_bytes": "largest request body the API accepts (bytes)",
+    "retry_schedule": "seconds before each retry (TOML array, or `10,30,...`); attempts: one more than its length",
+    "retry_client_error_attempts": "attempts after which any other 4xx/3xx answer is dead",
+    "retry_lifetimes": "seconds an event type stays worth sending (TOML table, or `type=seconds,...`), "
+    "merged over the defaults; 0 removes a type's lifetime",
 }
 
 # How a default reads in the documentation, where its value alone would mislead.
@@ -124,6 +162,8 @@ _DEFAULT_TEXT = {
     "directory": "none (an empty directory)",
     "admin_token": "generated, printed once",
     "timezone": "`UTC` (or the directory's)",
+    "retry_schedule": "`10,30,60,300,900,1800,3600,7200,14400,28800,28800`",
+    "retry_lifetimes": "`call.new=900,call.ringing=300,queue.offered=300`",
 }
 
 
@@ -230,6 +270,9 @@ def render_markdown() -> str:
     return "\n".join(lines)
 
 
+EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host:
@@ -243,7 +286,57 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), p
 
 
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number of seconds, got {value!r}")
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number of seconds, got {value!r}") from None
+
+
+def _schedule(name: str, value: Any) -> tuple[float, ...]:
+    """A TOML array of seconds, or ``10,30,60`` in the environment ("" for no retries)."""
+    if isinstance(value, str):
+        items: list[Any] = [v for v in value.split(",") if v.strip()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ConfigError(f"{name}: expected a list of seconds, got {type(value).__name__}")
+    delays = tuple(_number(name, v) for v in items)
+    try:
+        return check_schedule(delays)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _lifetimes(name: str, value: Any) -> Mapping[str, float]:
+    """A TOML table of event type = seconds, or ``call.ringing=300,call.new=900``."""
+    given: dict[str, float] = {}
+    if isinstance(value, str):
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            etype, sep, seconds = item.partition("=")
+            if not sep:
+                raise ConfigError(f"{name}: expected event.type=seconds pairs, got {item.strip()!r}")
+            given[etype.strip()] = _number(name, seconds)
+    elif isinstance(value, dict):
+        given = {str(k): _number(f"{name}.{k}", v) for k, v in value.items()}
+    else:
+        raise ConfigError(f"{name}: expected a table of event type = seconds, got {type(value).__name__}")
+    try:
+        check_lifetimes(given, EVENT_TYPES)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return merge_lifetimes(DEFAULT_LIFETIMES, given)
+
+
 def _coerce(name: str, value: Any, kind: Any) -> Any:
+    if kind == "tuple[float, ...]":
+        return _schedule(name, value)
+    if kind == "Mapping[str, float]":
+        return _lifetimes(name, value)
     if kind is bool or kind == "bool":
         if isinstance(value, bool):
             return value
@@ -322,6 +415,10 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
     if cfg.sender not in ("curl", "aiohttp"):
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
+    try:
+        check_attempts(cfg.retry_client_error_attempts)
+    except ValueError as exc:
+        raise ConfigError(f"retry_client_error_attempts: {exc}") from None
     if cfg.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {cfg.log_level!r}")
     for key in ("originate_timeout_ms", "dispatch_concurrency", "endpoint_concurrency", "max_body_bytes"):

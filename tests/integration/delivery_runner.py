@@ -65,6 +65,7 @@ async def main() -> None:
     p.add_argument("--calls", type=int, default=50)
     p.add_argument("--dispatch", action="store_true")
     p.add_argument("--name", default="w")
+    p.add_argument("--max-chain", type=int, default=DispatcherOptions().max_chain)
     args = p.parse_args()
 
     store = open_store(args.store)
@@ -74,7 +75,10 @@ async def main() -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     sender = TaggingSender(HttpSender(total_timeout=5.0), args.name)
     dispatcher = Dispatcher(
-        store, sender, policy=policy, options=DispatcherOptions(poll_interval=0.1, lease=30.0, sweep_interval=1.0)
+        store,
+        sender,
+        policy=policy,
+        options=DispatcherOptions(poll_interval=0.1, lease=30.0, sweep_interval=1.0, max_chain=args.max_chain),
     )
     if args.dispatch:
         await dispatcher.start()

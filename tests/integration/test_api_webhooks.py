@@ -128,3 +128,61 @@ def test_a_new_webhook_gets_the_next_event_at_once(mapi: Api) -> None:
     page = mapi.get("/api/v1/deliveries", params={"subscription_id": wid}).json()
     assert len(page["items"]) == 3
     assert json.loads(page["items"][0]["request"]["body"])["call_id"] == "c1"
+
+
+def test_retry_override_is_stored_shown_and_removed(api: Api) -> None:
+    retry = {"schedule": [1, 5, 30], "client_error_attempts": 1, "lifetimes": {"call.ringing": 60, "call.new": 0}}
+    r = api.post("/api/v1/webhooks", json={**VOIPEX, "retry": retry})
+    assert r.status_code == 201, r.text
+    wid = r.json()["id"]
+    assert r.json()["retry"] == {
+        "schedule": [1.0, 5.0, 30.0],
+        "client_error_attempts": 1,
+        "lifetimes": {"call.ringing": 60.0, "call.new": 0.0},
+    }
+    assert api.get(f"/api/v1/webhooks/{wid}").json()["retry"] == r.json()["retry"]
+    # a PATCH replaces the override as a whole; fields left out are the installation's
+    r = api.patch(f"/api/v1/webhooks/{wid}", json={"retry": {"client_error_attempts": 7}})
+    assert r.status_code == 200, r.text
+    assert r.json()["retry"] == {"schedule": None, "client_error_attempts": 7, "lifetimes": {}}
+    r = api.patch(f"/api/v1/webhooks/{wid}", json={"description": "x"})
+    assert r.json()["retry"]["client_error_attempts"] == 7  # untouched by an unrelated change
+    r = api.patch(f"/api/v1/webhooks/{wid}", json={"retry": None})
+    assert r.json()["retry"] is None
+    assert api.get(f"/api/v1/webhooks/{wid}").json()["retry"] is None
+    # no override at all unless asked for
+    assert api.post("/api/v1/webhooks", json=VOIPEX).json()["retry"] is None
+
+
+@pytest.mark.parametrize(
+    ("retry", "field"),
+    [
+        ({"schedule": [10, -1]}, "schedule"),
+        ({"schedule": [10] * 51}, "schedule"),
+        ({"schedule": [8 * 86400]}, "schedule"),
+        ({"client_error_attempts": 0}, "client_error_attempts"),
+        ({"client_error_attempts": 101}, "client_error_attempts"),
+        ({"lifetimes": {"call.exploded": 10}}, "lifetimes"),
+        ({"lifetimes": {"call.ringing": -5}}, "lifetimes"),
+        ({"attempts": 3}, "attempts"),
+    ],
+)
+def test_invalid_retry_override_is_422_naming_the_field(mapi: Api, retry: dict[str, object], field: str) -> None:
+    for r in (
+        mapi.post("/api/v1/webhooks", json={**VOIPEX, "retry": retry}),
+        mapi.patch(
+            f"/api/v1/webhooks/{mapi.post('/api/v1/webhooks', json=VOIPEX).json()['id']}", json={"retry": retry}
+        ),
+    ):
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert any("retry" in map(str, d["loc"]) and field in map(str, d["loc"]) for d in detail), detail
+
+
+def test_retry_override_is_in_the_openapi_schema(mapi: Api) -> None:
+    schemas = mapi.get("/openapi.json").json()["components"]["schemas"]
+    retry = schemas["RetryModel"]["properties"]
+    assert set(retry) == {"schedule", "client_error_attempts", "lifetimes"}
+    assert retry["client_error_attempts"]["anyOf"][0]["minimum"] == 1
+    for model in ("WebhookIn", "WebhookPatch", "WebhookOut"):
+        assert "retry" in schemas[model]["properties"], model

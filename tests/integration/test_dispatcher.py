@@ -26,7 +26,8 @@ from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import BreakerState, EndpointPolicy, Endpoints
 from callhook.delivery.sender import HttpSender
 from callhook.store import open_store
-from callhook.store.base import DeliveryQuery, Status, Store
+from callhook.store.base import Delivery, DeliveryQuery, Status, Store
+from callhook.store.sqlite import SqliteStore
 
 from delivery_kit import Receiver, Reply, fake_encode, make_event, make_sub
 
@@ -295,5 +296,53 @@ def test_outbound_address_policy(allow_private: bool) -> None:
                     assert err.value.kind == "address"
             finally:
                 await sender.close()
+
+    run(main())
+
+
+def test_steady_state_needs_no_claims_and_stop_gives_leases_back(tmp_path: Path) -> None:
+    """New heads are fed by the commit that stored them, a call's next event by the
+    commit that recorded the previous one: nothing is claimed back in steady state.
+    Stopping gives back what was leased and not sent."""
+
+    class CountingStore(SqliteStore):
+        claimed = 0
+
+        async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
+            got = await super().claim(now, limit, lease)
+            CountingStore.claimed += len(got)
+            return got
+
+    async def main() -> None:
+        async with Receiver() as rx:
+            store = CountingStore(str(tmp_path / "feed.db"))
+            await store.open()
+            sender = HttpSender(total_timeout=2.0)
+            accepter = Accepter(store, fake_encode, policy=FAST, subscription_ttl=60)
+            dispatcher = Dispatcher(
+                store, sender, policy=FAST, encode=fake_encode, options=DispatcherOptions(poll_interval=0.05)
+            )
+            await store.put_subscription(make_sub("s", rx.url("/hook")), time.time())
+            await dispatcher.start()
+            try:
+                for seq in range(1, 11):  # ten calls, ten events each, as the AMI reader accepts them
+                    await accepter.accept([make_event(f"call{c}", seq) for c in range(10)])
+                await rx.wait_for(lambda: len(rx.delivered("/hook")) == 100)
+                assert CountingStore.claimed == 0
+                for c in range(10):
+                    assert seqs(rx.delivered("/hook"), f"call{c}") == list(range(1, 11))
+                # a slow receiver: stop while calls still have events to go
+                rx.script["/hook"] = lambda n, b: Reply(delay=0.3)
+                for seq in range(11, 14):
+                    await accepter.accept([make_event(f"call{c}", seq) for c in range(10)])
+                await rx.wait_for(lambda: len(rx.hits) > 100)
+            finally:
+                await dispatcher.stop(grace=2.0)
+                await accepter.close()
+                await sender.close()
+            counts = await store.counts()
+            assert counts.inflight == 0  # every lease given back or finished
+            assert counts.pending + len(rx.delivered("/hook")) - 100 == 30
+            await store.close()
 
     run(main())

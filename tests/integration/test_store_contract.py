@@ -5,13 +5,19 @@ Times are synthetic (the store reads no clock), so nothing depends on the wall c
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 from callhook.core.events import EventType
 from callhook.core.subscription import BasicAuth
+from callhook.store import open_store
 from callhook.store.base import (
     Attempt,
+    Delivery,
     DeliveryQuery,
     EventQuery,
     Finish,
+    Lease,
     MissedMark,
     NewDelivery,
     NewEvent,
@@ -437,3 +443,117 @@ def test_wakeup_on_append(store_url: str) -> None:
         assert time.monotonic() - t0 < 2.0
 
     with_store(store_url, body)
+
+
+def test_record_applies_a_batch_and_leases_the_successors(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        # five calls of three events each, and one call behind a retry
+        items = [item("s", f"c{c}", seq) for seq in (1, 2, 3) for c in range(5)]
+        await store.append([*items, item("s", "r", 1), item("s", "r", 2)], T0)
+        heads = await store.claim(T0, 100, 60)
+        assert len(heads) == 6
+        assert all(d.event is not None and d.event.id == d.event_id for d in heads)  # handed out with the event
+        by_call = {d.order_key: d for d in heads}
+        lease = Lease("mine", T0 + 60)
+        done = [
+            Finish(by_call[f"c{c}"].id, by_call[f"c{c}"].lease_id, Status.DONE, attempt=attempt(0, "s", T0, 200))
+            for c in range(5)
+        ]
+        retry = by_call["r"]
+        batch = [*done, Finish(retry.id, retry.lease_id, Status.PENDING, T0 + 30, "HTTP 503", 503)]
+        rec = await store.record(batch, T0, lease)
+        assert rec.applied == 6
+        # each ended call's next event, leased to the caller, with its event; not the retried call's
+        assert sorted((d.order_key, d.event.seq if d.event else 0) for d in rec.successors) == [
+            (f"c{c}", 2) for c in range(5)
+        ]
+        assert all(d.status is Status.INFLIGHT and d.lease_id == "mine" for d in rec.successors)
+        assert await store.claim(T0, 100, 60) == []  # leased: nobody else can claim them
+        # an outcome under a lost lease changes nothing and promotes nothing
+        stale = await store.record([Finish(done[0].delivery_id, "not-the-lease", Status.DONE)], T0, lease)
+        assert (stale.applied, stale.successors) == (0, [])
+        # without a lease the successors are left pending for a claim
+        rec2 = await store.record([Finish(d.id, d.lease_id, Status.DONE) for d in rec.successors], T0)
+        assert (rec2.applied, rec2.successors) == (5, [])
+        third = await store.claim(T0, 100, 60)
+        assert sorted((d.order_key, d.event.seq if d.event else 0) for d in third) == [(f"c{c}", 3) for c in range(5)]
+
+    with_store(store_url, body)
+
+
+class ListFeed:
+    def __init__(self, room: int) -> None:
+        self.free = room
+        self.got: list[Delivery] = []
+
+    def room(self) -> int:
+        return self.free
+
+    def lease(self, now: float) -> Lease:
+        return Lease("feed", now + 60)
+
+    def take(self, deliveries: Sequence[Delivery]) -> None:
+        self.got.extend(deliveries)
+        self.free -= len(deliveries)
+
+
+def test_append_feeds_due_heads_to_the_attached_feed(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        feed = ListFeed(room=2)
+        store.attach(feed)
+        items = [item("s", "a", 1), item("s", "a", 2), item("s", "b", 1), item("s", "c", 1)]
+        assert await store.append(items, T0) == 4
+        # the first two heads, leased to the feed with their events; "a" 2 is no head
+        assert [(d.order_key, d.event_id) for d in feed.got] == [("a", items[0].event.id), ("b", items[2].event.id)]
+        assert all(d.status is Status.INFLIGHT and d.lease_id == "feed" and d.event for d in feed.got)
+        # the head the feed had no room for is left for a claim
+        assert [d.event_id for d in await store.claim(T0, 10, 60)] == [items[3].event.id]
+        store.attach(None)
+        late = item("s", "d", 1)
+        await store.append([late], T0)
+        assert len(feed.got) == 2  # detached: nothing more handed over
+        # what the feed got is a real lease: its outcome is applied like a claimed one's,
+        # and promotes the next of its group
+        assert await store.finish([Finish(feed.got[0].id, "feed", Status.DONE)], T0) == 1
+        assert {d.event_id for d in await store.claim(T0, 10, 60)} == {items[1].event.id, late.event.id}
+
+    with_store(store_url, body)
+
+
+def test_concurrent_claims_from_two_connections_never_overlap(store_url: str) -> None:
+    """Two stores on one database (two SQLite connections, two PostgreSQL pools) claim
+    at the same time: every head once, never a delivery behind its head."""
+
+    async def main() -> None:
+        a, b = open_store(store_url), open_store(store_url)
+        await a.open()
+        if store_url.startswith("memory"):
+            b = a  # one process, one store: two claimers on it
+        else:
+            await b.open()  # SQLite resets inflight at open: both open before any claim
+        try:
+            items = [item("s", f"c{c}", seq) for seq in (1, 2) for c in range(300)]
+            await a.append(items, T0)
+            heads = {i.event.id for i in items[:300]}
+
+            got_a: list[Delivery] = []
+            got_b: list[Delivery] = []
+            while True:  # each round, both claims are outstanding at the same time
+                batch_a, batch_b = await asyncio.gather(a.claim(T0, 16, 60), b.claim(T0, 16, 60))
+                if not batch_a and not batch_b:
+                    break
+                got_a += batch_a
+                got_b += batch_b
+            ids_a, ids_b = {d.event_id for d in got_a}, {d.event_id for d in got_b}
+            assert not ids_a & ids_b
+            assert ids_a | ids_b == heads
+            assert len(got_a) + len(got_b) == 300
+            if not store_url.startswith("memory"):
+                assert got_a  # both really claimed
+                assert got_b
+        finally:
+            await a.close()
+            if b is not a:
+                await b.close()
+
+    asyncio.run(main())

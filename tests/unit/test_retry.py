@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 
-from callhook.core.retry import DEFAULT_SCHEDULE, Action, Outcome, RetryPolicy, decide, parse_retry_after
+from callhook.core.retry import (
+    DEFAULT_SCHEDULE,
+    Action,
+    Outcome,
+    RetryOverride,
+    RetryPolicy,
+    check_attempts,
+    check_lifetimes,
+    check_schedule,
+    decide,
+    parse_retry_after,
+)
 
 NOW = 1_700_000_000.0
 P = RetryPolicy(schedule=(10, 60, 600), jitter=0.0, client_error_attempts=2)
@@ -121,3 +133,47 @@ def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
 def test_invalid_policy(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_subscription_override_replaces_field_by_field() -> None:
+    base = RetryPolicy(
+        schedule=(10, 60), jitter=0.0, client_error_attempts=3, lifetimes={"call.ringing": 300.0, "call.new": 900.0}
+    )
+    assert base.overridden(None) is base
+    assert base.overridden(RetryOverride()) is base
+    o = base.overridden(RetryOverride(schedule=(1,), lifetimes={"call.ringing": 30.0, "call.new": 0.0}))
+    assert o.schedule == (1,)
+    assert o.client_error_attempts == 3  # left out: the installation's
+    assert o.lifetime("call.ringing") == 30.0
+    assert o.lifetime("call.new") is None  # 0 removes the type's lifetime
+    assert o.lifetime("queue.offered") is None
+    # the override's schedule decides when the 503s stop: after 2 attempts, not 3
+    assert decide(o, Outcome(503), attempts=2, now=NOW, expires_at=None, rand=0.5).action is Action.DEAD
+    assert decide(base, Outcome(503), attempts=2, now=NOW, expires_at=None, rand=0.5).action is Action.RETRY
+    four = base.overridden(RetryOverride(client_error_attempts=1))
+    assert decide(four, Outcome(404), attempts=1, now=NOW, expires_at=None, rand=0.5).action is Action.DEAD
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "message"),
+    [
+        (check_schedule, tuple([1.0] * 51), "at most 50"),
+        (check_schedule, (1.0, -1.0), "between 0 and 604800"),
+        (check_schedule, (float("nan"),), "between 0 and 604800"),
+        (check_schedule, (8 * 86400.0,), "between 0 and 604800"),
+        (check_attempts, 0, "between 1 and 100"),
+        (check_attempts, 101, "between 1 and 100"),
+    ],
+)
+def test_limits_reject_with_a_reason(check: Any, value: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check(value)
+
+
+def test_lifetime_limits() -> None:
+    known = frozenset({"call.ringing"})
+    assert dict(check_lifetimes({"call.ringing": 0.0}, known)) == {"call.ringing": 0.0}
+    with pytest.raises(ValueError, match=r"unknown event type 'call\.exploded'"):
+        check_lifetimes({"call.exploded": 5.0}, known)
+    with pytest.raises(ValueError, match=r"lifetime of call\.ringing"):
+        check_lifetimes({"call.ringing": -1.0}, known)

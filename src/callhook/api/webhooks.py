@@ -21,6 +21,8 @@ from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.core import dialects
 from callhook.core.dialects import telphin
+from callhook.core.events import EventType
+from callhook.core.retry import MAX_CLIENT_ERROR_ATTEMPTS, MAX_DELAY, MAX_SCHEDULE, RetryOverride, check_lifetimes
 from callhook.core.subscription import DEFAULT_METHOD, BasicAuth, Dialect, Filters, Subscription
 
 __all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
@@ -47,6 +49,48 @@ class FiltersModel(BaseModel):
     queue: Text = ""
     extension: Text = ""
     agent: Text = ""
+
+
+Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY, allow_inf_nan=False)]
+_EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
+class RetryModel(BaseModel):
+    """This webhook's own retry settings; a field left out keeps the installation's."""
+
+    model_config = ConfigDict(extra="forbid")
+    schedule: Annotated[list[Seconds], Field(max_length=MAX_SCHEDULE)] | None = Field(
+        default=None, description="seconds before retry 1, 2, ...; its length + 1 is the number of attempts"
+    )
+    client_error_attempts: Annotated[int, Field(ge=1, le=MAX_CLIENT_ERROR_ATTEMPTS)] | None = Field(
+        default=None, description="attempts after which another 4xx (or a 3xx) answer is a dead letter"
+    )
+    lifetimes: Annotated[dict[Text, Seconds], Field(max_length=64)] = Field(
+        default_factory=dict,
+        description="seconds an event type stays worth sending, e.g. {'call.ringing': 60}; 0: no lifetime",
+    )
+
+    @field_validator("lifetimes")
+    @classmethod
+    def _lifetimes(cls, v: dict[str, float]) -> dict[str, float]:
+        check_lifetimes(v, _EVENT_TYPES)
+        return v
+
+    def to_override(self) -> RetryOverride | None:
+        o = RetryOverride(
+            None if self.schedule is None else tuple(self.schedule), self.client_error_attempts, dict(self.lifetimes)
+        )
+        return None if o.empty else o
+
+    @classmethod
+    def of(cls, o: RetryOverride | None) -> RetryModel | None:
+        if o is None or o.empty:
+            return None
+        return cls(
+            schedule=None if o.schedule is None else list(o.schedule),
+            client_error_attempts=o.client_error_attempts,
+            lifetimes=dict(o.lifetimes),
+        )
 
 
 def check_url(v: str) -> str:
@@ -92,6 +136,7 @@ class WebhookIn(BaseModel):
     description: Annotated[str, Field(max_length=1024)] = ""
     enabled: bool = True
     get_data_header: GetDataHeader = ""
+    retry: RetryModel | None = None
 
     @field_validator("url")
     @classmethod
@@ -120,6 +165,7 @@ class WebhookPatch(BaseModel):
     description: Annotated[str, Field(max_length=1024)] | None = None
     enabled: bool | None = None
     get_data_header: GetDataHeader | None = None
+    retry: RetryModel | None = Field(default=None, description="replaces the override; null removes it")
 
     @field_validator("url")
     @classmethod
@@ -153,6 +199,7 @@ class WebhookOut(BaseModel):
     description: str
     enabled: bool
     get_data_header: str = ""
+    retry: RetryModel | None = Field(description="this webhook's own retry settings; null: the installation's")
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -171,18 +218,20 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         description=sub.description,
         enabled=sub.enabled,
         get_data_header=sub.get_data_header,
+        retry=RetryModel.of(sub.retry),
     )
 
 
 def subscriptions_changed(hub: Any) -> None:
     """Tell the accepter to read the subscriptions again before routing the next event,
-    and the dispatcher before its next attempt."""
+    and the dispatcher before its next send (pending deliveries go out with the new
+    configuration)."""
     accepter = getattr(hub, "accepter", None)
     if accepter is not None:
         accepter.invalidate()
     dispatcher = getattr(hub, "dispatcher", None)
     if dispatcher is not None:
-        dispatcher.subscriptions_changed()
+        dispatcher.invalidate()
 
 
 def _unprocessable(field: str, msg: str) -> HTTPException:
@@ -235,6 +284,7 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         enabled=body.enabled,
         description=body.description,
         get_data_header=body.get_data_header,
+        retry=body.retry.to_override() if body.retry else None,
     )
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -277,6 +327,10 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
         changes["auth"] = None
     if body.filters is not None:
         changes["filters"] = Filters(body.filters.queue, body.filters.extension, body.filters.agent)
+    if body.retry is not None:
+        changes["retry"] = body.retry.to_override()
+    elif "retry" in body.model_fields_set:  # an explicit null: the installation's policy again
+        changes["retry"] = None
     new = replace(sub, **changes)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)

@@ -24,6 +24,17 @@ a retry would start after ``expires_at``   EXPIRED (the event's lifetime is over
 The default schedule retries 11 times over about 24 hours. Lifetimes are per event
 type: a ringing phone is useless five minutes later, a call record must arrive
 even after a day (it is bounded by the schedule only).
+
+Where the policy comes from
+---------------------------
+The installation's policy is built once from the configuration (``retry_schedule``,
+``retry_client_error_attempts``, ``retry_lifetimes``: see ``callhook.config``). A
+subscription may carry a :class:`RetryOverride`; :meth:`RetryPolicy.overridden`
+merges it field by field (a field the override leaves out keeps the installation's
+value; override lifetimes are merged into the installation's per event type, and a
+lifetime of 0 removes that type's).
+:func:`check_schedule`, :func:`check_attempts` and :func:`check_lifetimes` are the
+one set of limits both the configuration and the API validate against.
 """
 
 from __future__ import annotations
@@ -37,11 +48,19 @@ from types import MappingProxyType
 __all__ = [
     "DEFAULT_LIFETIMES",
     "DEFAULT_SCHEDULE",
+    "MAX_CLIENT_ERROR_ATTEMPTS",
+    "MAX_DELAY",
+    "MAX_SCHEDULE",
     "Action",
     "Outcome",
+    "RetryOverride",
     "RetryPolicy",
     "Step",
+    "check_attempts",
+    "check_lifetimes",
+    "check_schedule",
     "decide",
+    "merge_lifetimes",
     "parse_retry_after",
 ]
 
@@ -60,6 +79,59 @@ DEFAULT_LIFETIMES: Mapping[str, float] = MappingProxyType(
 )
 
 _RETRYABLE = frozenset({408, 429})
+
+MAX_SCHEDULE = 50  # retries in one schedule
+MAX_DELAY = 7 * 86400.0  # seconds, one delay or one lifetime
+MAX_CLIENT_ERROR_ATTEMPTS = 100
+
+
+def check_schedule(schedule: tuple[float, ...]) -> tuple[float, ...]:
+    """The schedule if it is within limits, else ValueError saying why."""
+    if len(schedule) > MAX_SCHEDULE:
+        raise ValueError(f"at most {MAX_SCHEDULE} retry delays, got {len(schedule)}")
+    for d in schedule:
+        if not 0 <= d <= MAX_DELAY:  # also rejects NaN
+            raise ValueError(f"each delay must be between 0 and {MAX_DELAY:.0f} seconds, got {d}")
+    return schedule
+
+
+def check_attempts(n: int) -> int:
+    if not 1 <= n <= MAX_CLIENT_ERROR_ATTEMPTS:
+        raise ValueError(f"attempts for other 4xx must be between 1 and {MAX_CLIENT_ERROR_ATTEMPTS}, got {n}")
+    return n
+
+
+def check_lifetimes(lifetimes: Mapping[str, float], known: frozenset[str]) -> Mapping[str, float]:
+    """``known`` is the set of event type names a lifetime may be given for; a
+    lifetime of 0 means none (the event lives as long as the schedule lets it)."""
+    for name, life in lifetimes.items():
+        if name not in known:
+            raise ValueError(f"unknown event type {name!r}")
+        if not 0 <= life <= MAX_DELAY:  # also rejects NaN
+            raise ValueError(f"lifetime of {name} must be between 0 and {MAX_DELAY:.0f} seconds, got {life}")
+    return MappingProxyType(dict(lifetimes))
+
+
+def merge_lifetimes(base: Mapping[str, float], given: Mapping[str, float]) -> Mapping[str, float]:
+    """``given`` over ``base``, per event type; a lifetime of 0 removes the type's."""
+    merged = {**base, **given}
+    return MappingProxyType({k: v for k, v in merged.items() if v > 0})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOverride:
+    """A subscription's own retry settings; None (or an empty mapping) keeps the installation's."""
+
+    schedule: tuple[float, ...] | None = None
+    client_error_attempts: int | None = None
+    lifetimes: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __hash__(self) -> int:
+        return hash((self.schedule, self.client_error_attempts, tuple(sorted(self.lifetimes.items()))))
+
+    @property
+    def empty(self) -> bool:
+        return self.schedule is None and self.client_error_attempts is None and not self.lifetimes
 
 
 class Action(enum.StrEnum):
@@ -102,6 +174,22 @@ class RetryPolicy:
             raise ValueError("schedule delays must not be negative")
         if self.client_error_attempts < 1:
             raise ValueError("client_error_attempts must be at least 1")
+
+    def overridden(self, o: RetryOverride | None) -> RetryPolicy:
+        """This policy with a subscription's override applied (itself if there is none)."""
+        if o is None or o.empty:
+            return self
+        lifetimes = merge_lifetimes(self.lifetimes, o.lifetimes) if o.lifetimes else self.lifetimes
+        return RetryPolicy(
+            schedule=self.schedule if o.schedule is None else o.schedule,
+            jitter=self.jitter,
+            client_error_attempts=self.client_error_attempts
+            if o.client_error_attempts is None
+            else o.client_error_attempts,
+            max_retry_after=self.max_retry_after,
+            lifetimes=lifetimes,
+            default_lifetime=self.default_lifetime,
+        )
 
     def lifetime(self, event_type: str) -> float | None:
         return self.lifetimes.get(event_type, self.default_lifetime)

@@ -10,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from callhook.core.retry import RetryOverride
+
 __all__ = ["BasicAuth", "Dialect", "Filters", "Subscription"]
 
 
@@ -72,6 +74,8 @@ class Subscription:
     # header that carries a GET's urlencoded form instead of the query string; "" = the
     # query string (as the seed's PHP example reads it). docs/dialects.md, telphin.
     get_data_header: str = ""
+    # This subscription's own retry schedule / attempts / lifetimes; None: the installation's.
+    retry: RetryOverride | None = None
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -1,45 +1,69 @@
-"""The dispatcher: claim due deliveries, send them, record the attempt, reschedule.
+"""The dispatcher: send due deliveries, record the outcomes, go on with each call.
 
 Theory of operation
 -------------------
-One loop claims up to ``batch`` due deliveries (the heads of their groups, so a
-call's next event waits until the previous one ended) and starts one task each, at
-most ``max_inflight`` at a time. A task checks the subscription (deleted or disabled:
-dead letter) and the lifetime (over: expired), asks the endpoint for admission (a
-busy endpoint or an open circuit defers the delivery without an attempt), signs the
-stored request when the subscription has a secret (timestamp = now), sends it,
-classifies the outcome with ``core.retry.decide``, and hands a :class:`Finish` to a
-group commit. When there is nothing due, the loop waits for the store's wake-up (an
-append, a finished head, a NOTIFY) or the poll interval, whichever comes first.
+Deliveries reach the dispatcher three ways, all as committed leases (the store is
+the log, never a queue read back row by row in steady state):
 
-A crash loses nothing: claimed deliveries stay inflight until their lease ends (or
-the SQLite store is reopened) and are sent again -- at-least-once.
+1. **fed**: the dispatcher is attached to its store as a feed; each ``append``
+   that creates a due group head leases it to the dispatcher in the same commit and
+   hands it over with its event (as far as ``room()`` allows: ``max_inflight``);
+2. **successors**: the task that sent a group's head hands its outcome to a group
+   commit (``store.record``: a batch of outcomes in a constant number of
+   statements); that commit promotes the group's next delivery and, if it is due,
+   leases it back, and the same task sends it -- no claim in between, and the
+   order holds because the successor exists only once its predecessor's final
+   outcome is committed;
+3. **claimed**: the loop claims due heads (retries coming due, rows left over
+   when the dispatcher was full, leases that ran out, work of a previous run).
+
+One task per group at a time. A task checks the subscription (deleted or disabled:
+dead letter), encodes the event **now** with the subscription's current
+configuration (URL, method, auth, headers, template: a change applies to every
+pending delivery and retry), checks the lifetime (over: expired), asks the
+endpoint for admission (busy or circuit open: deferred, no attempt), signs the
+request (timestamp = now), sends it, classifies the outcome with
+``core.retry.decide`` under the subscription's policy (the installation's, with
+the subscription's override), and records it.
+
+A crash loses nothing: leased deliveries stay inflight until their lease ends (or
+the SQLite store is reopened) and are sent again -- at-least-once. On ``stop``
+successors not yet sent are released (back to pending, no attempt counted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from callhook.core.dialects.base import Request
-from callhook.core.retry import Action, Outcome, RetryPolicy, decide
+from callhook.core.events import Event
+from callhook.core.retry import Action, Outcome, RetryOverride, RetryPolicy, decide
 from callhook.core.subscription import Subscription
 from callhook.delivery.batching import GroupCommit
 from callhook.delivery.endpoints import Endpoints, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
-from callhook.store.base import Attempt, Delivery, Finish, Status, Store
+from callhook.store.base import Attempt, Delivery, Finish, Lease, Status, Store
 
-__all__ = ["Dispatcher", "DispatcherOptions", "Signer"]
+__all__ = ["Dispatcher", "DispatcherOptions", "Encoder", "Signer"]
 
 log = logging.getLogger(__name__)
 
 Signer = Callable[[Request, str, str, int], Request]  # (request, secret, msg_id, unix seconds)
+Encoder = Callable[[Event, Subscription], Request | None]
+Group = tuple[str, str]
+
+# an attempt record's URL: the same few URLs over and over, so remembered
+_redacted_url = functools.lru_cache(maxsize=4096)(redact_url)
 
 _STATUS = {
     Action.DONE: Status.DONE,
@@ -58,6 +82,9 @@ class DispatcherOptions:
     sweep_interval: float = 30.0  # how often expired leases are returned to pending
     subscription_ttl: float = 2.0
     internal_error_delay: float = 60.0
+    # successors one task sends before it gives the group back to the shared queue
+    # (other processes on PostgreSQL get their share of long-running groups)
+    max_chain: int = 64
 
 
 class _Subscriptions:
@@ -78,8 +105,11 @@ class _Subscriptions:
     def disabled(self, sub: Subscription) -> None:
         self._cache[sub.id] = (replace(sub, enabled=False), time.monotonic())
 
-    def clear(self) -> None:
-        self._cache.clear()
+    def invalidate(self, sub_id: str | None = None) -> None:
+        if sub_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(sub_id, None)
 
 
 class Dispatcher:
@@ -91,6 +121,7 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         endpoints: Endpoints | None = None,
         sign: Signer | None = None,
+        encode: Encoder | None = None,
         now: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         metrics: DeliveryMetrics | None = None,
@@ -99,23 +130,56 @@ class Dispatcher:
         self._store, self._sender = store, sender
         self._policy = policy or RetryPolicy()
         self.endpoints = endpoints or Endpoints()
-        self._sign, self._clock, self._rand = sign, now, rand
+        self._sign, self._encode, self._clock, self._rand = sign, encode, now, rand
         self._metrics = metrics or NullMetrics()
         self.options = o = options or DispatcherOptions()
         self._subs = _Subscriptions(store, o.subscription_ttl)
+        self._policies: dict[RetryOverride, RetryPolicy] = {}
         self._finishes: GroupCommit[Finish] = GroupCommit(self._write_finishes, max_batch=4 * o.batch)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._next: dict[Group, Delivery] = {}  # successors leased by the last record, by group
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
 
-    def subscriptions_changed(self) -> None:
-        """A webhook was changed through the API: read it again before the next attempt
-        (an enabled webhook's retried deliveries must not meet the cached "disabled")."""
-        self._subs.clear()
-
     async def start(self) -> None:
-        """Run :meth:`run` in a task of its own (stopped by :meth:`stop`)."""
+        """Run :meth:`run` in a task of its own (stopped by :meth:`stop`); from now on
+        the store hands new due deliveries straight to this dispatcher."""
+        self._store.attach(self)
         self._main = asyncio.create_task(self.run(), name="callhook-dispatcher")
+
+    def invalidate(self, sub_id: str | None = None) -> None:
+        """A subscription changed: read it again before its next send."""
+        self._subs.invalidate(sub_id)
+
+    # ------------------------------------------------------------ the feed (store.Feed)
+    def room(self) -> int:
+        if self._stopping.is_set():
+            return 0
+        return max(0, self.options.max_inflight - len(self._tasks))
+
+    def lease(self, now: float) -> Lease:
+        return Lease(uuid.uuid4().hex, now + self.options.lease)
+
+    def take(self, deliveries: Sequence[Delivery]) -> None:
+        if self._stopping.is_set():  # leased by a commit that raced with stop: give them back
+            task = asyncio.create_task(self._give_back(list(deliveries)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        for d in deliveries:
+            self._spawn(d)
+
+    async def _give_back(self, deliveries: list[Delivery]) -> None:
+        now = self._clock()
+        try:
+            await self._store.finish([_release(d, now) for d in deliveries], now)
+        except Exception:  # their leases run out instead (or SQLite's open resets them)
+            log.exception("giving back %d deliveries at stop failed", len(deliveries))
+
+    def _spawn(self, d: Delivery) -> None:
+        task = asyncio.create_task(self._chain(d))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------ the loop
     async def run(self) -> None:
@@ -135,9 +199,7 @@ class Dispatcher:
             want = min(free, o.batch)
             claimed = await self._store.claim(now, want, o.lease)
             for d in claimed:
-                task = asyncio.create_task(self._deliver(d))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(d)
             if len(claimed) < want:
                 await self._idle(o.poll_interval)
 
@@ -155,6 +217,7 @@ class Dispatcher:
         are sent again after a restart.
         """
         self._stopping.set()
+        self._store.attach(None)
         if self._main is not None:
             await self._main
             self._main = None
@@ -164,9 +227,37 @@ class Dispatcher:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self._finishes.drain()
+        if self._next:  # leased successors no task went on with: back to pending
+            left, self._next = list(self._next.values()), {}
+            with contextlib.suppress(Exception):
+                await self._store.finish([_release(d, self._clock()) for d in left], self._clock())
 
     async def _write_finishes(self, items: list[Finish]) -> None:
-        await self._store.finish(items, self._clock())
+        now = self._clock()
+        lease = None if self._stopping.is_set() else self.lease(now)
+        recorded = await self._store.record(items, now, lease)
+        for d in recorded.successors:
+            self._next[(d.subscription_id, d.order_key)] = d
+
+    # ------------------------------------------------------------ one group
+    async def _chain(self, d: Delivery | None) -> None:
+        """Send ``d``, then each successor the recording of its outcome leased back."""
+        sent = 0
+        while d is not None:
+            group = (d.subscription_id, d.order_key)
+            await self._deliver(d)
+            sent += 1
+            d = self._next.pop(group, None)
+            if d is not None and (self._stopping.is_set() or sent > self.options.max_chain):
+                await self._submit(_release(d, self._clock()), d)
+                return
+
+    async def _submit(self, finish: Finish, d: Delivery) -> None:
+        try:
+            await self._finishes.submit([finish])
+        except Exception:
+            extra = {"delivery_id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id}
+            log.exception("delivery %s: recording the outcome failed; it will be sent again", d.id, extra=extra)
 
     # ------------------------------------------------------------ one delivery
     async def _deliver(self, d: Delivery) -> None:
@@ -183,10 +274,39 @@ class Dispatcher:
                 last_error="internal error",
                 last_status=d.last_status,
             )
+        await self._submit(finish, d)
+
+    def _policy_of(self, sub: Subscription) -> RetryPolicy:
+        if sub.retry is None or sub.retry.empty:
+            return self._policy
+        policy = self._policies.get(sub.retry)
+        if policy is None:
+            if len(self._policies) > 1024:
+                self._policies.clear()
+            policy = self._policies[sub.retry] = self._policy.overridden(sub.retry)
+        return policy
+
+    def _expires_at(self, d: Delivery, sub: Subscription, policy: RetryPolicy) -> float | None:
+        """The lifetime's end: the subscription's own lifetime for this event type, if
+        it sets one, counted from when this delivery's lifetime started."""
+        if sub.retry is None or d.event is None or d.event.type.value not in sub.retry.lifetimes:
+            return d.expires_at
+        etype = d.event.type.value
+        base = self._policy.lifetime(etype)
+        start = d.created_at if d.expires_at is None or base is None else d.expires_at - base
+        return policy.expires_at(etype, start)
+
+    def _request(self, d: Delivery, sub: Subscription) -> Request | str:
+        """The request to send now: encoded from the event with the subscription as it
+        is now (or the stored one without an encoder); a text says why there is none."""
+        if self._encode is None or d.event is None:
+            return d.request
         try:
-            await self._finishes.submit([finish])
-        except Exception:
-            log.exception("delivery %s: recording the outcome failed; it will be sent again", d.id, extra=extra)
+            req = self._encode(d.event, sub)
+        except Exception as exc:
+            log.exception("delivery %s: encoding failed", d.id, extra={"delivery_id": d.id})
+            return f"encoding failed: {type(exc).__name__}: {exc}"
+        return "the subscription's dialect has no message for this event" if req is None else req
 
     async def _attempt(self, d: Delivery, extra: dict[str, object]) -> Finish:
         sub = await self._subs.get(d.subscription_id)
@@ -195,11 +315,17 @@ class Dispatcher:
             why = "subscription deleted" if sub is None else "subscription disabled"
             log.info("delivery %s: %s, dead-lettered", d.id, why, extra=extra)
             return Finish(d.id, d.lease_id, Status.DEAD, last_error=why, last_status=d.last_status)
-        if d.expires_at is not None and now >= d.expires_at:
+        policy = self._policy_of(sub)
+        expires_at = self._expires_at(d, sub, policy)
+        if expires_at is not None and now >= expires_at:
             return Finish(
                 d.id, d.lease_id, Status.EXPIRED, last_error="lifetime over before sending", last_status=d.last_status
             )
-        endpoint = self.endpoints.get(d.request.url)
+        encoded = self._request(d, sub)
+        if isinstance(encoded, str):
+            return Finish(d.id, d.lease_id, Status.DEAD, last_error=encoded, last_status=d.last_status)
+        sent = None if encoded == d.request else encoded
+        endpoint = self.endpoints.get(encoded.url)
         later = endpoint.admit(now)
         if later is not None:  # busy or circuit open: no attempt, come back later
             return Finish(d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status)
@@ -213,7 +339,7 @@ class Dispatcher:
                     return Finish(
                         d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status
                     )
-                req = d.request
+                req = encoded
                 if sub.secret and self._sign is not None:
                     req = self._sign(req, sub.secret, d.event_id, int(sent_at))
                 t0 = time.perf_counter()
@@ -230,9 +356,7 @@ class Dispatcher:
             else:
                 endpoint.withdraw()
         now = self._clock()
-        step = decide(
-            self._policy, outcome, attempts=d.attempts + 1, now=now, expires_at=d.expires_at, rand=self._rand()
-        )
+        step = decide(policy, outcome, attempts=d.attempts + 1, now=now, expires_at=expires_at, rand=self._rand())
         self._metrics.attempted(step.action.value, seconds)
         if step.action is Action.DONE:
             self._metrics.delivered(now - d.created_at)
@@ -248,7 +372,7 @@ class Dispatcher:
             d.subscription_id,
             sent_at,
             req.method,
-            redact_url(req.url),
+            _redacted_url(req.url),
             redact_headers(req.headers),
             outcome.status,
             body,
@@ -264,4 +388,10 @@ class Dispatcher:
             outcome.status,
             attempt,
             sub.id if step.disable_subscription else "",
+            sent,
         )
+
+
+def _release(d: Delivery, now: float) -> Finish:
+    """Give a leased delivery back, due now, without counting an attempt."""
+    return Finish(d.id, d.lease_id, Status.PENDING, now, last_error=d.last_error, last_status=d.last_status)

@@ -3,6 +3,18 @@
 Three implementations keep one contract (tests/integration/test_store_contract.py
 runs the same tests against each): :mod:`.memory`, :mod:`.sqlite`, :mod:`.postgres`.
 
+The interface is split by concern, and :class:`Store` is their sum:
+
+================  ==========================================================
+:class:`Subscriptions`  the webhooks and their settings
+:class:`Outbox`         accepting, claiming, recording outcomes, retry, replay
+                        (its rules: :mod:`callhook.store.outbox`)
+:class:`DeliveryLog`    deliveries and attempts as the API lists them
+:class:`Calls`          stored events, calls, missed-call marks
+================  ==========================================================
+
+A component that needs one concern takes that Protocol, not the whole store.
+
 Delivery life cycle::
 
     pending --claim--> inflight --finish--> done | dead | expired
@@ -28,28 +40,37 @@ import asyncio
 import contextlib
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from callhook.core.dialects.base import Request
 from callhook.core.events import Event
+from callhook.core.retry import RetryOverride
+from callhook.core.serialize import event_from_dict
 from callhook.core.subscription import BasicAuth, Dialect, Filters, Subscription
 
 __all__ = [
     "Attempt",
+    "Calls",
     "Counts",
     "Delivery",
+    "DeliveryLog",
     "DeliveryQuery",
     "EventQuery",
+    "Feed",
     "Finish",
+    "Lease",
     "MissedMark",
     "NewDelivery",
     "NewEvent",
+    "Outbox",
     "Page",
+    "Recorded",
     "Status",
     "Store",
     "StoreError",
     "SubscriptionStats",
+    "Subscriptions",
     "Wakeup",
     "public_subscription",
 ]
@@ -75,7 +96,9 @@ FINAL = (Status.DONE.value, Status.DEAD.value, Status.EXPIRED.value)
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
-    """One outbox row to create with its event; ``request`` is encoded once, unsigned."""
+    """One outbox row to create with its event; ``request`` is as encoded at accept,
+    unsigned (the dispatcher encodes again at send time with the subscription's
+    configuration of that moment, see :mod:`callhook.store.outbox`)."""
 
     subscription_id: str
     tenant: str
@@ -111,6 +134,39 @@ class Delivery:
     finished_at: float | None = None
     lease_id: str = ""
     replay_of: int | None = None
+    # The event itself, when the store hands the delivery out to be sent (claim, feed,
+    # successors); None in listings.
+    event: Event | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds a claimed delivery, and until when."""
+
+    id: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What :meth:`Outbox.record` did: outcomes applied (their lease still held) and
+    the groups' next deliveries that became due and are now leased to the caller."""
+
+    applied: int
+    successors: list[Delivery]
+
+
+class Feed(Protocol):
+    """The local dispatcher as the store sees it: it takes deliveries the store made
+    due (new heads at append) directly, without their being claimed back."""
+
+    def room(self) -> int:
+        """How many deliveries it can take now (0: leave them pending)."""
+
+    def lease(self, now: float) -> Lease: ...
+
+    def take(self, deliveries: Sequence[Delivery]) -> None:
+        """Called after the commit that leased ``deliveries`` to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +204,9 @@ class Finish:
     last_status: int | None = None
     attempt: Attempt | None = None
     disable_subscription: str = ""  # a subscription id to disable (410 Gone)
+    # The request as encoded at send time (unsigned) when it differs from the stored
+    # one: the delivery then shows what was really sent.
+    sent: Request | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,16 +282,7 @@ class SubscriptionStats:
         return self.successes / self.attempts if self.attempts else None
 
 
-class Store(Protocol):
-    """What the accepter, the dispatcher and the API need from storage."""
-
-    async def open(self) -> None:
-        """Connect and apply the migrations; returns inflight work to pending where
-        no other process can hold it (SQLite, memory)."""
-
-    async def close(self) -> None: ...
-
-    # -- subscriptions
+class Subscriptions(Protocol):
     async def put_subscription(self, sub: Subscription, now: float) -> None: ...
     async def get_subscription(
         self, sub_id: str, *, tenant: str | None = None, with_secrets: bool = False
@@ -243,17 +293,30 @@ class Store(Protocol):
     async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool: ...
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool: ...
 
+
+class Outbox(Protocol):
+    """The outbox: its rules are in :mod:`callhook.store.outbox`."""
+
+    def attach(self, feed: Feed | None) -> None:
+        """Hand new due heads straight to ``feed`` (the local dispatcher) from now on."""
+
     # -- accepting (one transaction for the whole batch)
     async def append(self, items: Sequence[NewEvent], now: float) -> int:
         """Store events (an id already stored is skipped with its deliveries) and
-        their deliveries; returns the number of deliveries created."""
+        their deliveries; returns the number of deliveries created. New heads that
+        are due go to the attached feed (leased to it) as far as it has room."""
 
     # -- dispatching
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
         """Due group heads, marked inflight until ``now + lease``, oldest due first."""
 
+    async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
+        """Apply outcomes and record attempts in one transaction of a constant number
+        of statements. With ``lease``, the next delivery of each group whose head
+        ended that is due now is leased to the caller and returned with its event."""
+
     async def finish(self, items: Sequence[Finish], now: float) -> int:
-        """Apply outcomes and record attempts; returns how many still held their lease."""
+        """:meth:`record` without taking successors; returns how many still held their lease."""
 
     async def requeue_expired_leases(self, now: float) -> int: ...
     async def wait_for_work(self, within: float) -> None:
@@ -278,24 +341,39 @@ class Store(Protocol):
         limit: int = 100_000,
         call_id: str | None = None,
     ) -> int:
-        """New pending deliveries re-sending the stored requests of finished deliveries
-        (created in [since, until); of one call's events if ``call_id``); returns how many."""
+        """New pending deliveries of the events of finished deliveries (created in
+        [since, until); of one call's events if ``call_id``), sent with the
+        subscription's current configuration; returns how many."""
 
-    # -- queries
+
+class DeliveryLog(Protocol):
     async def get_delivery(
         self, delivery_id: int, *, tenant: str | None = None
     ) -> tuple[Delivery, list[Attempt]] | None: ...
     async def list_deliveries(self, q: DeliveryQuery) -> Page[Delivery]: ...
-    async def list_events(self, q: EventQuery) -> Page[Event]: ...
-    async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]: ...
     async def counts(self, *, subscription_id: str | None = None) -> Counts: ...
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats: ...
+
+
+class Calls(Protocol):
+    async def list_events(self, q: EventQuery) -> Page[Event]: ...
+    async def call_events(self, call_id: str, *, tenant: str | None = None) -> list[Event]: ...
 
     # -- missed calls handled by hand
     async def put_missed_mark(self, mark: MissedMark) -> None:
         """Insert or replace the mark of (tenant, number)."""
 
     async def list_missed_marks(self, *, tenant: str | None = None) -> list[MissedMark]: ...
+
+
+class Store(Subscriptions, Outbox, DeliveryLog, Calls, Protocol):
+    """What the accepter, the dispatcher and the API need from storage."""
+
+    async def open(self) -> None:
+        """Connect and apply the migrations; returns inflight work to pending where
+        no other process can hold it (SQLite, memory)."""
+
+    async def close(self) -> None: ...
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -326,7 +404,35 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_agent_type",
     "telphin_agent_id",
     "get_data_header",
+    "retry",
 )
+
+
+def retry_to_text(o: RetryOverride | None, dumps: Any) -> str | None:
+    """A subscription's retry override as stored (JSON text; NULL when it has none)."""
+    if o is None or o.empty:
+        return None
+    return str(
+        dumps(
+            {
+                "schedule": None if o.schedule is None else list(o.schedule),
+                "client_error_attempts": o.client_error_attempts,
+                "lifetimes": dict(o.lifetimes),
+            }
+        )
+    )
+
+
+def retry_from_text(text: str | None, loads: Any) -> RetryOverride | None:
+    if not text:
+        return None
+    v = loads(text)
+    schedule = v.get("schedule")
+    return RetryOverride(
+        schedule=None if schedule is None else tuple(float(d) for d in schedule),
+        client_error_attempts=v.get("client_error_attempts"),
+        lifetimes={k: float(x) for k, x in (v.get("lifetimes") or {}).items()},
+    )
 
 
 def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
@@ -352,6 +458,7 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_agent_type,
         sub.telphin_agent_id,
         sub.get_data_header,
+        retry_to_text(sub.retry, dumps),
     )
 
 
@@ -377,6 +484,7 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_agent_type=r["telphin_agent_type"],
         telphin_agent_id=r["telphin_agent_id"],
         get_data_header=r["get_data_header"],
+        retry=retry_from_text(r["retry"], loads),
     )
 
 
@@ -433,25 +541,34 @@ DELIVERY_COLUMNS = (
 )
 
 
-def delivery_from_row(r: Sequence[Any], loads: Any) -> Delivery:
-    """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text)."""
+_STATUS_OF = {s.value: s for s in Status}
+
+
+def delivery_from_row(r: Sequence[Any], loads: Any, event: Event | None = None) -> Delivery:
+    """A Delivery from a row in DELIVERY_COLUMNS order (headers as JSON text); its
+    ``event`` is the one given, else a 20th column, when present, the event's
+    stored body (handed out with it)."""
+    if event is None and len(r) > 19 and r[19] is not None:
+        body = r[19]
+        event = event_from_dict(body if isinstance(body, dict) else loads(body))
     return Delivery(
         id=r[0],
         event_id=r[1],
         subscription_id=r[2],
         tenant=r[3],
         order_key=r[4],
-        status=Status(r[5]),
+        status=_STATUS_OF[r[5]],
         attempts=r[6],
         next_at=r[7],
         expires_at=r[8],
-        request=Request(r[9], r[10], tuple((k, v) for k, v in loads(r[11])), bytes(r[12])),
+        request=Request(r[9], r[10], tuple(map(tuple, loads(r[11]))), bytes(r[12])),
         created_at=r[13],
         last_error=r[14],
         last_status=r[15],
         finished_at=r[16],
         lease_id=r[17] or "",
         replay_of=r[18],
+        event=event,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from callhook.core.events import Event
 from callhook.core.subscription import Subscription
+from callhook.store import outbox
 from callhook.store.base import (
     ACTIVE,
     FINAL,
@@ -19,10 +20,13 @@ from callhook.store.base import (
     Delivery,
     DeliveryQuery,
     EventQuery,
+    Feed,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
+    Recorded,
     Status,
     SubscriptionStats,
     Wakeup,
@@ -51,6 +55,7 @@ class MemoryStore:
         self._marks: dict[tuple[str, str], MissedMark] = {}
         self._next_id = 1
         self._wakeup = Wakeup()
+        self._feed: Feed | None = None
 
     async def open(self) -> None:
         return None
@@ -102,83 +107,90 @@ class MemoryStore:
         self._next_id += 1
         return self._next_id - 1
 
+    def attach(self, feed: Feed | None) -> None:
+        self._feed = feed
+
     async def append(self, items: Sequence[NewEvent], now: float) -> int:
-        created = 0
-        for item in items:
-            ev = item.event
-            if ev.id in self._events:
-                continue
-            self._events[ev.id] = ev
-            for nd in item.deliveries:
-                final = nd.status in FINAL
-                self._add(
-                    Delivery(
-                        id=self._new_id(),
-                        event_id=ev.id,
-                        subscription_id=nd.subscription_id,
-                        tenant=nd.tenant,
-                        order_key=nd.order_key,
-                        status=nd.status,
-                        attempts=0,
-                        next_at=nd.next_at,
-                        expires_at=nd.expires_at,
-                        request=nd.request,
-                        created_at=now,
-                        last_error=nd.last_error,
-                        finished_at=now if final else None,
-                    )
-                )
-                created += 1
-        if created:
+        fresh = outbox.fresh_items(items, set(self._events))
+        feed = self._feed
+        room = feed.room() if feed is not None else 0
+        lease = feed.lease(now) if feed is not None and room > 0 else None
+        planned = outbox.plan(fresh, set(self._groups), now, room, lease)
+        for item in fresh:
+            self._events[item.event.id] = item.event
+        fed = []
+        for p in planned:
+            d = outbox.to_delivery(p, self._new_id(), now)
+            self._add(replace(d, event=None))
+            if p.lease is not None:
+                self._rows[d.id].lease_until = p.lease.until
+                fed.append(d)
+        if fed and feed is not None:
+            feed.take(fed)
+        if len(planned) > len(fed):
             self._wakeup.ring()
-        return created
+        return len(planned)
+
+    def _lease(self, row: _Row, lease_id: str, until: float) -> Delivery:
+        row.d = replace(row.d, status=Status.INFLIGHT, lease_id=lease_id)
+        row.lease_until = until
+        return replace(row.d, event=self._events.get(row.d.event_id))
 
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
         due = [r for r in self._rows.values() if r.head and r.d.status == Status.PENDING and r.d.next_at <= now]
         due.sort(key=lambda r: (r.d.next_at, r.d.id))
-        out = []
-        for r in due[:limit]:
-            r.d = replace(r.d, status=Status.INFLIGHT, lease_id=f"m{r.d.id}.{r.d.attempts}.{now}")
-            r.lease_until = now + lease
-            out.append(r.d)
-        return out
+        return [self._lease(r, f"m{r.d.id}.{r.d.attempts}.{now}", now + lease) for r in due[:limit]]
 
-    def _end(self, row: _Row) -> None:
+    def _end(self, row: _Row) -> _Row | None:
+        """``row`` left its group: the next one (returned) becomes head."""
         group = self._groups[(row.d.subscription_id, row.d.order_key)]
         group.remove(row.d.id)
         row.head = False
         if group:
-            self._rows[group[0]].head = True
-        else:
-            del self._groups[(row.d.subscription_id, row.d.order_key)]
+            nxt = self._rows[group[0]]
+            nxt.head = True
+            return nxt
+        del self._groups[(row.d.subscription_id, row.d.order_key)]
+        return None
 
-    async def finish(self, items: Sequence[Finish], now: float) -> int:
+    async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
         applied = 0
+        successors = []
         for f in items:
             if f.attempt is not None:
                 self._attempts.append(replace(f.attempt, id=len(self._attempts) + 1))
             if f.disable_subscription:
                 await self.set_subscription_enabled(f.disable_subscription, False, now)
-            row = self._rows.get(f.delivery_id)
-            if row is None or row.d.status != Status.INFLIGHT or row.d.lease_id != f.lease_id:
+        for o, f in zip(outbox.outcomes(items, now), _unique(items), strict=True):
+            row = self._rows.get(o.id)
+            if row is None or row.d.status != Status.INFLIGHT or row.d.lease_id != o.lease_id:
                 continue
             applied += 1
-            final = f.status in FINAL
+            sent = f.sent or row.d.request
             row.d = replace(
                 row.d,
-                status=f.status,
-                attempts=row.d.attempts + (f.attempt is not None),
-                next_at=f.next_at if f.next_at is not None else row.d.next_at,
+                status=Status(o.status),
+                attempts=row.d.attempts + o.attempts,
+                next_at=o.next_at if o.next_at is not None else row.d.next_at,
                 lease_id="",
-                last_error=f.last_error,
-                last_status=f.last_status,
-                finished_at=now if final else None,
+                last_error=o.last_error,
+                last_status=o.last_status,
+                finished_at=o.finished_at,
+                request=sent,
             )
             row.lease_until = None
-            if final:
-                self._end(row)
-                self._wakeup.ring()
-        return applied
+            if o.final:
+                nxt = self._end(row)
+                if nxt is None:
+                    continue
+                if lease is not None and nxt.d.status == Status.PENDING and nxt.d.next_at <= now:
+                    successors.append(self._lease(nxt, lease.id, lease.until))
+                else:
+                    self._wakeup.ring()
+        return Recorded(applied, successors)
+
+    async def finish(self, items: Sequence[Finish], now: float) -> int:
+        return (await self.record(items, now)).applied
 
     async def requeue_expired_leases(self, now: float) -> int:
         n = 0
@@ -344,3 +356,14 @@ def _in_scope(d: Delivery, sub_id: str | None, tenant: str | None, since: float 
     if since is not None and d.created_at < since:
         return False
     return until is None or d.created_at < until
+
+
+def _unique(items: Sequence[Finish]) -> list[Finish]:
+    """The finishes of a batch, a delivery's first only (as :func:`outbox.outcomes` keeps)."""
+    seen: set[int] = set()
+    out = []
+    for f in items:
+        if f.delivery_id not in seen:
+            seen.add(f.delivery_id)
+            out.append(f)
+    return out

@@ -33,14 +33,18 @@ from callhook.store.base import (
     Delivery,
     DeliveryQuery,
     EventQuery,
+    Feed,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
+    Recorded,
     StoreError,
     SubscriptionStats,
     Wakeup,
 )
+from callhook.store.outbox import RecentEvents
 
 __all__ = ["PostgresStore"]
 
@@ -56,6 +60,8 @@ class PostgresStore:
         self._idle: asyncio.Queue[Conn | None] = asyncio.Queue()
         self._wakeup = Wakeup()
         self._listener: asyncio.Task[None] | None = None
+        self._feed: Feed | None = None
+        self._recent = RecentEvents()
 
     async def _connect(self) -> Conn:
         try:
@@ -143,23 +149,34 @@ class PostgresStore:
             return await q.set_enabled(c, sub_id, enabled, now)
 
     # ------------------------------------------------------------ outbox
+    def attach(self, feed: Feed | None) -> None:
+        self._feed = feed
+
     async def append(self, items: Sequence[NewEvent], now: float) -> int:
+        feed = self._feed
+        room = feed.room() if feed is not None else 0
+        lease = feed.lease(now) if feed is not None and room > 0 else None
         async with self._conn() as c:
-            n = await q.append(c, items, now)
-        if n:
+            n, fed = await q.append(c, items, now, room, lease, self._recent)
+        if fed and feed is not None:
+            feed.take(fed)
+        if n > len(fed):
             self._wakeup.ring()
         return n
 
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
         async with self._conn() as c:
-            return await q.claim(c, now, limit, now + lease, uuid.uuid4().hex)
+            return await q.claim(c, now, limit, now + lease, uuid.uuid4().hex, self._recent)
+
+    async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
+        async with self._conn() as c:
+            applied, successors = await q.record(c, items, now, lease, self._recent)
+        if lease is None and applied:
+            self._wakeup.ring()  # promoted heads may be due
+        return Recorded(applied, successors)
 
     async def finish(self, items: Sequence[Finish], now: float) -> int:
-        async with self._conn() as c:
-            applied, promoted = await q.finish(c, items, now)
-        if promoted:
-            self._wakeup.ring()
-        return applied
+        return (await self.record(items, now)).applied
 
     async def requeue_expired_leases(self, now: float) -> int:
         async with self._conn() as c:

@@ -17,6 +17,7 @@ import psycopg
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
+from callhook.store import outbox, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -28,6 +29,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
@@ -96,13 +98,8 @@ async def put_subscription(c: Conn, sub: Subscription, now: float) -> None:
 async def select_subscriptions(
     c: Conn, sub_id: str | None, tenant: str | None, with_secrets: bool
 ) -> list[Subscription]:
-    sql = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE true"
-    args: list[Any] = []
-    if sub_id is not None:
-        sql, args = sql + " AND id = %s", [*args, sub_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = %s", [*args, tenant]
-    rows = await (await c.execute(sql + " ORDER BY id", args)).fetchall()
+    stmt, args = sql.subscriptions(sub_id, tenant)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
@@ -122,10 +119,12 @@ async def set_enabled(c: Conn, sub_id: str, enabled: bool, now: float) -> bool:
 
 
 # ---------------------------------------------------------------- outbox
+# The rules are in callhook.store.outbox; this is PostgreSQL's SQL for them.
 _INSERT_DELIVERY = (
-    "INSERT INTO deliveries (event_id, subscription_id, tenant, order_key, status, head, next_at, expires_at, "
-    "method, url, headers, body, last_error, created_at, finished_at, replay_of) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO deliveries (id, event_id, subscription_id, tenant, order_key, status, head, next_at, expires_at, "
+    "method, url, headers, body, last_error, created_at, finished_at, replay_of, lease_id, lease_until) "
+    "OVERRIDING SYSTEM VALUE "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -145,145 +144,205 @@ async def _active_groups(c: Conn, groups: set[tuple[str, str]]) -> set[tuple[str
     return {(r[0], r[1]) for r in rows}
 
 
-class _Heads:
-    def __init__(self, active: set[tuple[str, str]]) -> None:
-        self._taken = set(active)
-
-    def take(self, sub_id: str, key: str) -> bool:
-        if (sub_id, key) in self._taken:
-            return False
-        self._taken.add((sub_id, key))
-        return True
+async def _new_ids(c: Conn, n: int) -> list[int]:
+    rows = await (
+        await c.execute("SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, %s)", (n,))
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
-async def append(c: Conn, items: Sequence[NewEvent], now: float) -> int:
+async def append(
+    c: Conn, items: Sequence[NewEvent], now: float, room: int, lease: Lease | None, recent: outbox.RecentEvents
+) -> tuple[int, list[Delivery]]:
+    """Returns (deliveries created, those leased to the feed)."""
     async with c.transaction():
         ids = [i.event.id for i in items]
         rows = await (await c.execute("SELECT id FROM events WHERE id = ANY(%s)", (ids,))).fetchall()
-        seen = {r[0] for r in rows}
-        fresh = []
-        for item in items:
-            if item.event.id not in seen:
-                seen.add(item.event.id)
-                fresh.append(item)
+        fresh = outbox.fresh_items(items, {r[0] for r in rows})
         groups = {(d.subscription_id, d.order_key) for i in fresh for d in i.deliveries if d.status not in FINAL}
         await _lock_groups(c, groups)
-        heads = _Heads(await _active_groups(c, groups))
-        ev_rows, d_rows = [], []
-        for item in fresh:
-            ev = item.event
-            ev_rows.append(
-                (ev.id, ev.type.value, ev.ts.timestamp(), ev.tenant, ev.call_id, ev.seq, dumps(event_to_dict(ev)), now)
-            )
-            for d in item.deliveries:
-                final = d.status in FINAL
-                r = d.request
-                d_rows.append(
-                    (
-                        ev.id,
-                        d.subscription_id,
-                        d.tenant,
-                        d.order_key,
-                        d.status.value,
-                        False if final else heads.take(d.subscription_id, d.order_key),
-                        d.next_at,
-                        d.expires_at,
-                        r.method,
-                        r.url,
-                        dumps(r.headers),
-                        r.body,
-                        d.last_error,
-                        now,
-                        now if final else None,
-                        None,
-                    )
+        planned = outbox.plan(fresh, await _active_groups(c, groups), now, room, lease)
+        new_ids = await _new_ids(c, len(planned)) if planned else []
+        d_rows = []
+        for did, p in zip(new_ids, planned, strict=True):
+            d, r, final = p.new, p.new.request, p.status in FINAL
+            d_rows.append(
+                (
+                    did,
+                    p.event.id,
+                    d.subscription_id,
+                    d.tenant,
+                    d.order_key,
+                    p.status.value,
+                    p.head,
+                    d.next_at,
+                    d.expires_at,
+                    r.method,
+                    r.url,
+                    dumps(r.headers),
+                    r.body,
+                    d.last_error,
+                    now,
+                    now if final else None,
+                    None,
+                    p.lease.id if p.lease else None,
+                    p.lease.until if p.lease else None,
                 )
+            )
         async with c.cursor() as cur:
-            if ev_rows:
+            if fresh:
                 await cur.executemany(
                     "INSERT INTO events (id, type, ts, tenant, call_id, seq, body, created_at) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
-                    ev_rows,
+                    [
+                        (
+                            ev.id,
+                            ev.type.value,
+                            ev.ts.timestamp(),
+                            ev.tenant,
+                            ev.call_id,
+                            ev.seq,
+                            dumps(event_to_dict(ev)),
+                            now,
+                        )
+                        for ev in (i.event for i in fresh)
+                    ],
                 )
             if d_rows:
                 await cur.executemany(_INSERT_DELIVERY, d_rows)
-                await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-        return len(d_rows)
+        fed = [outbox.to_delivery(p, did, now) for did, p in zip(new_ids, planned, strict=True) if p.lease]
+        if len(d_rows) > len(fed):
+            await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    recent.add([i.event for i in fresh])  # committed
+    return len(d_rows), fed
 
 
 _D_COLUMNS = ", ".join(f"d.{col.strip()}" for col in DELIVERY_COLUMNS.split(","))
+_WITH_EVENT = f"{_D_COLUMNS}, (SELECT body FROM events e WHERE e.id = d.event_id)"
 
 
-async def claim(c: Conn, now: float, limit: int, lease_until: float, lease_id: str) -> list[Delivery]:
+def _deliveries(rows: Sequence[Any], recent: outbox.RecentEvents) -> list[Delivery]:
+    """Rows of _WITH_EVENT: the event from ``recent`` when it is there, else decoded."""
+    out = []
+    for r in rows:
+        out.append(delivery_from_row(r, loads, recent.get(r[1])))
+    return out
+
+
+async def claim(
+    c: Conn, now: float, limit: int, lease_until: float, lease_id: str, recent: outbox.RecentEvents
+) -> list[Delivery]:
     rows = await (
         await c.execute(
             "WITH c AS (SELECT id FROM deliveries WHERE status = 'pending' AND head AND next_at <= %s "
             " ORDER BY next_at LIMIT %s FOR UPDATE SKIP LOCKED) "
             f"UPDATE deliveries d SET status = 'inflight', lease_id = %s, lease_until = %s FROM c WHERE d.id = c.id "
-            f"RETURNING {_D_COLUMNS}",
+            f"RETURNING {_WITH_EVENT}",
             (now, limit, lease_id, lease_until),
         )
     ).fetchall()
-    return sorted((delivery_from_row(r, loads) for r in rows), key=lambda d: (d.next_at, d.id))
+    return sorted(_deliveries(rows, recent), key=lambda d: (d.next_at, d.id))
 
 
+_FINISH = (
+    "UPDATE deliveries d SET status = f.status, head = f.head, attempts = d.attempts + f.n, "
+    "next_at = coalesce(f.next_at, d.next_at), lease_id = NULL, lease_until = NULL, last_error = f.err, "
+    "last_status = f.st, finished_at = f.fin, method = coalesce(f.method, d.method), url = coalesce(f.url, d.url), "
+    "headers = coalesce(f.headers, d.headers), body = coalesce(f.body, d.body) "
+    "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bool[], %s::int[], %s::float8[], %s::text[], %s::int[], "
+    "%s::float8[], %s::text[], %s::text[], %s::text[], %s::bytea[]) "
+    "AS f(id, lease, status, head, n, next_at, err, st, fin, method, url, headers, body) "
+    "WHERE d.id = f.id AND d.status = 'inflight' AND d.lease_id = f.lease "
+    "RETURNING d.subscription_id, d.order_key, d.status IN ('done', 'dead', 'expired')"
+)
+_DUE = "%(lease)s::text IS NOT NULL AND d.status = 'pending' AND d.next_at <= %(now)s"
 _PROMOTE = (
-    "UPDATE deliveries SET head = true WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = %s "
-    "AND order_key = %s AND status IN ('pending', 'inflight')) AND NOT head"
+    f"UPDATE deliveries d SET head = true, "
+    f"status = CASE WHEN {_DUE} THEN 'inflight' ELSE d.status END, "
+    f"lease_id = CASE WHEN {_DUE} THEN %(lease)s ELSE d.lease_id END, "
+    f"lease_until = CASE WHEN {_DUE} THEN %(until)s ELSE d.lease_until END "
+    "FROM (SELECT min(x.id) AS id FROM deliveries x "
+    "JOIN unnest(%(subs)s::text[], %(keys)s::text[]) AS g(s, k) ON x.subscription_id = g.s AND x.order_key = g.k "
+    "WHERE x.status IN ('pending', 'inflight') GROUP BY x.subscription_id, x.order_key) AS m "
+    f"WHERE d.id = m.id AND NOT d.head RETURNING {_WITH_EVENT}"
 )
 
 
-async def finish(c: Conn, items: Sequence[Finish], now: float) -> tuple[int, int]:
-    applied = promoted = 0
+async def record(
+    c: Conn, items: Sequence[Finish], now: float, lease: Lease | None, recent: outbox.RecentEvents
+) -> tuple[int, list[Delivery]]:
+    """Apply a batch of outcomes: a constant number of statements whatever its size."""
+    rows = outbox.outcomes(items, now)
+    sent = {f.delivery_id: f.sent for f in items if f.sent is not None}
+    successors: list[Delivery] = []
     async with c.transaction():
-        final_ids = [f.delivery_id for f in items if f.status in FINAL]
+        final_ids = [o.id for o in rows if o.final]
         if final_ids:
-            rows = await (
+            groups = await (
                 await c.execute("SELECT subscription_id, order_key FROM deliveries WHERE id = ANY(%s)", (final_ids,))
             ).fetchall()
-            await _lock_groups(c, ((r[0], r[1]) for r in rows))
-        async with c.cursor() as cur:
-            attempts = [attempt_row(f.attempt, dumps) for f in items if f.attempt is not None]
-            if attempts:
-                await cur.executemany(
-                    f"INSERT INTO attempts ({ATTEMPT_COLUMNS.removeprefix('id, ')}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    attempts,
-                )
-        for f in items:
-            if f.disable_subscription:
+            await _lock_groups(c, ((r[0], r[1]) for r in groups))
+        attempts = [attempt_row(f.attempt, dumps) for f in items if f.attempt is not None]
+        if attempts:
+            cols = list(zip(*attempts, strict=True))
+            await c.execute(
+                f"INSERT INTO attempts ({ATTEMPT_COLUMNS.removeprefix('id, ')}) "
+                "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], "
+                "%s::int[], %s::bytea[], %s::float8[], %s::text[])",
+                [list(col) for col in cols],
+            )
+        disable = sorted({f.disable_subscription for f in items if f.disable_subscription})
+        if disable:
+            await c.execute(
+                "UPDATE subscriptions SET enabled = false, updated_at = %s WHERE id = ANY(%s)", (now, disable)
+            )
+        if not rows:
+            return 0, []
+
+        def sent_col(pick: Any) -> list[Any]:
+            return [pick(sent[o.id]) if o.id in sent else None for o in rows]
+
+        applied = await (
+            await c.execute(
+                _FINISH,
+                (
+                    [o.id for o in rows],
+                    [o.lease_id for o in rows],
+                    [o.status for o in rows],
+                    [o.head for o in rows],
+                    [o.attempts for o in rows],
+                    [o.next_at for o in rows],
+                    [o.last_error for o in rows],
+                    [o.last_status for o in rows],
+                    [o.finished_at for o in rows],
+                    sent_col(lambda r: r.method),
+                    sent_col(lambda r: r.url),
+                    sent_col(lambda r: dumps(r.headers)),
+                    sent_col(lambda r: r.body),
+                ),
+            )
+        ).fetchall()
+        ended = sorted({(r[0], r[1]) for r in applied if r[2]})
+        if any(not o.final and o.next_at is not None and o.next_at <= now for o in rows):
+            await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))  # released: due now, for anyone
+        if ended:
+            promoted = await (
                 await c.execute(
-                    "UPDATE subscriptions SET enabled = false, updated_at = %s WHERE id = %s",
-                    (now, f.disable_subscription),
+                    _PROMOTE,
+                    {
+                        "lease": lease.id if lease else None,
+                        "until": lease.until if lease else None,
+                        "now": now,
+                        "subs": [g[0] for g in ended],
+                        "keys": [g[1] for g in ended],
+                    },
                 )
-            final = f.status in FINAL
-            row = await (
-                await c.execute(
-                    "UPDATE deliveries SET status = %s, head = %s, attempts = attempts + %s, "
-                    "next_at = coalesce(%s, next_at), lease_id = NULL, lease_until = NULL, last_error = %s, "
-                    "last_status = %s, finished_at = %s WHERE id = %s AND status = 'inflight' AND lease_id = %s "
-                    "RETURNING subscription_id, order_key",
-                    (
-                        f.status.value,
-                        not final,
-                        int(f.attempt is not None),
-                        f.next_at,
-                        f.last_error,
-                        f.last_status,
-                        now if final else None,
-                        f.delivery_id,
-                        f.lease_id,
-                    ),
-                )
-            ).fetchone()
-            if row is None:
-                continue
-            applied += 1
-            if final:
-                promoted += (await c.execute(_PROMOTE, (row[0], row[1]))).rowcount
-        if promoted:
-            await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-    return applied, promoted
+            ).fetchall()
+            mine = [r for r in promoted if lease is not None and r[17] == lease.id]
+            successors = _deliveries(mine, recent)
+            if len(mine) < len(promoted):
+                await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    return len(applied), successors
 
 
 async def requeue_expired(c: Conn, now: float) -> int:
@@ -330,20 +389,6 @@ async def expedite(c: Conn, delivery_id: int, now: float, tenant: str | None) ->
     return cur.rowcount > 0
 
 
-def _scope(
-    sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
-) -> None:
-    for cond, value in (
-        ("subscription_id = %s", sub_id),
-        ("tenant = %s", tenant),
-        ("created_at >= %s", since),
-        ("created_at < %s", until),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-
-
 async def replay(
     c: Conn,
     now: float,
@@ -354,31 +399,27 @@ async def replay(
     limit: int,
     call_id: str | None = None,
 ) -> int:
-    where: list[str] = ["status IN ('done', 'dead', 'expired')"]
-    args: list[Any] = []
-    _scope(sub_id, tenant, since, until, where, args)
-    if call_id is not None:
-        where.append("event_id IN (SELECT id FROM events WHERE call_id = %s)")
-        args.append(call_id)
+    stmt, args = sql.replay_source(sub_id, since, until, tenant, limit, call_id)
     async with c.transaction():
-        rows = await (
-            await c.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
-                (*args, limit),
-            )
-        ).fetchall()
+        rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
         old = [delivery_from_row(r, loads) for r in rows]
         groups = {(d.subscription_id, d.order_key) for d in old}
         await _lock_groups(c, groups)
-        heads = _Heads(await _active_groups(c, groups))
+        taken = await _active_groups(c, groups)
+        heads = []
+        for d in old:
+            heads.append((d.subscription_id, d.order_key) not in taken)
+            taken.add((d.subscription_id, d.order_key))
+        new_ids = await _new_ids(c, len(old)) if old else []
         new = [
             (
+                did,
                 d.event_id,
                 d.subscription_id,
                 d.tenant,
                 d.order_key,
                 "pending",
-                heads.take(d.subscription_id, d.order_key),
+                head,
                 now,
                 replay_expiry(d.created_at, d.expires_at, now),
                 d.request.method,
@@ -389,8 +430,10 @@ async def replay(
                 now,
                 None,
                 d.id,
+                None,
+                None,
             )
-            for d in old
+            for did, d, head in zip(new_ids, old, heads, strict=True)
         ]
         if new:
             async with c.cursor() as cur:
@@ -411,56 +454,22 @@ async def get_delivery(c: Conn, delivery_id: int, tenant: str | None) -> tuple[D
 
 
 async def list_deliveries(c: Conn, dq: DeliveryQuery) -> Page[Delivery]:
-    where: list[str] = ["true"]
-    args: list[Any] = []
-    _scope(dq.subscription_id, dq.tenant, dq.since, dq.until, where, args)
-    for cond, value in (
-        ("status = %s", dq.status),
-        ("event_id = %s", dq.event_id),
-        ("id < %s", dq.before_id),
-        ("event_id IN (SELECT id FROM events WHERE call_id = %s)", dq.call_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = await (
-        await c.execute(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s",
-            (*args, dq.limit + 1),
-        )
-    ).fetchall()
+    stmt, args = sql.deliveries(dq)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     items = [delivery_from_row(r, loads) for r in rows[: dq.limit]]
     return Page(items, str(items[-1].id) if len(rows) > dq.limit else None)
 
 
 async def list_events(c: Conn, eq: EventQuery) -> Page[Event]:
-    where: list[str] = ["true"]
-    args: list[Any] = []
-    for cond, value in (
-        ("tenant = %s", eq.tenant),
-        ("type = %s", eq.type),
-        ("call_id = %s", eq.call_id),
-        ("ts >= %s", eq.since),
-        ("ts < %s", eq.until),
-        ("id < %s", eq.before_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = await (
-        await c.execute(
-            f"SELECT body FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s", (*args, eq.limit + 1)
-        )
-    ).fetchall()
+    stmt, args = sql.events(eq)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     items = [event_from_dict(r[0]) for r in rows[: eq.limit]]
     return Page(items, items[-1].id if len(rows) > eq.limit else None)
 
 
 async def call_events(c: Conn, call_id: str, tenant: str | None) -> list[Event]:
-    sql, args = "SELECT body FROM events WHERE call_id = %s", [call_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = %s", [*args, tenant]
-    rows = await (await c.execute(sql + " ORDER BY seq, id", args)).fetchall()
+    stmt, args = sql.call_events(call_id, tenant)
+    rows = await (await c.execute(sql.pg(stmt), args)).fetchall()
     return [event_from_dict(r[0]) for r in rows]
 
 

@@ -37,15 +37,19 @@ from callhook.store.base import (
     Delivery,
     DeliveryQuery,
     EventQuery,
+    Feed,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
+    Recorded,
     StoreError,
     SubscriptionStats,
     Wakeup,
 )
 from callhook.store.migrations import migrations
+from callhook.store.outbox import RecentEvents
 
 __all__ = ["SqliteStore"]
 
@@ -91,6 +95,8 @@ class SqliteStore:
         self._w: sqlite3.Connection | None = None
         self._r: sqlite3.Connection | None = None
         self._wakeup = Wakeup()
+        self._feed: Feed | None = None
+        self._recent = RecentEvents()
 
     async def _write(self, fn: Callable[..., R], *args: Any) -> R:
         return await self._run(self._wx, fn, self._w, *args)
@@ -142,20 +148,31 @@ class SqliteStore:
         return await self._write(q.set_enabled, sub_id, enabled, now)
 
     # ------------------------------------------------------------ outbox
+    def attach(self, feed: Feed | None) -> None:
+        self._feed = feed
+
     async def append(self, items: Sequence[NewEvent], now: float) -> int:
-        n = await self._write(q.append, items, now)
-        if n:
+        feed = self._feed
+        room = feed.room() if feed is not None else 0
+        lease = feed.lease(now) if feed is not None and room > 0 else None
+        n, fed = await self._write(q.append, items, now, room, lease, self._recent)
+        if fed and feed is not None:
+            feed.take(fed)
+        if n > len(fed):
             self._wakeup.ring()
         return n
 
     async def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
-        return await self._write(q.claim, now, limit, now + lease, uuid.uuid4().hex)
+        return await self._write(q.claim, now, limit, now + lease, uuid.uuid4().hex, self._recent)
+
+    async def record(self, items: Sequence[Finish], now: float, lease: Lease | None = None) -> Recorded:
+        applied, successors = await self._write(q.record, items, now, lease, self._recent)
+        if lease is None and applied:
+            self._wakeup.ring()  # promoted heads may be due
+        return Recorded(applied, successors)
 
     async def finish(self, items: Sequence[Finish], now: float) -> int:
-        applied, promoted = await self._write(q.finish, items, now)
-        if promoted:
-            self._wakeup.ring()
-        return applied
+        return (await self.record(items, now)).applied
 
     async def requeue_expired_leases(self, now: float) -> int:
         return await self._write(q.requeue_expired, now)

@@ -17,6 +17,7 @@ import orjson
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
+from callhook.store import outbox, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -28,6 +29,7 @@ from callhook.store.base import (
     DeliveryQuery,
     EventQuery,
     Finish,
+    Lease,
     MissedMark,
     NewEvent,
     Page,
@@ -90,13 +92,8 @@ def put_subscription(conn: sqlite3.Connection, sub: Subscription, now: float) ->
 def select_subscriptions(
     conn: sqlite3.Connection, sub_id: str | None, tenant: str | None, with_secrets: bool
 ) -> list[Subscription]:
-    sql = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE 1 = 1"
-    args: list[Any] = []
-    if sub_id is not None:
-        sql, args = sql + " AND id = ?", [*args, sub_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = ?", [*args, tenant]
-    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    stmt, args = sql.subscriptions(sub_id, tenant)
+    rows = conn.execute(stmt, args).fetchall()
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
@@ -116,47 +113,51 @@ def set_enabled(conn: sqlite3.Connection, sub_id: str, enabled: bool, now: float
 
 
 # ---------------------------------------------------------------- outbox
-_GROUP_ACTIVE = (
-    "SELECT 1 FROM deliveries WHERE subscription_id = ? AND order_key = ? AND status IN ('pending', 'inflight') LIMIT 1"
-)
+# The rules are in callhook.store.outbox; this is SQLite's SQL for them.
 _INSERT_DELIVERY = (
     "INSERT INTO deliveries (event_id, subscription_id, tenant, order_key, status, head, next_at, expires_at, "
-    "method, url, headers, body, last_error, created_at, finished_at, replay_of) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "method, url, headers, body, last_error, created_at, finished_at, replay_of, lease_id, lease_until) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_ACTIVE_GROUPS = (
+    "SELECT DISTINCT d.subscription_id, d.order_key FROM deliveries d "
+    "JOIN (SELECT value ->> 0 AS s, value ->> 1 AS k FROM json_each(?)) g "
+    "ON d.subscription_id = g.s AND d.order_key = g.k WHERE d.status IN ('pending', 'inflight')"
 )
 
 
-class _Heads:
-    """Whether a new delivery is its group's head: only if the group has no active row."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._active: set[tuple[str, str]] = set()
-
-    def take(self, sub_id: str, key: str) -> bool:
-        group = (sub_id, key)
-        if group in self._active:
-            return False
-        self._active.add(group)
-        return self._conn.execute(_GROUP_ACTIVE, group).fetchone() is None
+def _active_groups(conn: sqlite3.Connection, groups: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The groups among ``groups`` that already have a pending or inflight row (one statement)."""
+    if not groups:
+        return set()
+    return {(r[0], r[1]) for r in conn.execute(_ACTIVE_GROUPS, (dumps(sorted(groups)),))}
 
 
-def append(conn: sqlite3.Connection, items: Sequence[NewEvent], now: float) -> int:
+def _stored_events(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        seen.update(r[0] for r in conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
+    return seen
+
+
+def append(
+    conn: sqlite3.Connection,
+    items: Sequence[NewEvent],
+    now: float,
+    room: int,
+    lease: Lease | None,
+    recent: outbox.RecentEvents,
+) -> tuple[int, list[Delivery]]:
+    """Returns (deliveries created, those leased to the feed)."""
     with _tx(conn, durable=True):
-        seen: set[str] = set()
-        ids = [i.event.id for i in items]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            seen.update(r[0] for r in conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
-        heads = _Heads(conn)
-        ev_rows, d_rows = [], []
-        for item in items:
-            ev = item.event
-            if ev.id in seen:
-                continue
-            seen.add(ev.id)
-            ev_rows.append(
+        fresh = outbox.fresh_items(items, _stored_events(conn, [i.event.id for i in items]))
+        groups = {(d.subscription_id, d.order_key) for i in fresh for d in i.deliveries if d.status not in FINAL}
+        planned = outbox.plan(fresh, _active_groups(conn, groups), now, room, lease)
+        conn.executemany(
+            "INSERT INTO events (id, type, ts, tenant, call_id, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     ev.id,
                     ev.type.value,
@@ -167,37 +168,43 @@ def append(conn: sqlite3.Connection, items: Sequence[NewEvent], now: float) -> i
                     orjson.dumps(event_to_dict(ev)),
                     now,
                 )
-            )
-            for d in item.deliveries:
-                final = d.status in FINAL
-                head = False if final else heads.take(d.subscription_id, d.order_key)
-                r = d.request
-                d_rows.append(
-                    (
-                        ev.id,
-                        d.subscription_id,
-                        d.tenant,
-                        d.order_key,
-                        d.status.value,
-                        head,
-                        d.next_at,
-                        d.expires_at,
-                        r.method,
-                        r.url,
-                        dumps(r.headers),
-                        r.body,
-                        d.last_error,
-                        now,
-                        now if final else None,
-                        None,
-                    )
-                )
-        conn.executemany(
-            "INSERT INTO events (id, type, ts, tenant, call_id, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            ev_rows,
+                for ev in (i.event for i in fresh)
+            ],
         )
-        conn.executemany(_INSERT_DELIVERY, d_rows)
-        return len(d_rows)
+        rows = []
+        for p in planned:
+            d, r, final = p.new, p.new.request, p.status in FINAL
+            rows.append(
+                (
+                    p.event.id,
+                    d.subscription_id,
+                    d.tenant,
+                    d.order_key,
+                    p.status.value,
+                    p.head,
+                    d.next_at,
+                    d.expires_at,
+                    r.method,
+                    r.url,
+                    dumps(r.headers),
+                    r.body,
+                    d.last_error,
+                    now,
+                    now if final else None,
+                    None,
+                    p.lease.id if p.lease else None,
+                    p.lease.until if p.lease else None,
+                )
+            )
+        conn.executemany(_INSERT_DELIVERY, rows)
+        fed: list[Delivery] = []
+        if rows and any(p.lease is not None for p in planned):
+            # One writer holds the file: the ids just assigned are consecutive.
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            first = last - len(rows) + 1
+            fed = [outbox.to_delivery(p, first + k, now) for k, p in enumerate(planned) if p.lease is not None]
+    recent.add([i.event for i in fresh])  # committed
+    return len(rows), fed
 
 
 def reset_inflight(conn: sqlite3.Connection) -> None:
@@ -207,7 +214,25 @@ def reset_inflight(conn: sqlite3.Connection) -> None:
         )
 
 
-def claim(conn: sqlite3.Connection, now: float, limit: int, lease_until: float, lease_id: str) -> list[Delivery]:
+def _with_events(conn: sqlite3.Connection, rows: list[Any], recent: outbox.RecentEvents) -> list[Delivery]:
+    """Deliveries (rows in DELIVERY_COLUMNS order) with their events: from ``recent``,
+    else read, one lookup per 500 (a scalar subquery in RETURNING is not planned on
+    the primary key)."""
+    known = {r[1]: ev for r in rows if (ev := recent.get(r[1])) is not None}
+    if len(known) == len(rows):
+        return [delivery_from_row(r, loads, known[r[1]]) for r in rows]
+    ids = sorted({r[1] for r in rows} - set(known))
+    bodies: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        bodies.update(conn.execute(f"SELECT id, body FROM events WHERE id IN ({marks})", chunk).fetchall())
+    return [delivery_from_row((*r, bodies.get(r[1])), loads, known.get(r[1])) for r in rows]
+
+
+def claim(
+    conn: sqlite3.Connection, now: float, limit: int, lease_until: float, lease_id: str, recent: outbox.RecentEvents
+) -> list[Delivery]:
     with _tx(conn):
         rows = conn.execute(
             "UPDATE deliveries SET status = 'inflight', lease_id = ?, lease_until = ? WHERE id IN ("
@@ -215,17 +240,46 @@ def claim(conn: sqlite3.Connection, now: float, limit: int, lease_until: float, 
             f" ORDER BY next_at LIMIT ?) RETURNING {DELIVERY_COLUMNS}",
             (lease_id, lease_until, now, limit),
         ).fetchall()
-    return sorted((delivery_from_row(r, loads) for r in rows), key=lambda d: (d.next_at, d.id))
+        claimed = _with_events(conn, rows, recent)
+    return sorted(claimed, key=lambda d: (d.next_at, d.id))
 
 
+_FINISH = (
+    "UPDATE deliveries SET status = f.status, head = f.head, attempts = attempts + f.n, "
+    "next_at = coalesce(f.next_at, deliveries.next_at), lease_id = NULL, lease_until = NULL, "
+    "last_error = f.err, last_status = f.st, finished_at = f.fin "
+    "FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease, value ->> 2 AS status, value ->> 3 AS head, "
+    "value ->> 4 AS n, value ->> 5 AS next_at, value ->> 6 AS err, value ->> 7 AS st, value ->> 8 AS fin "
+    "FROM json_each(?)) AS f "
+    "WHERE deliveries.id = f.id AND deliveries.status = 'inflight' AND deliveries.lease_id = f.lease "
+    "RETURNING deliveries.subscription_id, deliveries.order_key, deliveries.status IN ('done', 'dead', 'expired')"
+)
+# The next active row of each group whose head ended becomes head; if due, it is
+# leased to the caller at once (lease id NULL: left pending for a claim).
 _PROMOTE = (
-    "UPDATE deliveries SET head = 1 WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = ? "
-    "AND order_key = ? AND status IN ('pending', 'inflight')) AND head = 0"
+    "UPDATE deliveries SET head = 1, "
+    "status = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN 'inflight' ELSE status END, "
+    "lease_id = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN ?1 ELSE lease_id END, "
+    "lease_until = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN ?2 ELSE lease_until END "
+    "WHERE head = 0 AND id IN (SELECT min(d.id) FROM deliveries d "
+    "JOIN (SELECT value ->> 0 AS s, value ->> 1 AS k FROM json_each(?4)) g "
+    "ON d.subscription_id = g.s AND d.order_key = g.k "
+    "WHERE d.status IN ('pending', 'inflight') GROUP BY d.subscription_id, d.order_key) "
+    f"RETURNING {DELIVERY_COLUMNS}"
+)
+_SENT = (
+    "UPDATE deliveries SET method = ?, url = ?, headers = ?, body = ? "
+    "WHERE id = ? AND status = 'inflight' AND lease_id = ?"
 )
 
 
-def finish(conn: sqlite3.Connection, items: Sequence[Finish], now: float) -> tuple[int, int]:
-    applied = promoted = 0
+def record(
+    conn: sqlite3.Connection, items: Sequence[Finish], now: float, lease: Lease | None, recent: outbox.RecentEvents
+) -> tuple[int, list[Delivery]]:
+    """Apply a batch of outcomes: at most five statements whatever its size (attempts,
+    410 disables, changed requests, finishes, promotions), plus one read per 500
+    successors whose event is no longer in ``recent``."""
+    rows = outbox.outcomes(items, now)
     with _tx(conn):
         attempts = [attempt_row(f.attempt, dumps) for f in items if f.attempt is not None]
         if attempts:
@@ -233,34 +287,34 @@ def finish(conn: sqlite3.Connection, items: Sequence[Finish], now: float) -> tup
                 f"INSERT INTO attempts ({ATTEMPT_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 attempts,
             )
-        for f in items:
-            if f.disable_subscription:
-                conn.execute(
-                    "UPDATE subscriptions SET enabled = 0, updated_at = ? WHERE id = ?", (now, f.disable_subscription)
-                )
-            final = f.status in FINAL
-            row = conn.execute(
-                "UPDATE deliveries SET status = ?, head = ?, attempts = attempts + ?, next_at = coalesce(?, next_at), "
-                "lease_id = NULL, lease_until = NULL, last_error = ?, last_status = ?, finished_at = ? "
-                "WHERE id = ? AND status = 'inflight' AND lease_id = ? RETURNING subscription_id, order_key",
-                (
-                    f.status.value,
-                    not final,
-                    f.attempt is not None,
-                    f.next_at,
-                    f.last_error,
-                    f.last_status,
-                    now if final else None,
-                    f.delivery_id,
-                    f.lease_id,
-                ),
-            ).fetchone()
-            if row is None:
-                continue
-            applied += 1
-            if final:
-                promoted += conn.execute(_PROMOTE, row).rowcount
-    return applied, promoted
+        disable = sorted({f.disable_subscription for f in items if f.disable_subscription})
+        if disable:
+            conn.execute(
+                "UPDATE subscriptions SET enabled = 0, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (now, dumps(disable)),
+            )
+        sent = [
+            (f.sent.method, f.sent.url, dumps(f.sent.headers), f.sent.body, f.delivery_id, f.lease_id)
+            for f in items
+            if f.sent
+        ]
+        if sent:
+            conn.executemany(_SENT, sent)
+        values = [
+            (o.id, o.lease_id, o.status, int(o.head), o.attempts, o.next_at, o.last_error, o.last_status, o.finished_at)
+            for o in rows
+        ]
+        applied = conn.execute(_FINISH, (dumps(values),)).fetchall() if values else []
+        ended = sorted({(r[0], r[1]) for r in applied if r[2]})
+        successors: list[Delivery] = []
+        if ended:
+            promoted = conn.execute(
+                _PROMOTE,
+                (lease.id if lease else None, lease.until if lease else None, now, dumps(ended)),
+            ).fetchall()
+            mine = [r for r in promoted if lease is not None and r[17] == lease.id]
+            successors = _with_events(conn, mine, recent)
+    return len(applied), successors
 
 
 def requeue_expired(conn: sqlite3.Connection, now: float) -> int:
@@ -281,7 +335,7 @@ def retry_delivery(conn: sqlite3.Connection, delivery_id: int, now: float, tenan
         ).fetchone()
         if row is None or (tenant is not None and row[2] != tenant):
             return False
-        head = _Heads(conn).take(row[0], row[1])
+        head = not _active_groups(conn, {(row[0], row[1])})
         conn.execute(
             "UPDATE deliveries SET status = 'pending', head = ?, attempts = 0, next_at = ?, "
             "expires_at = ?, finished_at = NULL WHERE id = ?",
@@ -299,20 +353,6 @@ def expedite(conn: sqlite3.Connection, delivery_id: int, now: float, tenant: str
         return conn.execute(sql, args).rowcount > 0
 
 
-def _scope(
-    sub_id: str | None, tenant: str | None, since: float | None, until: float | None, where: list[str], args: list[Any]
-) -> None:
-    for cond, value in (
-        ("subscription_id = ?", sub_id),
-        ("tenant = ?", tenant),
-        ("created_at >= ?", since),
-        ("created_at < ?", until),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-
-
 def replay(
     conn: sqlite3.Connection,
     now: float,
@@ -323,20 +363,16 @@ def replay(
     limit: int,
     call_id: str | None = None,
 ) -> int:
-    where: list[str] = ["status IN ('done', 'dead', 'expired')"]
-    args: list[Any] = []
-    _scope(sub_id, tenant, since, until, where, args)
-    if call_id is not None:
-        where.append("event_id IN (SELECT id FROM events WHERE call_id = ?)")
-        args.append(call_id)
+    stmt, args = sql.replay_source(sub_id, since, until, tenant, limit, call_id)
     with _tx(conn, durable=True):
-        rows = conn.execute(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*args, limit)
-        ).fetchall()
-        heads = _Heads(conn)
+        rows = conn.execute(stmt, args).fetchall()
+        old = [delivery_from_row(r, loads) for r in rows]
+        taken = _active_groups(conn, {(d.subscription_id, d.order_key) for d in old})
         new = []
-        for r in rows:
-            d = delivery_from_row(r, loads)
+        for d in old:
+            group = (d.subscription_id, d.order_key)
+            head = group not in taken
+            taken.add(group)
             new.append(
                 (
                     d.event_id,
@@ -344,7 +380,7 @@ def replay(
                     d.tenant,
                     d.order_key,
                     "pending",
-                    heads.take(d.subscription_id, d.order_key),
+                    head,
                     now,
                     replay_expiry(d.created_at, d.expires_at, now),
                     d.request.method,
@@ -355,6 +391,8 @@ def replay(
                     now,
                     None,
                     d.id,
+                    None,
+                    None,
                 )
             )
         conn.executemany(_INSERT_DELIVERY, new)
@@ -375,52 +413,22 @@ def get_delivery(
 
 
 def list_deliveries(conn: sqlite3.Connection, dq: DeliveryQuery) -> Page[Delivery]:
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    _scope(dq.subscription_id, dq.tenant, dq.since, dq.until, where, args)
-    for cond, value in (
-        ("status = ?", dq.status),
-        ("event_id = ?", dq.event_id),
-        ("id < ?", dq.before_id),
-        ("event_id IN (SELECT id FROM events WHERE call_id = ?)", dq.call_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = conn.execute(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*args, dq.limit + 1),
-    ).fetchall()
+    stmt, args = sql.deliveries(dq)
+    rows = conn.execute(stmt, args).fetchall()
     items = [delivery_from_row(r, loads) for r in rows[: dq.limit]]
     return Page(items, str(items[-1].id) if len(rows) > dq.limit else None)
 
 
 def list_events(conn: sqlite3.Connection, eq: EventQuery) -> Page[Event]:
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    for cond, value in (
-        ("tenant = ?", eq.tenant),
-        ("type = ?", eq.type),
-        ("call_id = ?", eq.call_id),
-        ("ts >= ?", eq.since),
-        ("ts < ?", eq.until),
-        ("id < ?", eq.before_id),
-    ):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    rows = conn.execute(
-        f"SELECT body FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, eq.limit + 1)
-    ).fetchall()
+    stmt, args = sql.events(eq)
+    rows = conn.execute(stmt, args).fetchall()
     items = [event_from_dict(loads(r[0])) for r in rows[: eq.limit]]
     return Page(items, items[-1].id if len(rows) > eq.limit else None)
 
 
 def call_events(conn: sqlite3.Connection, call_id: str, tenant: str | None) -> list[Event]:
-    sql, args = "SELECT body FROM events WHERE call_id = ?", [call_id]
-    if tenant is not None:
-        sql, args = sql + " AND tenant = ?", [*args, tenant]
-    return [event_from_dict(loads(r[0])) for r in conn.execute(sql + " ORDER BY seq, id", args)]
+    stmt, args = sql.call_events(call_id, tenant)
+    return [event_from_dict(loads(r[0])) for r in conn.execute(stmt, args)]
 
 
 def counts(conn: sqlite3.Connection, sub_id: str | None = None) -> Counts:
