@@ -31,6 +31,7 @@ callhook_accept_stalled                     1 while the store keeps failing comm
 callhook_ami_backpressure_total             times the AMI reader stopped for room
 callhook_ami_backpressure_seconds_total     time the AMI reader spent stopped
 callhook_ami_values_bounded_total{kind}     AMI values clamped, cut or replaced
+callhook_tracker_unexpected_total{...}      inputs the tracker's tables did not expect
 callhook_ami_messages_total                 AMI messages read
 callhook_ami_handler_errors_total           AMI messages whose handling raised (logged, skipped)
 callhook_ami_frames_too_large_total         AMI frames over the codec's limit (logged, skipped)
@@ -119,6 +120,14 @@ class _Capture:
             "The largest durability window since the last scrape",
             value=s["win_max"],
         )
+        unexpected = CounterMetricFamily(
+            "callhook_tracker_unexpected",
+            "AMI inputs the tracker's state tables did not expect (state kept)",
+            labels=["machine", "state", "input"],
+        )
+        for (machine, state, inp), n in sorted(s["unexpected"].items()):
+            unexpected.add_metric([machine, state, inp], n)
+        yield unexpected
         bounded = CounterMetricFamily(
             "callhook_ami_values_bounded", "AMI values clamped, cut or replaced at the edge", labels=["kind"]
         )
@@ -159,6 +168,7 @@ class Metrics(PrometheusMetrics):
             "bp": accepter.backpressure,
             "bp_s": accepter.backpressure_seconds,
             "bounded": dict(getattr(source, "bounded", {})),
+            "unexpected": dict(source.tracker.unexpected) if source is not None else {},
             "win_n": accepter.window_count,
             "win_sum": accepter.window_sum,
             "win_max": accepter.take_window_max(),

@@ -5,9 +5,12 @@ and one poisoned header cannot stop capture."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from callhook.core import dialects
 from callhook.core.ami.codec import AmiParser
@@ -15,6 +18,7 @@ from callhook.core.bounds import MAX_INT
 from callhook.core.events import Event, EventType
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
+from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource
 from callhook.store.base import EventQuery, NewEvent
 from callhook.store.memory import MemoryStore
@@ -139,3 +143,46 @@ def test_a_poisoned_header_is_clamped_and_capture_goes_on(tmp_path: Path) -> Non
     assert facts["answered_by"] in answered
     calls = {e.call_id for e in stored if e.type is EventType.CALL_RECORD}
     assert len(calls) == 2  # the next call after the poisoned one was captured too
+
+
+def test_an_input_the_tracker_did_not_expect_is_logged_once_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """A Hold for a leg that was refused busy (the tables have no such pair): the state
+    stays, the first one of that kind is logged, every one is counted (and exported)."""
+    (hold,) = AmiParser().feed(
+        b"Asterisk Call Manager/7.0.3\r\nEvent: Hold\r\nPrivilege: call,all\r\nChannel: IAX2/22-548\r\n"
+        b"Uniqueid: 1795270996.18\r\nLinkedid: 1795270996.17\r\n\r\n"
+    )
+
+    async def main() -> AsteriskSource:
+        store = MemoryStore()
+        await store.open()
+        acc = Accepter(store, dialects.encode)
+        source = AsteriskSource(Tracker(lab_directory(), ids()), acc, lambda: datetime.now(UTC))
+        for msg in messages("inbound_direct_busy"):
+            await source.on_message(msg)
+            if msg.event == "DialEnd" and msg.get("DialStatus") == "BUSY":  # 22 refused the call
+                await source.on_message(hold)
+                await source.on_message(hold)
+        await acc.close()
+        return source
+
+    with caplog.at_level(logging.WARNING, logger="callhook.sources.asterisk"):
+        source = asyncio.run(main())
+    told = [r for r in caplog.records if "did not expect hold in state failed" in r.getMessage()]
+    assert len(told) == 1
+    assert source.tracker.unexpected[("leg", "failed", "hold")] == 2
+    metrics = Metrics()
+    metrics.capture(_Counters(), source)
+    text = metrics.render().decode()
+    assert 'callhook_tracker_unexpected_total{input="hold",machine="leg",state="failed"} 2.0' in text
+
+
+class _Counters:
+    """The accepter's counters at rest (only the source is looked at here)."""
+
+    pending = commits = commit_failures = unstored = repaired = backpressure = window_count = 0
+    backpressure_seconds = window_sum = 0.0
+    stalled_since = None
+
+    def take_window_max(self) -> float:
+        return 0.0

@@ -80,13 +80,32 @@ class AsteriskSource:
         self.messages = 0
         self.events = 0
         self.bounded: dict[str, int] = {}  # values bounded at the edge, by kind
+        self._told: set[tuple[str, str, str]] = set()  # unexpected (machine, state, input) already logged
 
     async def on_message(self, msg: AmiMessage) -> None:
         self.messages += 1
         events = self.tracker.feed(self._bounded(msg), self._now())
+        if self.tracker.surprised:
+            self._tell_unexpected(msg)
         if events:
             self._put(events)
             await self._sink.room()
+
+    def _tell_unexpected(self, msg: AmiMessage) -> None:
+        """Log each kind of input the tracker's tables did not expect once (all are counted
+        in ``tracker.unexpected`` and exported as ``callhook_tracker_unexpected_total``)."""
+        for u in self.tracker.take_unexpected():
+            if u.kind not in self._told:
+                self._told.add(u.kind)
+                log.warning(
+                    "AMI %s: the %s machine did not expect %s in state %s (channel %s); state kept, "
+                    "further ones of this kind are only counted",
+                    msg.event or "message",
+                    u.machine,
+                    u.input,
+                    u.state,
+                    u.subject or "-",
+                )
 
     def _bounded(self, msg: AmiMessage) -> AmiMessage:
         msg, issues = bound_message(msg)

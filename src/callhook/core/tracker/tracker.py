@@ -140,6 +140,11 @@ class Tracker:
         """(machine, state, input) -> how many times the tables did not expect it."""
         return self._led.unexpected
 
+    @property
+    def surprised(self) -> bool:
+        """True when unexpected inputs wait to be taken (:meth:`take_unexpected`)."""
+        return bool(self._led.surprises)
+
     def take_unexpected(self) -> list[Unexpected]:
         """The unexpected inputs since the last call (for the adapter to log)."""
         out, self._led.surprises = self._led.surprises, []
