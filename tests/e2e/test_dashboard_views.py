@@ -12,6 +12,7 @@ fixed wait (the statistics test) is the length of time over which nothing may ch
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import pytest
@@ -182,12 +183,21 @@ def test_agents_figures_per_queue_add_up_to_the_queues(world: World, browser: An
         }""",
         arg=noc_answered,
     )
-    for qrow in _rows(page, "queues-table"):
-        name, answered = qrow[0], int(qrow[7].replace(",", ""))
-        members = [r for r in _rows(page, "agents-table") if r[1] == name]
-        if not members:
-            continue
-        assert sum(int(r[4]) for r in members) == answered, (name, members)
+
+    def mismatches() -> list[tuple[str, int, list[list[str]]]]:
+        out = []
+        for qrow in _rows(page, "queues-table"):
+            name, answered = qrow[0], int(qrow[7].replace(",", ""))
+            members = [r for r in _rows(page, "agents-table") if r[1] == name]
+            if members and sum(int(r[4]) for r in members) != answered:
+                out.append((name, answered, members))
+        return out
+
+    # the agents' figures are fetched again after the events that change them (throttled)
+    deadline = time.monotonic() + 10.0
+    while mismatches() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert mismatches() == []
     assert page.errors == []
 
 

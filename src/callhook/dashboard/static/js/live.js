@@ -56,22 +56,37 @@ export function mark(...names) {
 }
 
 function throttled(fn) {
+  // At most one run per REFRESH_MS, and never a lost one: a call that comes while a run
+  // is in flight (its answer may predate the event that called) runs it once more after.
   let last = 0;
-  let pending = null;
-  return () => {
-    if (pending) return;
-    const wait = Math.max(0, last + REFRESH_MS - Date.now());
-    pending = setTimeout(async () => {
-      last = Date.now();
-      try {
-        await fn();
-      } catch (e) {
-        console.warn("refresh failed", e);
-      } finally {
-        pending = null;
+  let timer = null;
+  let running = false;
+  let again = false;
+  const run = async () => {
+    timer = null;
+    running = true;
+    last = Date.now();
+    try {
+      await fn();
+    } catch (e) {
+      console.warn("refresh failed", e);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        schedule();
       }
-    }, wait);
+    }
   };
+  const schedule = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    if (timer) return;
+    timer = setTimeout(run, Math.max(0, last + REFRESH_MS - Date.now()));
+  };
+  return schedule;
 }
 
 const today = () => ({ since: localMidnight().toISOString() });
