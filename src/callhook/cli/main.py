@@ -12,6 +12,7 @@ from typing import Any
 
 from callhook import __version__
 from callhook.config import ConfigError, load
+from callhook.delivery.redact import install_log_redaction
 
 __all__ = ["main", "run_async"]
 
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=cfg.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_log_redaction()  # no log line carries a password, token or signing secret
     try:
         return int(args.func(cfg, args))
     except ConfigError as exc:
