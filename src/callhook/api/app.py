@@ -9,7 +9,9 @@ dashboard (:mod:`callhook.dashboard`) is mounted at ``/`` and ``/dashboard/``.
 
 Errors are JSON: ``{"detail": ...}`` (FastAPI's form; validation errors list the
 field's location and the reason, never the rejected value, which may be a
-password), except ingest's 400 ``{"error", "field"}``. A store failure is a 503.
+password), except ingest's 400 ``{"error", "field"}``. A JSON body sent without
+``Content-Type: application/json`` is a 415 whose detail names the header. A store
+failure is a 503.
 """
 
 from __future__ import annotations
@@ -65,9 +67,32 @@ ROUTERS = (
 )
 
 
+def _not_json(request: Request, errors: list[dict[str, Any]]) -> bool:
+    """A JSON body route given a body that was not declared JSON (FastAPI then validates the raw bytes)."""
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return False
+    return any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "missing" for e in errors)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    if _not_json(request, errors):
+        given = request.headers.get("content-type", "")
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "loc": ["header", "content-type"],
+                        "msg": "the body must be sent with Content-Type: application/json"
+                        + (f", not {given[:100]!r}" if given else " (the header is missing)"),
+                        "type": "unsupported_media_type",
+                    }
+                ]
+            },
+            status_code=415,
+        )
     return JSONResponse({"detail": errors}, status_code=422)
 
 
