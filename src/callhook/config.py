@@ -17,9 +17,12 @@ reads ``os.environ``: :func:`load` is called by the CLI and the result is passed
 | sender           |               | CALLHOOK_SENDER          | curl (or aiohttp)            |
 | tenant tokens    |               | CALLHOOK_TENANT_TOKENS   | none ("tenant:token,...")    |
 | telphin limit    |               | CALLHOOK_TELPHIN_LIMIT   | 10 subscriptions per client  |
+| secret keys      |               | CALLHOOK_SECRET_KEYS     | none: secrets stored in clear |
 
 In the TOML file, tenant tokens are a table ``[tenant_tokens]`` of ``token = "tenant"``.
-They land in ``Config.extra["tenant_tokens"]`` (token -> tenant).
+They land in ``Config.extra["tenant_tokens"]`` (token -> tenant). The secret keys
+(Fernet keys, comma-separated in the environment, a list ``secret_keys = [...]`` in
+the file; the first encrypts, all decrypt) land in ``Config.extra["secret_keys"]``.
 """
 
 from __future__ import annotations
@@ -79,6 +82,15 @@ _ENV = {
 }
 
 
+def _secret_keys(keys: list[str]) -> list[str]:
+    from callhook.store.sealed import check_keys
+
+    try:
+        return check_keys(keys)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host:
@@ -136,6 +148,11 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
                 raise ConfigError(f'config file {path}: tenant_tokens: expected a table of token = "tenant"')
             extra["tenant_tokens"] = dict(table)
+        file_keys = section.pop("secret_keys", None)
+        if file_keys is not None:
+            if not isinstance(file_keys, list) or not all(isinstance(k, str) for k in file_keys):
+                raise ConfigError(f"config file {path}: secret_keys: expected a list of Fernet keys")
+            extra["secret_keys"] = _secret_keys(file_keys)
         for key, v in section.items():
             if key not in types or key == "extra":
                 raise ConfigError(f"config file {path}: unknown key {key!r}")
@@ -155,6 +172,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
                 raise ConfigError("CALLHOOK_TENANT_TOKENS: expected tenant:token pairs, tokens of 16+ characters")
             tokens[token] = tenant
         extra["tenant_tokens"] = tokens
+    if environ.get("CALLHOOK_SECRET_KEYS", ""):
+        extra["secret_keys"] = _secret_keys(environ["CALLHOOK_SECRET_KEYS"].split(","))
     if "CALLHOOK_TELPHIN_LIMIT" in environ:
         extra["telphin_limit"] = _coerce("CALLHOOK_TELPHIN_LIMIT", environ["CALLHOOK_TELPHIN_LIMIT"], int)
     values["extra"] = extra

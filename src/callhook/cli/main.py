@@ -29,7 +29,7 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callhook.cli import check, demo, ops, receive, serve, simulate
+    from callhook.cli import check, demo, ops, receive, secrets_cmd, serve, simulate
 
     p = argparse.ArgumentParser(prog="callhook", description="Telephony events as durable, ordered webhooks.")
     p.add_argument("--version", action="version", version=f"callhook {__version__}")
@@ -42,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     receive.add_parser(sub)
     ops.add_parsers(sub)
     check.add_parser(sub)
+    secrets_cmd.add_parser(sub)
     return p
 
 
