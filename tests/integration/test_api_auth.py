@@ -24,6 +24,7 @@ SAMPLE = {
     "agent_id": "1",
     "event_id": "1",
     "dialect": "voipex",
+    "token_id": "tok_x",
 }
 
 

@@ -89,6 +89,8 @@ class PauseIn(BaseModel):
 
 def _check(request: Request, p: Principal, exten: str, queue: str = "") -> Any:
     hub = request.app.state.hub
+    if p.read_only:  # the vendor's GET spelling acts too
+        raise HTTPException(status_code=403, detail="this token is read-only")
     ext = hub.directory.extension(exten)
     if ext is None or not p.sees(ext.tenant):
         raise HTTPException(status_code=404, detail=f"unknown extension {exten!r}")

@@ -38,6 +38,7 @@ from callhook.api import (
     statistics,
     stream,
     telphin,
+    tokens,
     webhooks,
 )
 from callhook.api.auth import parse_tenant_tokens
@@ -64,6 +65,7 @@ ROUTERS = (
     actions,
     telphin,
     ingest,
+    tokens,
 )
 
 
@@ -114,6 +116,7 @@ def create_app(hub: Any) -> FastAPI:
     if getattr(hub, "sessions", None) is None:
         hub.sessions = SessionBook()  # browser sessions; the hub keeps them so a sign-in link can be issued
     app.state.sessions = hub.sessions
+    app.add_middleware(tokens.AuditLog, fastapi_app=app)  # who changed what, when (GET /api/v1/audit)
     app.add_middleware(BodySizeLimit, max_bytes=int(getattr(hub.config, "max_body_bytes", 1 << 20)))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
