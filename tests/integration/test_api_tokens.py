@@ -116,6 +116,7 @@ def test_the_audit_log_says_who_changed_what_when(api: Api) -> None:
     )
     api.post("/api/v1/directory/extensions", TOKEN_A, json={"number": "29"})  # refused: recorded as refused
     api.get("/api/v1/webhooks", TOKEN_A)  # a read: not a change
+    api.get("/dial?exten=20&number=123", TOKEN_A)  # the actions' GET spelling acts: recorded
     log = api.get("/api/v1/audit").json()
     rows = [(e["actor"], e["tenant"], e["action"], e["target"], e["status"]) for e in reversed(log)]
     assert rows == [
@@ -123,6 +124,7 @@ def test_the_audit_log_says_who_changed_what_when(api: Api) -> None:
         (f"token {made['id']} (acme CRM)", "acme", "POST /api/v1/webhooks", "", 201),
         ("tenant acme (configured token)", "acme", "PUT /api/v1/directory/extensions/{number}", "number=20", 200),
         ("tenant acme (configured token)", "acme", "POST /api/v1/directory/extensions", "", 403),
+        ("tenant acme (configured token)", "acme", "GET /dial", "", 200),
     ]
     assert all(abs(datetime.fromisoformat(e["at"]).timestamp() - api.hub.now()) < 1 for e in log)
     assert "audit-pw-77" not in api.get("/api/v1/audit").text

@@ -8,8 +8,9 @@ DELETE revokes it (kept, with ``revoked_at``, for the audit trail). Tokens from 
 environment or the TOML file keep working beside these and are not listed.
 
 The audit log (:class:`AuditLog`, an ASGI middleware) records every accepted or
-refused change made through the API, every request but GET/HEAD/OPTIONS, the
-vendor ingest routes (data, not changes) left out: when, who (the token's
+refused change made through the API (every request but GET/HEAD/OPTIONS, and the
+GET spelling of the IS2PBX actions; the vendor ingest routes, data rather than
+changes, left out): when, who (the token's
 ``actor``), the method and the route, the object the path names and the status. It
 never records a body. A tenant token reads its tenant's entries; the admin reads
 all, or one tenant's with ``?tenant=``.
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/api/v1", tags=["tokens and audit"], responses=ERRORS
 
 PREFIX_SHOWN = 8
 _UNAUDITED = ("/ingest/",)
+_ACTS = ("/dial", "/hangup", "/agent/")  # the IS2PBX actions' GET spelling acts: audited too
 
 
 def tokens_of(app: FastAPI | Any) -> TokenStore:
@@ -196,11 +198,9 @@ class AuditLog:
         self.fastapi_app = fastapi_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        if path.startswith(_UNAUDITED):
+        path: str = scope.get("path", "") if scope["type"] == "http" else ""
+        reading = scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
+        if (reading and not path.startswith(_ACTS)) or path.startswith(_UNAUDITED):
             await self.app(scope, receive, send)
             return
         status = 500
