@@ -158,3 +158,17 @@ def test_token_and_audit_tables_on_postgresql(pg_db_url: str) -> None:
             await store.close()
 
     asyncio.run(body())
+
+
+def test_a_dashboard_session_lives_only_as_long_as_its_token(mapi: Api) -> None:
+    token = str(_make(mapi, tenant="acme", name="desk")["token"])
+    c = mapi.client
+    r = c.post("/dashboard/api/signin", json={"token": token, "name": "Jana"})
+    assert r.status_code == 200, r.text
+    assert r.json()["admin"] is False
+    csrf = {"X-Callhook-CSRF": r.json()["csrf"]}
+    assert c.get("/api/v1/calls/live", headers=csrf).status_code == 200
+    tid = mapi.get("/api/v1/tokens").json()[0]["id"]
+    assert mapi.delete(f"/api/v1/tokens/{tid}").status_code == 204
+    assert c.get("/api/v1/calls/live", headers=csrf).status_code == 401
+    assert c.post("/dashboard/api/signin", json={"token": token}).status_code == 401

@@ -10,8 +10,10 @@ Tenant tokens come from ``hub.config.extra["tenant_tokens"]``: a mapping token -
 tenant (or the ``CALLHOOK_TENANT_TOKENS`` text ``tenant:token,tenant2:token2``), and
 from the tokens the admin makes through ``/api/v1/tokens`` (:mod:`callhook.api.tokens`):
 those are looked up by their SHA-256 in a copy of the token table that is read again
-at most every ``TOKEN_REFRESH`` seconds (at once after a change made here), so a
-revoked or expired token stops working within that time on every process. Such a
+at most every ``TOKEN_REFRESH`` seconds (at once after a change made here; before
+routing, by :class:`callhook.api.tokens.AuditLog`, so the dashboard sign-in sees
+them too), so a revoked or expired token stops working within that time on every
+process. Such a
 token may be read-only: any request but GET/HEAD is then a 403.
 
 Without an ``Authorization`` header, a browser session (:mod:`callhook.api.sessions`)
@@ -57,6 +59,7 @@ basic = HTTPBasic(auto_error=False, description="Vendor routes only: any user na
 class Principal:
     tenant: str | None  # None: admin
     read_only: bool = False
+    token_id: str = ""  # a token made through the API: its id (a revoked one ends its sessions too)
     actor: str = ""  # who, for the audit log: "admin", "tenant acme (configured token)", "token tok_.. (name)"
 
     @property
@@ -94,17 +97,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def refresh_tokens(request: Request, *, now: bool = False) -> None:
-    """Read the token table again if the copy is older than TOKEN_REFRESH (or ``now``)."""
+async def refresh_tokens(request: Request | Any, *, now: bool = False) -> None:
+    """Read the token table again if the copy is older than TOKEN_REFRESH (or ``now``).
+
+    ``request`` is a request, or the app itself (the middleware refreshes before routing,
+    so the dashboard's sign-in, which looks a token up without awaiting, has a fresh copy)."""
     from callhook.api.tokens import tokens_of
 
-    state = request.app.state
+    app = request.app if isinstance(request, Request) else request
+    state = app.state
     loaded = getattr(state, "api_tokens_at", None)
     mono = time.monotonic()
     if not now and loaded is not None and mono - loaded < TOKEN_REFRESH:
         return
-    records = await tokens_of(request.app).list_tokens()
+    records = await tokens_of(app).list_tokens()
     state.api_tokens = {t.token_hash: t for t in records}
+    state.api_token_ids = {t.id: t for t in records}
     state.api_tokens_at = mono
 
 
@@ -122,7 +130,9 @@ def _lookup(request: Request, token: str) -> Principal | None:
     if found is None:
         rec = getattr(request.app.state, "api_tokens", {}).get(hash_token(token))
         if rec is not None and rec.valid_at(hub.now()):
-            found = Principal(rec.tenant, read_only=rec.read_only, actor=f"token {rec.id} ({rec.name})")
+            found = Principal(
+                rec.tenant, read_only=rec.read_only, token_id=rec.id, actor=f"token {rec.id} ({rec.name})"
+            )
     return found
 
 
@@ -137,8 +147,12 @@ def _from_session(request: Request) -> Principal | None:
         given = request.query_params.get("csrf", "")
     if not hmac.compare_digest(given.encode(), session.csrf.encode()):
         raise HTTPException(status_code=403, detail="a signed-in browser must send the X-Callhook-CSRF header")
-    request.state.session = session
     p: Principal = session.principal
+    if p.token_id:  # signed in with a token made through the API: only while it is valid
+        rec = getattr(request.app.state, "api_token_ids", {}).get(p.token_id)
+        if rec is None or not rec.valid_at(request.app.state.hub.now()):
+            return None
+    request.state.session = session
     return p
 
 

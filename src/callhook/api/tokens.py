@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callhook.api.auth import Auth, Principal, hash_token, refresh_tokens
 from callhook.api.paging import ERRORS
+from callhook.store.base import StoreError
 from callhook.store.tokens import AuditEntry, TokenRecord, TokenStore, token_store
 
 __all__ = ["AuditLog", "router", "tokens_of"]
@@ -191,13 +192,19 @@ async def list_audit(
 
 
 class AuditLog:
-    """ASGI middleware: one audit entry per change request that a token was found for."""
+    """ASGI middleware: refreshes the copy of the token table before routing, and writes one
+    audit entry per change request that a token was found for."""
 
     def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                await refresh_tokens(self.fastapi_app)
+            except StoreError as exc:  # the routes answer 503 themselves; the old copy stays meanwhile
+                log.warning("tokens: cannot read the token table: %s", exc)
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
         reading = scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
         if (reading and not path.startswith(_ACTS)) or path.startswith(_UNAUDITED):
