@@ -41,6 +41,7 @@ from callhook.sources.asterisk import AsteriskSource, PbxActions
 from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
+from callhook.store.sealed import SealedStore, Sealer
 
 __all__ = ["Hub", "build", "load_directory"]
 
@@ -245,5 +246,16 @@ class Hub:
 def build(config: Config) -> Hub:
     directory = load_directory(config.directory)
     token = config.admin_token or secrets.token_urlsafe(24)
-    store = open_store(config.database_url)
+    store = sealed_store(config)
     return Hub(config, store, directory, admin_token=token)
+
+
+def sealed_store(config: Config) -> SealedStore:
+    """The configured store behind the secrets-at-rest wrapper (:mod:`callhook.store.sealed`)."""
+    keys = list((getattr(config, "extra", {}) or {}).get("secret_keys", []))
+    if not keys:
+        log.warning(
+            "secrets at rest: no CALLHOOK_SECRET_KEYS, so webhook passwords and signing secrets are stored "
+            "unencrypted in the database; make a key with 'callhook secrets new-key' to encrypt them"
+        )
+    return SealedStore(open_store(config.database_url), Sealer(keys))

@@ -25,6 +25,10 @@ seconds an event type stays worth sending (a TOML table ``[retry_lifetimes]`` of
 ``"call.ringing" = 300``, or ``type=seconds,...`` in the environment), merged over
 the defaults, 0 removing a type's lifetime. Limits: at most 50 delays, each delay
 and lifetime at most 7 days, 1-100 attempts.
+
+The secret keys (Fernet keys, comma-separated in ``CALLHOOK_SECRET_KEYS``, a list
+``secret_keys = [...]`` in the file; the first encrypts, all decrypt) land in
+``Config.extra["secret_keys"]``.
 """
 
 from __future__ import annotations
@@ -190,6 +194,14 @@ _EXTRA = (
         "`tenant:token,...` (tokens of 16+ characters)",
     ),
     Setting("", "CALLHOOK_TELPHIN_LIMIT", "", "`10`", "Telphin subscriptions a client may create"),
+    Setting(
+        "secret_keys",
+        "CALLHOOK_SECRET_KEYS",
+        "",
+        "none: secrets stored in clear (logged at start)",
+        "Fernet keys that encrypt secrets at rest: TOML a list, the environment comma-separated; "
+        "the first encrypts, all decrypt (`callhook secrets new-key`, `callhook secrets rotate`; docs/api.md)",
+    ),
 )
 
 
@@ -271,6 +283,15 @@ def render_markdown() -> str:
 
 
 EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
+def _secret_keys(keys: list[str]) -> list[str]:
+    from callhook.store.sealed import check_keys
+
+    try:
+        return check_keys(keys)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -387,6 +408,11 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             except MappingError as exc:
                 raise ConfigError(f"config file {path}: {exc}") from None
             extra["actions"] = mapped
+        file_keys = section.pop("secret_keys", None)
+        if file_keys is not None:
+            if not isinstance(file_keys, list) or not all(isinstance(k, str) for k in file_keys):
+                raise ConfigError(f"config file {path}: secret_keys: expected a list of Fernet keys")
+            extra["secret_keys"] = _secret_keys(file_keys)
         for key, v in section.items():
             if key not in types or key == "extra":
                 raise ConfigError(f"config file {path}: unknown key {key!r}")
@@ -406,6 +432,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
                 raise ConfigError("CALLHOOK_TENANT_TOKENS: expected tenant:token pairs, tokens of 16+ characters")
             tokens[token] = tenant
         extra["tenant_tokens"] = tokens
+    if environ.get("CALLHOOK_SECRET_KEYS", ""):
+        extra["secret_keys"] = _secret_keys(environ["CALLHOOK_SECRET_KEYS"].split(","))
     if "CALLHOOK_TELPHIN_LIMIT" in environ:
         extra["telphin_limit"] = _coerce("CALLHOOK_TELPHIN_LIMIT", environ["CALLHOOK_TELPHIN_LIMIT"], int)
     values["extra"] = extra

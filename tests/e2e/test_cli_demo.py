@@ -78,7 +78,8 @@ def test_demo_stops_cleanly_on_sigint_and_serves_the_api_meanwhile(tmp_path: Pat
         hooks = json.load(resp)
     assert sorted(h["dialect"] for h in hooks) == sorted(DIALECTS)
     assert [h["auth"]["username"] for h in hooks if h["dialect"] == "voipex"] == ["demo"]
-    assert all("password" not in json.dumps(h) for h in hooks)
+    assert all("password" not in (h["auth"] or {}) for h in hooks)  # write-only: only has_password
+    assert [h["auth"]["has_password"] for h in hooks if h["dialect"] == "voipex"] == [True]
     rc, out = demo.stop(signal.SIGINT)
     assert rc == 0, demo.stderr[-3000:]
     assert re.search(r"^receiver: received \d+ requests", out, re.MULTILINE)

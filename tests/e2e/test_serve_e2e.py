@@ -160,11 +160,12 @@ def test_recording_to_webhooks_in_two_dialects(world: tuple[ReplayAmi, Receiver,
         {
             "url": base + "/voipex",
             "dialect": "voipex",
-            "auth": {"type": "basic", "username": "crm", "password": "secret"},
+            "auth": {"type": "basic", "username": "crm", "password": "e2e-basic-pw-31"},
         },
     )
     assert st == 201
-    assert "password" not in json.dumps(voipex)
+    assert "e2e-basic-pw-31" not in json.dumps(voipex)
+    assert voipex["auth"] == {"type": "basic", "username": "crm", "has_password": True}
     st, _ = api(port, "POST", "/api/v1/webhooks", {"url": base + "/pbx2is", "dialect": "pbx2is", "method": "GET"})
     assert st == 201
     time.sleep(1.2)  # let the accepter see the new subscriptions
@@ -187,7 +188,7 @@ def test_recording_to_webhooks_in_two_dialects(world: tuple[ReplayAmi, Receiver,
     assert receiver.of("/voipex")[0]["From"] == t["caller"]
     assert receiver.of("/voipex")[0]["To"] == t["did"]
     auth = {r["headers"].get("authorization") for r in receiver.requests if r["path"] == "/voipex"}
-    assert auth == {"Basic " + base64.b64encode(b"crm:secret").decode()}
+    assert auth == {"Basic " + base64.b64encode(b"crm:e2e-basic-pw-31").decode()}
     assert [r["event"] for r in receiver.of("/pbx2is")] == ["dial", "answer_internal", "hangup_internal", "endcall"]
     assert all(r["method"] == "GET" for r in receiver.requests if r["path"].startswith("/pbx2is"))
 

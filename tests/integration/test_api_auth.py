@@ -24,6 +24,7 @@ SAMPLE = {
     "agent_id": "1",
     "event_id": "1",
     "dialect": "voipex",
+    "token_id": "tok_x",
 }
 
 
@@ -71,7 +72,10 @@ def _seed_tenant(api: Api, token: str, tenant: str, exten: str, call: str) -> di
         token,
         json={"url": f"http://{tenant}.example/t", "event_type": "agent-login", "method": "GET"},
     ).json()["id"]
-    api.post("/api/v1/directory/extensions", token, json={"number": exten, "channel": f"PJSIP/{exten}"})
+    r = api.post(  # the admin assigns a tenant its extensions
+        "/api/v1/directory/extensions", json={"number": exten, "channel": f"PJSIP/{exten}", "tenant": tenant}
+    )
+    assert r.status_code == 201, r.text
     api.accept(*ended_call(call, "777", exten, answered=True, tenant=tenant, by=exten))
     dlv = api.get("/api/v1/deliveries", token).json()["items"][0]["id"]
     return {"webhook": wid, "telphin": str(tph), "exten": exten, "call": call, "delivery": str(dlv)}

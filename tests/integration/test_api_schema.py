@@ -8,7 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from schemathesis.config import SchemathesisConfig
-from test_api_support import ADMIN, TestHub, auth
+from test_api_support import ADMIN, TOKEN_A, TestHub, auth
 
 from callhook.api.app import create_app
 from callhook.store.memory import MemoryStore
@@ -36,4 +36,13 @@ def test_the_document_is_complete() -> None:
 def test_no_server_errors_and_answers_match_the_schema(case: schemathesis.Case) -> None:
     case.call_and_validate(
         headers=auth(ADMIN), checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
+    )
+
+
+@schema.parametrize()
+@settings(max_examples=3, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+def test_no_server_errors_with_a_tenant_token(case: schemathesis.Case) -> None:
+    """The tenant's code paths (scoping, ownership, read-only checks): no 5xx either."""
+    case.call_and_validate(
+        headers=auth(TOKEN_A), checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
     )

@@ -62,7 +62,7 @@ DIRECTORY = {
     "trunks": [{"name": "trunk", "channel": "PJSIP/trunk", "outbound_prefix": "0"}],
     "queues": [
         {"name": "NOC", "members": ["20", "21"], "service_level": 20},
-        {"name": "SALES", "members": ["30"], "service_level": 10},
+        {"name": "SALES", "members": ["30"], "service_level": 10, "tenant": "globex"},
     ],
 }
 

@@ -15,7 +15,7 @@ VOIPEX = {
     "dialect": "voipex",
     "auth": {"type": "basic", "username": "crm", "password": "s3cret-pw"},
     "events": ["Ringing", "Hangup"],
-    "secret": "whsec_c2VjcmV0LWtleQ==",
+    "secret": "whsec_c2VjcmV0LWtleS1vZi0yNC1ieXRlcyEh",
     "headers": {"X-Crm": "1"},
 }
 
@@ -27,11 +27,12 @@ def test_create_returns_the_stored_object_without_secrets(api: Api, caplog: pyte
     body = r.json()
     assert body["id"].startswith("wh_")
     assert body["method"] == "POST"  # voipex's default
-    assert body["auth"] == {"type": "basic", "username": "crm"}
+    assert body["auth"] == {"type": "basic", "username": "crm", "has_password": True}
+    assert body["headers"] == {"X-Crm": "****"}  # configured header values are write-only too
     assert body["has_secret"] is True
     assert body["events"] == ["call.hangup", "call.ringing"]
     assert "s3cret-pw" not in r.text
-    assert "c2VjcmV0" not in r.text
+    assert "c2VjcmV0" not in r.text  # the key's base64
     for path in ("/api/v1/webhooks", f"/api/v1/webhooks/{body['id']}"):
         got = api.get(path)
         assert got.status_code == 200
@@ -85,7 +86,7 @@ def test_patch_and_delete(api: Api) -> None:
         False,
         ["call.answered"],
     )
-    assert r.json()["auth"] == {"type": "basic", "username": "crm"}  # untouched
+    assert r.json()["auth"] == {"type": "basic", "username": "crm", "has_password": True}  # untouched
     stored = api.run(api.hub.store.get_subscription(wid, with_secrets=True))
     assert stored.auth.password == "s3cret-pw"
     assert stored.secret

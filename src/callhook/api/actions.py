@@ -43,9 +43,21 @@ _FAILURES: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(tags=["actions"], responses=_FAILURES)
 
-Exten = Annotated[str, Query(min_length=1, max_length=64, description="the extension")]
-QueueName = Annotated[str, Query(min_length=1, max_length=64)]
-Number = Annotated[str, Field(min_length=1, max_length=64)]
+# What reaches the PBX is checked here, before any AMI action is built: a dial string
+# holds digits, * and # (a leading + for an international number); an extension,
+# as the directory writes it, also letters and . _ -; a queue name no separators of
+# a dial string or an AMI header; a pause reason no line break.
+DIAL = r"^\+?[0-9*#]+$"
+EXTEN = r"^[0-9A-Za-z*#+._-]+$"
+QUEUE = r"^[^\s,;|&/:\x00-\x1f\x7f]+$"
+REASON = r"^[^\x00-\x1f\x7f]*$"
+Exten = Annotated[str, Query(min_length=1, max_length=64, pattern=EXTEN, description="the extension")]
+QueueName = Annotated[str, Query(min_length=1, max_length=64, pattern=QUEUE)]
+OptQueue = Annotated[str, Query(max_length=64, pattern=r"^$|" + QUEUE[1:])]
+Reason = Annotated[str, Query(max_length=128, pattern=REASON)]
+Number = Annotated[str, Field(min_length=1, max_length=64, pattern=EXTEN)]
+DialNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=DIAL, description="digits, * # and a leading +")]
+QueueField = Annotated[str, Field(min_length=1, max_length=64, pattern=QUEUE)]
 
 
 class ActionOut(BaseModel):
@@ -58,7 +70,7 @@ class ActionOut(BaseModel):
 class DialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exten: Number
-    number: Number
+    number: DialNumber
 
 
 class ExtenIn(BaseModel):
@@ -69,18 +81,20 @@ class ExtenIn(BaseModel):
 class AgentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exten: Number
-    queue: Number
+    queue: QueueField
 
 
 class PauseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exten: Number
-    queue: Annotated[str, Field(max_length=64)] = ""
-    reason: Annotated[str, Field(max_length=128)] = ""
+    queue: Annotated[str, Field(max_length=64, pattern=r"^$|" + QUEUE[1:])] = ""
+    reason: Annotated[str, Field(max_length=128, pattern=REASON)] = ""
 
 
 def _check(request: Request, p: Principal, exten: str, queue: str = "") -> Any:
     hub = request.app.state.hub
+    if p.read_only:  # the vendor's GET spelling acts too
+        raise HTTPException(status_code=403, detail="this token is read-only")
     ext = hub.directory.extension(exten)
     if ext is None or not p.sees(ext.tenant):
         raise HTTPException(status_code=404, detail=f"unknown extension {exten!r}")
@@ -135,7 +149,10 @@ async def pause(request: Request, p: Principal, exten: str, paused: bool, reason
 # ------------------------------------------------------------------ the vendor's GET spelling
 @router.get("/dial", response_model=ActionOut)
 async def get_dial(
-    request: Request, p: VendorAuth, exten: Exten, number: Annotated[str, Query(min_length=1, max_length=64)]
+    request: Request,
+    p: VendorAuth,
+    exten: Exten,
+    number: Annotated[str, Query(min_length=1, max_length=64, pattern=DIAL, description="digits, * # and a leading +")],
 ) -> ActionOut:
     """Click-to-dial: ring ``exten``; once it answers, dial ``number`` from it."""
     return await dial(request, p, exten, number)
@@ -162,17 +179,15 @@ async def get_pause(
     request: Request,
     p: VendorAuth,
     exten: Exten,
-    reason: Annotated[str, Query(max_length=128)] = "",
-    queue: Annotated[str, Query(max_length=64)] = "",
+    reason: Reason = "",
+    queue: OptQueue = "",
 ) -> ActionOut:
     """Pause the agent in ``queue``, or in every queue when none is given."""
     return await pause(request, p, exten, True, reason, queue)
 
 
 @router.get("/agent/unpause", response_model=ActionOut)
-async def get_unpause(
-    request: Request, p: VendorAuth, exten: Exten, queue: Annotated[str, Query(max_length=64)] = ""
-) -> ActionOut:
+async def get_unpause(request: Request, p: VendorAuth, exten: Exten, queue: OptQueue = "") -> ActionOut:
     return await pause(request, p, exten, False, "", queue)
 
 

@@ -134,7 +134,7 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
                 name=name,
                 strategy=q.strategy if q else "",
                 service_level=q.service_level if q else 20,
-                members=list(q.members) if q else [],
+                members=list(directory.members_seen(q, p.tenant)) if q else [],
                 logged_in=len(mine),
                 paused=sum(a.paused for a in mine),
                 in_call=sum(a.in_call for a in mine),

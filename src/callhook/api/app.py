@@ -9,7 +9,9 @@ dashboard (:mod:`callhook.dashboard`) is mounted at ``/`` and ``/dashboard/``.
 
 Errors are JSON: ``{"detail": ...}`` (FastAPI's form; validation errors list the
 field's location and the reason, never the rejected value, which may be a
-password), except ingest's 400 ``{"error", "field"}``. A store failure is a 503.
+password), except ingest's 400 ``{"error", "field"}``. A JSON body sent without
+``Content-Type: application/json`` is a 415 whose detail names the header. A store
+failure is a 503.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from callhook.api import (
     statistics,
     stream,
     telphin,
+    tokens,
     webhooks,
 )
 from callhook.api.auth import parse_tenant_tokens
@@ -62,12 +65,36 @@ ROUTERS = (
     actions,
     telphin,
     ingest,
+    tokens,
 )
+
+
+def _not_json(request: Request, errors: list[dict[str, Any]]) -> bool:
+    """A JSON body route given a body that was not declared JSON (FastAPI then validates the raw bytes)."""
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return False
+    return any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "missing" for e in errors)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    if _not_json(request, errors):
+        given = request.headers.get("content-type", "")
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "loc": ["header", "content-type"],
+                        "msg": "the body must be sent with Content-Type: application/json"
+                        + (f", not {given[:100]!r}" if given else " (the header is missing)"),
+                        "type": "unsupported_media_type",
+                    }
+                ]
+            },
+            status_code=415,
+        )
     return JSONResponse({"detail": errors}, status_code=422)
 
 
@@ -89,6 +116,7 @@ def create_app(hub: Any) -> FastAPI:
     if getattr(hub, "sessions", None) is None:
         hub.sessions = SessionBook()  # browser sessions; the hub keeps them so a sign-in link can be issued
     app.state.sessions = hub.sessions
+    app.add_middleware(tokens.AuditLog, fastapi_app=app)  # who changed what, when (GET /api/v1/audit)
     app.add_middleware(BodySizeLimit, max_bytes=int(getattr(hub.config, "max_body_bytes", 1 << 20)))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)

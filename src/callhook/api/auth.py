@@ -7,7 +7,14 @@ Telphin) also takes HTTP Basic with the token as the password, since those clien
 can often only be configured with a user name and a password.
 
 Tenant tokens come from ``hub.config.extra["tenant_tokens"]``: a mapping token ->
-tenant (or the ``CALLHOOK_TENANT_TOKENS`` text ``tenant:token,tenant2:token2``).
+tenant (or the ``CALLHOOK_TENANT_TOKENS`` text ``tenant:token,tenant2:token2``), and
+from the tokens the admin makes through ``/api/v1/tokens`` (:mod:`callhook.api.tokens`):
+those are looked up by their SHA-256 in a copy of the token table that is read again
+at most every ``TOKEN_REFRESH`` seconds (at once after a change made here; before
+routing, by :class:`callhook.api.tokens.AuditLog`, so the dashboard sign-in sees
+them too), so a revoked or expired token stops working within that time on every
+process. Such a
+token may be read-only: any request but GET/HEAD is then a 403.
 
 Without an ``Authorization`` header, a browser session (:mod:`callhook.api.sessions`)
 is taken from its cookie, but only with the session's CSRF value in the
@@ -19,7 +26,9 @@ wrong CSRF value is a 403. The session is put in ``request.state.session``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -27,7 +36,20 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 
-__all__ = ["Principal", "parse_tenant_tokens", "principal", "require", "require_vendor", "token_principal"]
+__all__ = [
+    "TOKEN_REFRESH",
+    "Principal",
+    "hash_token",
+    "parse_tenant_tokens",
+    "principal",
+    "refresh_tokens",
+    "require",
+    "require_vendor",
+    "token_principal",
+]
+
+TOKEN_REFRESH = 2.0  # seconds a process may go on trusting its copy of the token table
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 bearer = HTTPBearer(auto_error=False, description="The admin token or a tenant token.")
 basic = HTTPBasic(auto_error=False, description="Vendor routes only: any user name, the token as the password.")
@@ -36,6 +58,13 @@ basic = HTTPBasic(auto_error=False, description="Vendor routes only: any user na
 @dataclass(frozen=True, slots=True)
 class Principal:
     tenant: str | None  # None: admin
+    read_only: bool = False
+    token_id: str = ""  # a token made through the API: its id (a revoked one ends its sessions too)
+    actor: str = ""  # who, for the audit log: "admin", "tenant acme (configured token)", "token tok_.. (name)"
+
+    @property
+    def who(self) -> str:
+        return self.actor or ("admin" if self.tenant is None else f"tenant {self.tenant} (configured token)")
 
     @property
     def is_admin(self) -> bool:
@@ -64,6 +93,29 @@ def token_principal(request: Request, token: str) -> Principal | None:
     return _lookup(request, token)
 
 
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def refresh_tokens(request: Request | Any, *, now: bool = False) -> None:
+    """Read the token table again if the copy is older than TOKEN_REFRESH (or ``now``).
+
+    ``request`` is a request, or the app itself (the middleware refreshes before routing,
+    so the dashboard's sign-in, which looks a token up without awaiting, has a fresh copy)."""
+    from callhook.api.tokens import tokens_of
+
+    app = request.app if isinstance(request, Request) else request
+    state = app.state
+    loaded = getattr(state, "api_tokens_at", None)
+    mono = time.monotonic()
+    if not now and loaded is not None and mono - loaded < TOKEN_REFRESH:
+        return
+    records = await tokens_of(app).list_tokens()
+    state.api_tokens = {t.token_hash: t for t in records}
+    state.api_token_ids = {t.id: t for t in records}
+    state.api_tokens_at = mono
+
+
 def _lookup(request: Request, token: str) -> Principal | None:
     if not token:
         return None
@@ -75,6 +127,12 @@ def _lookup(request: Request, token: str) -> Principal | None:
     for tok, tenant in tenants.items():  # no early exit: the time does not tell which token matched
         if hmac.compare_digest(token.encode(), tok.encode()):
             found = Principal(tenant)
+    if found is None:
+        rec = getattr(request.app.state, "api_tokens", {}).get(hash_token(token))
+        if rec is not None and rec.valid_at(hub.now()):
+            found = Principal(
+                rec.tenant, read_only=rec.read_only, token_id=rec.id, actor=f"token {rec.id} ({rec.name})"
+            )
     return found
 
 
@@ -89,8 +147,12 @@ def _from_session(request: Request) -> Principal | None:
         given = request.query_params.get("csrf", "")
     if not hmac.compare_digest(given.encode(), session.csrf.encode()):
         raise HTTPException(status_code=403, detail="a signed-in browser must send the X-Callhook-CSRF header")
-    request.state.session = session
     p: Principal = session.principal
+    if p.token_id:  # signed in with a token made through the API: only while it is valid
+        rec = getattr(request.app.state, "api_token_ids", {}).get(p.token_id)
+        if rec is None or not rec.valid_at(request.app.state.hub.now()):
+            return None
+    request.state.session = session
     return p
 
 
@@ -116,26 +178,35 @@ def _unauthorized(basic_too: bool) -> HTTPException:
     return HTTPException(status_code=401, detail="missing or invalid token", headers={"WWW-Authenticate": challenge})
 
 
-def require(
-    request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
-) -> Principal:
-    """FastAPI dependency: a valid bearer token, else 401."""
-    p = principal(request)
-    if p is None:
-        raise _unauthorized(False)
+def _admit(request: Request, p: Principal) -> Principal:
+    if p.read_only and request.method not in SAFE_METHODS:
+        raise HTTPException(status_code=403, detail="this token is read-only")
+    request.state.principal = p  # the audit log's "who"
     return p
 
 
-def require_vendor(
+async def require(
+    request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
+) -> Principal:
+    """FastAPI dependency: a valid bearer token, else 401."""
+    await refresh_tokens(request)
+    p = principal(request)
+    if p is None:
+        raise _unauthorized(False)
+    return _admit(request, p)
+
+
+async def require_vendor(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
     _basic: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None,
 ) -> Principal:
     """FastAPI dependency for the vendor routes: a bearer token or Basic with the token as password."""
+    await refresh_tokens(request)
     p = principal(request, allow_basic=True)
     if p is None:
         raise _unauthorized(True)
-    return p
+    return _admit(request, p)
 
 
 Auth = Annotated[Principal, Depends(require)]

@@ -27,6 +27,8 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
 
 Id = Annotated[str | None, Query(max_length=128)]
+MAX_ID = 2**63 - 1  # the stores' id column (a signed 64-bit integer); a larger id names nothing
+DeliveryId = Annotated[int, PathParam(description="a delivery id (an id out of range is a 404)")]
 MAX_BODY_SHOWN = 64 * 1024
 MAX_CALL_DELIVERIES = 500
 
@@ -132,9 +134,14 @@ def _cursor(before: str | None) -> int | None:
     if before is None:
         return None
     try:
-        return int(before)
+        return max(-MAX_ID, min(int(before), MAX_ID))  # past the last id possible: the same page
     except ValueError:
         raise invalid("query", "before", "expected a delivery id") from None
+
+
+def _known(delivery_id: int) -> None:
+    if not 1 <= delivery_id <= MAX_ID:
+        raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
 
 
 @router.get("/deliveries", response_model=PageOut[DeliveryOut])
@@ -168,8 +175,9 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
-async def get_delivery(delivery_id: int, request: Request, p: Auth) -> DeliveryDetail:
+async def get_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryDetail:
     """One delivery with every attempt made."""
+    _known(delivery_id)
     found = await request.app.state.hub.store.get_delivery(delivery_id, tenant=p.tenant)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
@@ -182,8 +190,9 @@ async def get_delivery(delivery_id: int, request: Request, p: Auth) -> DeliveryD
     response_model=DeliveryOut,
     responses={409: {"description": "the delivery is not dead or expired"}},
 )
-async def retry_delivery(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
+async def retry_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryOut:
     """A dead or expired delivery back to pending, due now."""
+    _known(delivery_id)
     hub = request.app.state.hub
     found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
     if found is None:
@@ -204,8 +213,9 @@ async def retry_delivery(delivery_id: int, request: Request, p: Auth) -> Deliver
     response_model=DeliveryOut,
     responses={409: {"description": "the delivery is not pending"}},
 )
-async def send_now(delivery_id: int, request: Request, p: Auth) -> DeliveryOut:
+async def send_now(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryOut:
     """A pending delivery waiting for its next retry: due now (after the endpoint recovered)."""
+    _known(delivery_id)
     hub = request.app.state.hub
     if not await hub.store.expedite(delivery_id, hub.now(), tenant=p.tenant):
         found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)

@@ -4,10 +4,14 @@ An edit builds a new :class:`Directory` value and installs it on the hub, the
 tracker (and its agent book) and the PBX actions at once, so they never disagree.
 Edits live in memory only: a restart reads the directory file again.
 
-Tenants: each extension has a tenant. A tenant token sees and edits only its own
-extensions (another tenant's is a 404; a number taken by any tenant is a 409, the
-numbering plan is shared), sees the queues it has members in, and neither sees
-trunks nor edits trunks and queues (403): those are the PBX's, the admin's.
+Ownership (the table is in docs/api.md): every device, extension number, login,
+DID and queue belongs to one tenant, and only the admin assigns or moves them:
+creating and deleting extensions, changing an extension's number, channel, login,
+tenant or Telphin agent id / extension name, and every trunk and queue edit take the admin token (403 otherwise). A
+tenant token sees only its own extensions (another tenant's is a 404) and may change
+their ``name`` and ``email``. A number, device or login held by anyone else is a 409
+(:func:`callhook.core.directory.claim_error`), for the admin too. A tenant sees the
+queues it owns or has members in, with only its own extensions as members.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
-from callhook.core.directory import Directory, Extension, Queue, Trunk
+from callhook.core.directory import Directory, Extension, Queue, Trunk, claim_error
 
 __all__ = ["install", "router"]
 
@@ -34,17 +38,27 @@ router = APIRouter(
 )
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")]
+# What a dial string may hold as an extension: digits, letters, * # + . _ -
+Number = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z*#+._-]+$")]
+Device = Annotated[
+    str,
+    Field(
+        max_length=128,
+        pattern=r"^$|^[A-Za-z0-9_]+/[A-Za-z0-9_.@:+*#-]+$",
+        description="the device, TECH/resource without the channel suffix, e.g. PJSIP/20",
+    ),
+]
 Text = Annotated[str, Field(max_length=256)]
 Key = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class ExtensionModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    number: Name
+    number: Number
     name: Text = ""
     login: Text = ""
     email: Text = ""
-    channel: Annotated[str, Field(max_length=128, description="the device, e.g. PJSIP/20")] = ""
+    channel: Device = ""
     tenant: Text = ""
     agent_id: Annotated[str, Field(max_length=64, description="Telphin: the agent's id when not the number")] = ""
     extension_name: Annotated[str, Field(max_length=256, description="Telphin: e.g. 000*094@ringme.ru")] = ""
@@ -53,7 +67,7 @@ class ExtensionModel(BaseModel):
 class TrunkModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
-    channel: Annotated[str, Field(min_length=1, max_length=128)]
+    channel: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_]+/[A-Za-z0-9_.@:+*#-]+$")]
     outbound_prefix: Annotated[str, Field(max_length=16)] = ""
 
 
@@ -61,8 +75,9 @@ class QueueModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
     strategy: Annotated[str, Field(max_length=32)] = "ringall"
-    members: Annotated[list[Name], Field(max_length=1000)] = Field(default_factory=list)
+    members: Annotated[list[Number], Field(max_length=1000)] = Field(default_factory=list)
     service_level: Annotated[int, Field(ge=1, le=3600, description="seconds")] = 20
+    tenant: Annotated[str, Field(max_length=256, description="the owner; empty: the directory's tenant")] = ""
 
 
 class DirectoryOut(BaseModel):
@@ -111,18 +126,25 @@ def _trunk(t: Trunk) -> TrunkModel:
     return TrunkModel(name=t.name, channel=t.channel, outbound_prefix=t.outbound_prefix)
 
 
-def _queue(q: Queue) -> QueueModel:
-    return QueueModel(name=q.name, strategy=q.strategy, members=list(q.members), service_level=q.service_level)
+def _queue(d: Directory, q: Queue, p: Principal) -> QueueModel:
+    return QueueModel(
+        name=q.name,
+        strategy=q.strategy,
+        members=list(d.members_seen(q, p.tenant)),
+        service_level=q.service_level,
+        tenant=d.queue_tenant(q),
+    )
 
 
-def _admin(p: Principal) -> None:
+def _admin(p: Principal, what: str = "trunks and queues are") -> None:
     if not p.is_admin:
-        raise HTTPException(status_code=403, detail="trunks and queues are edited with the admin token")
+        raise HTTPException(status_code=403, detail=f"{what} edited with the admin token")
 
 
 def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
-    names = set(visible_queues(hub.directory, agents_seen(hub, p), p))  # live members count too
-    return [q for q in hub.directory.queues if q.name in names]
+    d: Directory = hub.directory
+    names = set(visible_queues(d, agents_seen(hub, p), p))  # live members count too
+    return [q for q in d.queues if q.name in names or (p.tenant is not None and d.queue_tenant(q) == p.tenant)]
 
 
 # ------------------------------------------------------------------ whole
@@ -134,7 +156,7 @@ async def get_directory(request: Request, p: Auth) -> DirectoryOut:
         tenant=d.tenant if p.is_admin else p.tenant or "",
         extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
         trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
-        queues=[_queue(q) for q in _queues_seen(hub, p)],
+        queues=[_queue(d, q, p) for q in _queues_seen(hub, p)],
     )
 
 
@@ -146,10 +168,26 @@ def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
     return e
 
 
+# What a tenant token may change on its own extension; the rest is the admin's to assign.
+TENANT_FIELDS = ("name", "email")
+
+
 def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None) -> ExtensionModel:
     d: Directory = hub.directory
-    if p.tenant is not None and body.tenant and body.tenant != p.tenant:
-        raise HTTPException(status_code=403, detail="a tenant token can only edit its own tenant's extensions")
+    old = d.extension(replacing) if replacing is not None else None
+    if p.tenant is not None:
+        if old is None:
+            raise HTTPException(status_code=403, detail="extensions are added with the admin token")
+        for name in ("number", "channel", "login", "tenant", "agent_id", "extension_name"):
+            given = getattr(body, name)
+            if name in ("tenant", "agent_id", "extension_name") and not given:
+                continue  # left out: unchanged
+            if given != getattr(old, name):
+                raise HTTPException(
+                    status_code=403,
+                    detail=f"{name}: only the admin token assigns an extension's {name}; "
+                    f"a tenant may change {' and '.join(TENANT_FIELDS)}",
+                )
     new = Extension(
         number=body.number,
         name=body.name,
@@ -157,11 +195,12 @@ def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None
         email=body.email,
         channel=body.channel,
         tenant=p.tenant if p.tenant is not None else (body.tenant or d.tenant),
-        agent_id=body.agent_id,
-        extension_name=body.extension_name,
+        agent_id=body.agent_id or (old.agent_id if old is not None and p.tenant is not None else ""),
+        extension_name=body.extension_name or (old.extension_name if old is not None and p.tenant is not None else ""),
     )
-    if body.number != replacing and d.extension(body.number) is not None:
-        raise HTTPException(status_code=409, detail=f"extension {body.number!r} exists")
+    problem = claim_error(d, new, replacing)
+    if problem is not None:
+        raise HTTPException(status_code=409, detail=problem)
     exts = [e for e in d.extensions if e.number != replacing] + [new]
     taken = [e.agent_id for e in exts if e.agent_id] + [r.agent_id for r in d.remote_agents]
     if new.agent_id and taken.count(new.agent_id) > 1:
@@ -198,6 +237,7 @@ async def put_extension(number: Key, body: ExtensionModel, request: Request, p: 
 async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
     hub = request.app.state.hub
     _owned_ext(hub, p, number)
+    _admin(p, "extensions are")
     d: Directory = hub.directory
     install(hub, _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)))
     return Response(status_code=204)
@@ -218,6 +258,11 @@ async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> T
     d: Directory = hub.directory
     if body.name != name and any(t.name == body.name for t in d.trunks):
         raise HTTPException(status_code=409, detail=f"trunk {body.name!r} exists")
+    if (e := d.extension_of_channel(body.channel)) is not None:
+        raise HTTPException(status_code=409, detail=f"channel: device {body.channel!r} is extension {e.number!r}'s")
+    t_old = d.trunk_of_channel(body.channel)
+    if t_old is not None and t_old.name != name:
+        raise HTTPException(status_code=409, detail=f"channel: device {body.channel!r} is trunk {t_old.name!r}'s")
     new = Trunk(name=body.name, channel=body.channel, outbound_prefix=body.outbound_prefix)
     install(hub, _rebuild(d, trunks=(*(t for t in d.trunks if t.name != name), new)))
     return _trunk(new)
@@ -236,7 +281,8 @@ async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
 
 @router.get("/queues", response_model=list[QueueModel])
 async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
-    return [_queue(q) for q in _queues_seen(request.app.state.hub, p)]
+    d: Directory = request.app.state.hub.directory
+    return [_queue(d, q, p) for q in _queues_seen(request.app.state.hub, p)]
 
 
 @router.put("/queues/{name}", response_model=QueueModel)
@@ -247,9 +293,15 @@ async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> Q
     d: Directory = hub.directory
     if body.name != name and d.queue(body.name) is not None:
         raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
-    new = Queue(name=body.name, strategy=body.strategy, members=tuple(body.members), service_level=body.service_level)
+    new = Queue(
+        name=body.name,
+        strategy=body.strategy,
+        members=tuple(body.members),
+        service_level=body.service_level,
+        tenant=body.tenant or d.tenant,
+    )
     install(hub, _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new)))
-    return _queue(new)
+    return _queue(hub.directory, new, p)
 
 
 @router.delete("/queues/{name}", status_code=204)

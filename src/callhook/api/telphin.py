@@ -18,6 +18,9 @@ Seed 004 puts a GET's data "in the request header"; its PHP example reads the qu
 string, which stays the default. callhook's one extension of the vendor's body,
 ``get_data_header`` (optional, on POST and PUT), names the header that carries the
 urlencoded data instead (docs/dialects.md, telphin); the answers stay the vendor's.
+Secrets: an answer's ``url`` has its user-info password and secret query values
+masked as ``****`` (:func:`callhook.delivery.redact.mask_url`); a PUT that sends that
+masked URL back keeps the stored one. ``client_id`` is letters, digits and ``_.@-``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
 from callhook.api.webhooks import GetDataHeader, check_url, subscriptions_changed
 from callhook.core.subscription import Dialect, Subscription
+from callhook.delivery.redact import mask_url
 
 __all__ = ["router"]
 
@@ -44,7 +48,7 @@ _CANONICAL = {"agent-login": "agent.login", "agent-logout": "agent.logout"}
 _NAME = {v: k for k, v in _CANONICAL.items()}
 PREFIX = "tph_"
 
-ClientId = Annotated[str, Path(min_length=1, max_length=64)]
+ClientId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 AgentType = Annotated[Literal["local", "remote"], Path()]
 AgentId = Annotated[int, Path(ge=0, le=2**53)]
 EventId = Annotated[int, Path(ge=1, le=2**53)]
@@ -88,7 +92,10 @@ class Limits(BaseModel):
 def _out(sub: Subscription) -> AgentEvent:
     etype = next(iter(sub.events), "agent.login")
     return AgentEvent(
-        url=sub.url, id=int(sub.id.removeprefix(PREFIX)), method=sub.method, event_type=_NAME.get(etype, etype)
+        url=mask_url(sub.url),
+        id=int(sub.id.removeprefix(PREFIX)),
+        method=sub.method,
+        event_type=_NAME.get(etype, etype),
     )
 
 
@@ -218,7 +225,7 @@ async def update_event(
     sub = await _one(request, p, client_id, agent_type, agent_id, event_id)
     full = await hub.store.get_subscription(sub.id, tenant=p.tenant, with_secrets=True) or sub
     changes: dict[str, Any] = {}
-    if body.url is not None:
+    if body.url is not None and body.url != mask_url(full.url):  # the masked URL read back: unchanged
         changes["url"] = _url(body.url)
     if body.method is not None:
         changes["method"] = body.method

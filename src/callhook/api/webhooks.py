@@ -1,8 +1,16 @@
 """``/api/v1/webhooks``: the subscriptions (the contract in the HTTP API issue).
 
 Passwords and secrets are write-only: accepted on create and update, never returned
-(``auth.username`` and ``has_secret`` are). A tenant token creates subscriptions in
-its own tenant and sees only those.
+(``auth.username``, ``auth.has_password`` and ``has_secret`` are). The URL and the URL
+template come back with the password of their user info and the values of secret
+query parameters as ``****``, and every configured header value as ``****``
+(:mod:`callhook.delivery.redact`). A PATCH that sends such a masked value back
+unchanged keeps the stored one. A tenant token creates subscriptions in its own
+tenant and sees only those.
+
+Validated at the door (422 naming the field): the URL, the signing secret
+(:func:`~callhook.core.subscription.check_secret`), the URL template (pbx2is only,
+an http(s) URL with known placeholders), the header names and values.
 """
 
 from __future__ import annotations
@@ -21,9 +29,19 @@ from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.core import dialects
 from callhook.core.dialects import telphin
+from callhook.core.dialects.pbx2is import TEMPLATE_NAMES
 from callhook.core.events import EventType
 from callhook.core.retry import MAX_CLIENT_ERROR_ATTEMPTS, MAX_DELAY, MAX_SCHEDULE, RetryOverride, check_lifetimes
-from callhook.core.subscription import DEFAULT_METHOD, BasicAuth, Dialect, Filters, Subscription
+from callhook.core.subscription import (
+    DEFAULT_METHOD,
+    BasicAuth,
+    Dialect,
+    Filters,
+    Subscription,
+    check_secret,
+    check_url_template,
+)
+from callhook.delivery.redact import MASK, mask_headers, mask_url
 
 __all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
 
@@ -42,6 +60,7 @@ class AuthIn(BaseModel):
 class AuthOut(BaseModel):
     type: Literal["basic"] = "basic"
     username: str
+    has_password: bool = False
 
 
 class FiltersModel(BaseModel):
@@ -94,8 +113,12 @@ class RetryModel(BaseModel):
 
 
 def check_url(v: str) -> str:
-    parts = urlsplit(v)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError("must be an absolute http:// or https:// URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in v):
         raise ValueError("must be an absolute http:// or https:// URL")
     return v
 
@@ -117,6 +140,26 @@ def check_data_header(dialect: Dialect, value: str) -> None:
     """422 unless ``value`` is "" or the dialect is telphin (the one whose seed asks for it)."""
     if value and dialect is not Dialect.TELPHIN:
         raise _unprocessable("get_data_header", "only for the telphin dialect")
+
+
+def check_template(v: str) -> str:
+    """A pbx2is URL template: an absolute http(s) URL once filled, with known placeholders only."""
+    if not v:
+        return v
+    check_url_template(v, TEMPLATE_NAMES)
+    check_url(v.replace("{", "").replace("}", ""))
+    return v
+
+
+def _check_secret(v: str | None) -> str | None:
+    return None if v is None else check_secret(v)
+
+
+def _check_headers(v: dict[str, str] | None) -> dict[str, str] | None:
+    for k, val in (v or {}).items():
+        if not k or any(c in k for c in ":\r\n ") or any(c in val for c in "\r\n"):
+            raise ValueError(f"header {k!r}: invalid name or value")
+    return v
 
 
 class WebhookIn(BaseModel):
@@ -143,12 +186,20 @@ class WebhookIn(BaseModel):
     def _url(cls, v: str) -> str:
         return check_url(v)
 
+    @field_validator("url_template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        return check_template(v)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        return check_secret(v)
+
     @field_validator("headers")
     @classmethod
     def _headers(cls, v: dict[str, str]) -> dict[str, str]:
-        for k, val in v.items():
-            if not k or any(c in k for c in ":\r\n ") or any(c in val for c in "\r\n"):
-                raise ValueError(f"header {k!r}: invalid name or value")
+        _check_headers(v)
         return v
 
 
@@ -171,6 +222,21 @@ class WebhookPatch(BaseModel):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else check_url(v)
+
+    @field_validator("url_template")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        return None if v is None else check_template(v)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        return _check_secret(v)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_headers(v)
 
 
 class StatsOut(BaseModel):
@@ -205,13 +271,13 @@ class WebhookOut(BaseModel):
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
     return WebhookOut(
         id=sub.id,
-        url=sub.url,
+        url=mask_url(sub.url),
         dialect=sub.dialect,
         method=sub.method,
         events=sorted(sub.events),
-        url_template=sub.url_template,
-        auth=AuthOut(username=sub.auth.username) if sub.auth else None,
-        headers=dict(sub.headers),
+        url_template=mask_url(sub.url_template) if sub.url_template else "",
+        auth=AuthOut(username=sub.auth.username, has_password=bool(sub.auth.password)) if sub.auth else None,
+        headers=mask_headers(sub.headers),
         has_secret=has_secret,
         filters=FiltersModel(queue=sub.filters.queue, extension=sub.filters.extension, agent=sub.filters.agent),
         tenant=sub.tenant,
@@ -247,6 +313,11 @@ def _events(dialect: Dialect, names: list[str] | None) -> frozenset[str]:
         raise _unprocessable("events", str(exc)) from None
 
 
+def _template_fits(dialect: Dialect, template: str) -> None:
+    if template and dialect != Dialect.PBX2IS:
+        raise _unprocessable("url_template", f"only the pbx2is dialect fills a URL template, not {dialect.value}")
+
+
 def _tenant(p: Principal, requested: str) -> str:
     if p.tenant is not None:
         if requested and requested != p.tenant:
@@ -267,6 +338,7 @@ async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: 
 @router.post("", status_code=201, response_model=WebhookOut)
 async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookOut:
     hub = request.app.state.hub
+    _template_fits(body.dialect, body.url_template)
     method = body.method or DEFAULT_METHOD[body.dialect]
     check_data_header(body.dialect, body.get_data_header)
     sub = Subscription(
@@ -317,12 +389,20 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
         v = getattr(body, name)
         if v is not None:
             changes[name] = v
+    for name in ("url", "url_template"):  # the masked form read back unchanged: keep the stored value
+        if name in changes and getattr(sub, name) and changes[name] == mask_url(getattr(sub, name)):
+            del changes[name]
+    if "url_template" in changes:
+        _template_fits(sub.dialect, changes["url_template"])
     if body.events is not None:
         changes["events"] = _events(sub.dialect, body.events)
     if body.headers is not None:
-        changes["headers"] = dict(body.headers)
+        changes["headers"] = {k: sub.headers.get(k, v) if v == MASK else v for k, v in body.headers.items()}
     if body.auth is not None:
-        changes["auth"] = BasicAuth(body.auth.username, body.auth.password)
+        password = body.auth.password
+        if password == MASK and sub.auth is not None:
+            password = sub.auth.password
+        changes["auth"] = BasicAuth(body.auth.username, password)
     elif "auth" in body.model_fields_set:  # an explicit null removes the credentials
         changes["auth"] = None
     if body.filters is not None:

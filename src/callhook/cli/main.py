@@ -11,6 +11,7 @@ from typing import Any
 
 from callhook import __version__, logs
 from callhook.config import ConfigError, load
+from callhook.delivery.redact import install_log_redaction
 
 __all__ = ["main", "run_async"]
 
@@ -27,7 +28,7 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callhook.cli import check, demo, ops, receive, serve, simulate
+    from callhook.cli import check, demo, ops, receive, secrets_cmd, serve, simulate
 
     p = argparse.ArgumentParser(prog="callhook", description="Telephony events as durable, ordered webhooks.")
     p.add_argument("--version", action="version", version=f"callhook {__version__}")
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     ops.add_parsers(sub)
     ops.add_link_parser(sub)
     check.add_parser(sub)
+    secrets_cmd.add_parser(sub)
     return p
 
 
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"callhook: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(cfg.log_level, cfg.log_format, access_log=cfg.access_log)
+    install_log_redaction()  # no log line carries a password, token or signing secret
     try:
         return int(args.func(cfg, args))
     except ConfigError as exc:

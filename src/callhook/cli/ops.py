@@ -25,6 +25,7 @@ from typing import Any
 from callhook.cli.client import Api, ApiError, add_connection_flags, connect
 from callhook.config import Config
 from callhook.core.subscription import Dialect
+from callhook.delivery.redact import mask_url
 
 __all__ = ["add_link_parser", "add_parsers", "run"]
 
@@ -139,7 +140,7 @@ def webhooks_list(api: Api, args: argparse.Namespace) -> int:
             w["id"],
             w["dialect"],
             w["method"],
-            w["url"],
+            mask_url(w["url"]),  # the server masks it already; an older server's answer is masked here
             ",".join(w["events"]) or "all",
             " ".join(
                 x for x, on in (("signed", w["has_secret"]), ("basic", w["auth"]), ("disabled", not w["enabled"])) if on
@@ -182,7 +183,7 @@ def webhooks_add(api: Api, args: argparse.Namespace) -> int:
         headers[name.strip()] = value.strip()
     body["headers"] = headers
     w = api.request("POST", "/api/v1/webhooks", body=body)
-    _out(args, w, f"added {w['id']}: {w['dialect']} {w['method']} {w['url']}")
+    _out(args, w, f"added {w['id']}: {w['dialect']} {w['method']} {mask_url(w['url'])}")
     return 0
 
 

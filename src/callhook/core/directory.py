@@ -7,6 +7,14 @@ adapter reads the file, :func:`Directory.from_mapping` validates the data).
 Channel matching: Asterisk names channels ``<tech>/<resource>-<suffix>``
 (``IAX2/20-534``, ``PJSIP/20-0000001a``); the directory names the device without
 the suffix (``IAX2/20``). :meth:`Directory.device_of` strips the suffix.
+
+Ownership: every device (an extension's or a trunk's channel), extension number,
+agent login, DID and queue belongs to exactly one tenant (an extension's, a queue's
+or a DID's own ``tenant``, else the directory's). Two extensions never share a
+device or a login, and no extension uses a trunk's device: the tracker gives a call
+to the tenant of the device it rings on, so a shared device would hand one
+tenant's calls to another. :func:`claim_error` says why a new or changed extension
+may not be installed; :meth:`Directory.from_mapping` applies the same rules.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 
 from callhook.core.events import AgentInfo, Direction
 
-__all__ = ["Directory", "DirectoryError", "Extension", "Queue", "RemoteAgent", "Trunk", "device_of"]
+__all__ = ["Directory", "DirectoryError", "Extension", "Queue", "RemoteAgent", "Trunk", "claim_error", "device_of"]
 
 
 class DirectoryError(ValueError):
@@ -64,6 +72,7 @@ class Queue:
     strategy: str = "ringall"
     members: tuple[str, ...] = ()
     service_level: int = 20
+    tenant: str = ""  # "" in a Directory value built by hand: the directory's
 
 
 def device_of(channel: str) -> str:
@@ -153,6 +162,27 @@ class Directory:
                 return q
         return None
 
+    def queue_tenant(self, q: Queue) -> str:
+        return q.tenant or self.tenant
+
+    def did_tenant(self, number: str) -> str:
+        return self.did_tenants.get(number, "") or self.tenant
+
+    def members_seen(self, q: Queue, tenant: str | None) -> tuple[str, ...]:
+        """The queue's members a token of ``tenant`` may see (None: the admin, all of them)."""
+        if tenant is None:
+            return q.members
+        return tuple(m for m in q.members if (e := self._by_number.get(m)) is not None and e.tenant == tenant)
+
+    def device_owner(self, channel: str) -> str | None:
+        """Who holds this device: ``"extension 20"``, ``"trunk trunk"``, else None."""
+        dev = device_of(channel).lower()
+        if (e := self._by_device.get(dev)) is not None:
+            return f"extension {e.number}"
+        if (t := self._trunk_devices.get(dev)) is not None:
+            return f"trunk {t.name}"
+        return None
+
     def is_extension_number(self, number: str) -> bool:
         return number in self._by_number
 
@@ -203,6 +233,8 @@ class Directory:
         dup = {n for n in numbers if numbers.count(n) > 1}
         if dup:
             raise DirectoryError(f"extensions: duplicate number {sorted(dup)[0]!r}")
+        _unique([device_of(e.channel).lower() for e in exts if e.channel], "extensions", "device")
+        _unique([e.login.lower() for e in exts if e.login], "extensions", "login")
         trunks = []
         for i, raw in enumerate(_list(data, "trunks")):
             where = f"trunks[{i}]"
@@ -232,8 +264,16 @@ class Directory:
                     strategy=_text(raw, "strategy", where, default="ringall"),
                     members=tuple(members),
                     service_level=sl,
+                    tenant=_text(raw, "tenant", where, default=tenant),
                 )
             )
+        _unique([q.name for q in queues], "queues", "name")
+        _unique([t.name for t in trunks], "trunks", "name")
+        _unique(
+            [device_of(e.channel).lower() for e in exts if e.channel] + [device_of(t.channel).lower() for t in trunks],
+            "trunks",
+            "device (also an extension's)",
+        )
         raw_dids = data.get("dids", {})
         if not isinstance(raw_dids, Mapping):
             raise DirectoryError("dids: expected an object of number -> description")
@@ -283,7 +323,14 @@ class Directory:
         return {
             "tenant": self.tenant,
             "extensions": [
-                {"number": e.number, "name": e.name, "login": e.login, "email": e.email, "channel": e.channel}
+                {
+                    "number": e.number,
+                    "name": e.name,
+                    "login": e.login,
+                    "email": e.email,
+                    "channel": e.channel,
+                    "tenant": e.tenant,
+                }
                 | ({"agent_id": e.agent_id} if e.agent_id else {})
                 | ({"extension_name": e.extension_name} if e.extension_name else {})
                 for e in self.extensions
@@ -303,7 +350,13 @@ class Directory:
                 {"name": t.name, "channel": t.channel, "outbound_prefix": t.outbound_prefix} for t in self.trunks
             ],
             "queues": [
-                {"name": q.name, "strategy": q.strategy, "members": list(q.members), "service_level": q.service_level}
+                {
+                    "name": q.name,
+                    "strategy": q.strategy,
+                    "members": list(q.members),
+                    "service_level": q.service_level,
+                    "tenant": self.queue_tenant(q),
+                }
                 for q in self.queues
             ],
             "dids": {
@@ -311,6 +364,37 @@ class Directory:
                 for n, d in self.dids.items()
             },
         }
+
+
+def claim_error(d: Directory, new: Extension, replacing: str | None) -> str | None:
+    """Why ``new`` (replacing the extension numbered ``replacing``, if any) may not go in, else None.
+
+    The number, the device and the login must not be anyone else's: another
+    extension's (of any tenant: the numbering plan and the devices are the PBX's)
+    or, for the device, a trunk's.
+    """
+    if new.number != replacing and d.extension(new.number) is not None:
+        return f"number: extension {new.number!r} exists"
+    if new.channel:
+        dev = device_of(new.channel).lower()
+        e = d._by_device.get(dev)
+        if e is not None and e.number != replacing:
+            return f"channel: device {new.channel!r} is extension {e.number!r}'s"
+        if dev in d._trunk_devices:
+            return f"channel: device {new.channel!r} is a trunk's"
+    if new.login:
+        e = d._by_login.get(new.login.lower())
+        if e is not None and e.number != replacing:
+            return f"login: {new.login!r} is extension {e.number!r}'s"
+    return None
+
+
+def _unique(values: list[str], where: str, what: str) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise DirectoryError(f"{where}: duplicate {what} {v!r}")
+        seen.add(v)
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:

@@ -6,13 +6,16 @@ matches events to it, the dialect encoders read it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from callhook.core.retry import RetryOverride
 
-__all__ = ["BasicAuth", "Dialect", "Filters", "Subscription"]
+__all__ = ["BasicAuth", "Dialect", "Filters", "Subscription", "check_secret", "check_url_template"]
 
 
 class Dialect(enum.StrEnum):
@@ -79,3 +82,41 @@ class Subscription:
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+
+# The Standard Webhooks key length (https://www.standardwebhooks.com: 24 to 64 bytes).
+SECRET_BYTES = (24, 64)
+_WHSEC = "whsec_"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as the pbx2is encoder fills them
+
+
+def check_secret(secret: str) -> str:
+    """``secret`` if it is a usable signing secret, else ValueError saying why.
+
+    ``whsec_<base64>`` (the Standard Webhooks form) must decode to 24 to 64 bytes;
+    any other text (a receiver's shared secret taken as UTF-8 bytes) must be
+    printable, without spaces at its ends. Empty means "do not sign".
+    """
+    if not secret:
+        return secret
+    if secret.startswith(_WHSEC):
+        raw = secret[len(_WHSEC) :]
+        try:
+            key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the part after whsec_ is not valid base64") from None
+        lo, hi = SECRET_BYTES
+        if not lo <= len(key) <= hi:
+            raise ValueError(f"a whsec_ key must decode to {lo} to {hi} bytes, not {len(key)}")
+        return secret
+    if not secret.isprintable() or secret != secret.strip():
+        raise ValueError("must be printable text without spaces at its ends, or whsec_<base64>")
+    return secret
+
+
+def check_url_template(template: str, names: Set[str]) -> str:
+    """``template`` if each ``{placeholder}`` in it is one of ``names``, else ValueError naming it."""
+    for m in _PLACEHOLDER.finditer(template):
+        if m.group(1) not in names:
+            raise ValueError(f"unknown placeholder {{{m.group(1)}}}; known: {', '.join(sorted(names))}")
+    return template
