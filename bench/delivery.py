@@ -222,7 +222,7 @@ async def hub(
 ) -> tuple[Accepter, Dispatcher, TimingSender, object]:
     store = open_store(path, synchronous=synchronous)
     await store.open()
-    await store.put_subscription(Subscription(id="s", url=url, dialect=Dialect.CALLHOOK), time.time())
+    await store.put_subscription(Subscription(id="s", url=url, dialect=Dialect.CALLHOOK, ordering="call"), time.time())
     sender = TimingSender(make_sender(kind))
     accepter = Accepter(store, encode)
     # as bootstrap wires it: each attempt encoded at send time from the event and the

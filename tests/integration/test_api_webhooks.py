@@ -187,3 +187,17 @@ def test_retry_override_is_in_the_openapi_schema(mapi: Api) -> None:
     assert retry["client_error_attempts"]["anyOf"][0]["minimum"] == 1
     for model in ("WebhookIn", "WebhookPatch", "WebhookOut"):
         assert "retry" in schemas[model]["properties"], model
+
+
+def test_ordering_is_arrival_unless_asked_for(api: Api) -> None:
+    r = api.post("/api/v1/webhooks", json=VOIPEX)
+    assert r.status_code == 201, r.text
+    assert r.json()["ordering"] == "arrival"
+    wid = r.json()["id"]
+    r = api.patch(f"/api/v1/webhooks/{wid}", json={"ordering": "call"})
+    assert (r.status_code, r.json()["ordering"]) == (200, "call")
+    assert api.get(f"/api/v1/webhooks/{wid}").json()["ordering"] == "call"
+    assert api.patch(f"/api/v1/webhooks/{wid}", json={"description": "x"}).json()["ordering"] == "call"
+    bad = api.patch(f"/api/v1/webhooks/{wid}", json={"ordering": "random"})
+    assert bad.status_code == 422
+    assert "ordering" in str(bad.json())

@@ -346,3 +346,37 @@ def test_steady_state_needs_no_claims_and_stop_gives_leases_back(tmp_path: Path)
             await store.close()
 
     run(main())
+
+
+def test_arrival_ordering_sends_across_calls_in_acceptance_order(tmp_path: Path) -> None:
+    """The default ("arrival"): as a PBX posting its own webhooks, one after the other in
+    the order the events were accepted, across calls (agent 163's hang-up on the first
+    call before the second call rings on 163) -- even when they all arrive in one burst."""
+
+    async def main() -> None:
+        async with Receiver() as rx, engine(tmp_path) as e:
+            await e.subscribe(make_sub("s", rx.url("/hook")))
+            burst = [make_event("A", seq) for seq in range(1, 6)] + [make_event("B", seq) for seq in range(1, 4)]
+            await e.accepter.accept(burst)
+            await e.settle()
+            got = [(b["call"], b["seq"]) for b in rx.delivered("/hook")]
+            assert got == [("A", 1), ("A", 2), ("A", 3), ("A", 4), ("A", 5), ("B", 1), ("B", 2), ("B", 3)]
+
+    run(main())
+
+
+def test_call_ordering_sends_calls_in_parallel(tmp_path: Path) -> None:
+    """``ordering = "call"``: each call in its own order, calls in parallel -- a slow call
+    does not hold up the next one."""
+
+    async def main() -> None:
+        async with Receiver() as rx, engine(tmp_path) as e:
+            rx.script["/hook"] = lambda n, body: Reply(delay=0.2) if body["call"] == "A" else Reply()
+            await e.subscribe(make_sub("s", rx.url("/hook"), ordering="call"))
+            await e.accepter.accept([make_event("A", seq) for seq in (1, 2, 3)] + [make_event("B", 1)])
+            await e.settle()
+            got = [(b["call"], b["seq"]) for b in rx.delivered("/hook")]
+            assert got.index(("B", 1)) < got.index(("A", 1))  # B answered while A's first was slow
+            assert [s for c, s in got if c == "A"] == [1, 2, 3]
+
+    run(main())

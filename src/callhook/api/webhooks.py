@@ -112,6 +112,13 @@ class RetryModel(BaseModel):
         )
 
 
+Ordering = Literal["arrival", "call"]
+ORDERING_HELP = (
+    '"arrival": one after the other in acceptance order, across calls (as a PBX sends them); '
+    '"call": calls in parallel, each in its own order'
+)
+
+
 def check_url(v: str) -> str:
     try:
         parts = urlsplit(v)
@@ -180,6 +187,7 @@ class WebhookIn(BaseModel):
     enabled: bool = True
     get_data_header: GetDataHeader = ""
     retry: RetryModel | None = None
+    ordering: Ordering = Field(default="arrival", description=ORDERING_HELP)
 
     @field_validator("url")
     @classmethod
@@ -217,6 +225,7 @@ class WebhookPatch(BaseModel):
     enabled: bool | None = None
     get_data_header: GetDataHeader | None = None
     retry: RetryModel | None = Field(default=None, description="replaces the override; null removes it")
+    ordering: Ordering | None = None
 
     @field_validator("url")
     @classmethod
@@ -266,6 +275,7 @@ class WebhookOut(BaseModel):
     enabled: bool
     get_data_header: str = ""
     retry: RetryModel | None = Field(description="this webhook's own retry settings; null: the installation's")
+    ordering: Ordering = Field(default="arrival", description=ORDERING_HELP)
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -285,6 +295,7 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         enabled=sub.enabled,
         get_data_header=sub.get_data_header,
         retry=RetryModel.of(sub.retry),
+        ordering="call" if sub.ordering == "call" else "arrival",
     )
 
 
@@ -357,6 +368,7 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         description=body.description,
         get_data_header=body.get_data_header,
         retry=body.retry.to_override() if body.retry else None,
+        ordering=body.ordering,
     )
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -411,6 +423,8 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
         changes["retry"] = body.retry.to_override()
     elif "retry" in body.model_fields_set:  # an explicit null: the installation's policy again
         changes["retry"] = None
+    if body.ordering is not None:
+        changes["ordering"] = body.ordering
     new = replace(sub, **changes)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from callhook.core.retry import RetryOverride
 
-__all__ = ["BasicAuth", "Dialect", "Filters", "Subscription", "check_secret", "check_url_template"]
+__all__ = ["ORDERINGS", "BasicAuth", "Dialect", "Filters", "Subscription", "check_secret", "check_url_template"]
+
+
+ORDERINGS = ("arrival", "call")
 
 
 class Dialect(enum.StrEnum):
@@ -79,6 +82,10 @@ class Subscription:
     get_data_header: str = ""
     # This subscription's own retry schedule / attempts / lifetimes; None: the installation's.
     retry: RetryOverride | None = None
+    # "arrival": the deliveries go out one after the other in the order the events were
+    # accepted, across calls too (as a PBX posting its own webhooks does); "call": calls
+    # in parallel, each in its own order (receivers that order by ``seq``).
+    ordering: str = "arrival"
 
     def __hash__(self) -> int:
         return hash(self.id)

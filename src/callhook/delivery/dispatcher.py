@@ -17,7 +17,10 @@ the log, never a queue read back row by row in steady state):
 3. **claimed**: the loop claims due heads (retries coming due, rows left over
    when the dispatcher was full, leases that ran out, work of a previous run).
 
-One task per group at a time. A task checks the subscription (deleted or disabled:
+One task per group at a time; a subscription with ``ordering = "arrival"`` (the
+default) also sends its groups' deliveries one at a time in acceptance order
+(:mod:`callhook.delivery.turns`), ``"call"`` sends calls in parallel. A task
+checks the subscription (deleted or disabled:
 dead letter), encodes the event **now** with the subscription's current
 configuration (URL, method, auth, headers, template: a change applies to every
 pending delivery and retry), checks the lifetime (over: expired), asks the
@@ -52,6 +55,7 @@ from callhook.delivery.endpoints import Endpoints, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
+from callhook.delivery.turns import Turns
 from callhook.store.base import Attempt, Delivery, Finish, Lease, Status, Store
 
 __all__ = ["Dispatcher", "DispatcherOptions", "Encoder", "Signer"]
@@ -85,6 +89,8 @@ class DispatcherOptions:
     # successors one task sends before it gives the group back to the shared queue
     # (other processes on PostgreSQL get their share of long-running groups)
     max_chain: int = 64
+    # the longest a delivery waits for an older one of its subscription (arrival order)
+    arrival_hold: float = 30.0
 
 
 class _Subscriptions:
@@ -138,6 +144,7 @@ class Dispatcher:
         self._finishes: GroupCommit[Finish] = GroupCommit(self._write_finishes, max_batch=4 * o.batch)
         self._tasks: set[asyncio.Task[None]] = set()
         self._next: dict[Group, Delivery] = {}  # successors leased by the last record, by group
+        self._turns = Turns(hold=o.arrival_hold)
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
 
@@ -217,6 +224,7 @@ class Dispatcher:
         are sent again after a restart.
         """
         self._stopping.set()
+        self._turns.open_all()  # deliveries waiting for their turn are given back, not sent
         self._store.attach(None)
         if self._main is not None:
             await self._main
@@ -241,16 +249,41 @@ class Dispatcher:
 
     # ------------------------------------------------------------ one group
     async def _chain(self, d: Delivery | None) -> None:
-        """Send ``d``, then each successor the recording of its outcome leased back."""
+        """Send ``d``, then each successor the recording of its outcome leased back
+        (in the subscription's arrival order, :mod:`callhook.delivery.turns`)."""
         sent = 0
         while d is not None:
             group = (d.subscription_id, d.order_key)
-            await self._deliver(d)
+            line = await self._line(d)
+            if line is not None and not self._turns.holds(line, d.id):
+                await self._turns.take(line, d.id)
+                if self._stopping.is_set():  # stopped while it waited for its turn: back to pending
+                    await self._submit(_release(d, self._clock()), d)
+                    return
+            try:
+                await self._deliver(d)
+            except BaseException:
+                if line is not None:
+                    self._turns.give(line, d.id)
+                raise
             sent += 1
-            d = self._next.pop(group, None)
+            nxt = self._next.pop(group, None)
+            if line is not None:
+                self._turns.give(line, d.id, None if nxt is None else nxt.id)
+            d = nxt
             if d is not None and (self._stopping.is_set() or sent > self.options.max_chain):
+                if line is not None and self._turns.holds(line, d.id):
+                    self._turns.give(line, d.id)
                 await self._submit(_release(d, self._clock()), d)
                 return
+
+    async def _line(self, d: Delivery) -> str | None:
+        """The subscription whose arrival order ``d`` keeps; None: calls go in parallel."""
+        try:
+            sub = await self._subs.get(d.subscription_id)
+        except Exception:  # the attempt itself will meet (and record) the store's failure
+            return None
+        return d.subscription_id if sub is not None and sub.ordering == "arrival" else None
 
     async def _submit(self, finish: Finish, d: Delivery) -> None:
         try:

@@ -405,6 +405,7 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_agent_id",
     "get_data_header",
     "retry",
+    "ordering",
 )
 
 
@@ -459,6 +460,7 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_agent_id,
         sub.get_data_header,
         retry_to_text(sub.retry, dumps),
+        sub.ordering,
     )
 
 
@@ -485,6 +487,7 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_agent_id=r["telphin_agent_id"],
         get_data_header=r["get_data_header"],
         retry=retry_from_text(r["retry"], loads),
+        ordering=r["ordering"],
     )
 
 
