@@ -3,7 +3,7 @@
 :class:`DirectoryState` holds the number of the version in force in this process
 and installs each newer one it finds (through ``install``, the one function that
 makes a directory the hub's: :func:`callhook.api.directory.install`). It looks for a
-newer version every ``poll`` seconds (1 s) and, on PostgreSQL, at once on each
+newer version every ``poll`` seconds (0.5 s) and, on PostgreSQL, at once on each
 ``NOTIFY callhook_directory`` (:meth:`PostgresDirectoryVersions.listen`), so an
 edit made through any process is in force on every other within a second or two;
 if the LISTEN connection is lost the polling goes on meanwhile.
@@ -50,7 +50,7 @@ class DirectoryState:
         install: Callable[[Directory], None],
         *,
         scope: str = "",
-        poll: float = 1.0,
+        poll: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.versions = versions
