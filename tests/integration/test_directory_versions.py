@@ -177,3 +177,43 @@ def test_a_busy_directory_gives_up_and_old_versions_are_trimmed(store_url: str) 
             await store.close()
 
     asyncio.run(main())
+
+
+async def _listeners(url: str) -> int:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as c:
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = %s"
+        row = await (await c.execute(sql, ("LISTEN callhook_directory",))).fetchone()
+        return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+def test_postgres_announces_a_new_version(pg_db_url: str) -> None:
+    """With the poll made too slow to matter, the other process learns of an edit by NOTIFY alone."""
+
+    async def main() -> None:
+        store = open_store(pg_db_url)
+        await store.open()
+        try:
+            a, b = Process(Directory.from_mapping(BASE)), Process(Directory.from_mapping(BASE))
+            sa, sb = _state(store, a, poll=60.0), _state(store, b, poll=60.0)
+            await sa.start()
+            await sb.start()
+            deadline = time.monotonic() + 10
+            while await _listeners(pg_db_url) < 2:
+                assert time.monotonic() < deadline, "the followers did not LISTEN"
+                await asyncio.sleep(0.05)
+            started = time.monotonic()
+            await sa.edit(lambda d: _named(d, "20", "Anna K."), "admin")
+            while not b.installed and time.monotonic() - started < 5:  # noqa: ASYNC110 -- another task installs
+                await asyncio.sleep(0.02)
+            took = time.monotonic() - started
+            assert b.installed, "no NOTIFY reached the other follower"
+            assert took < 2.0
+            await sa.stop()
+            await sb.stop()
+        finally:
+            await store.close()
+
+    asyncio.run(main())
