@@ -209,8 +209,8 @@ async def list_versions(
 
 
 # ------------------------------------------------------------------ extensions
-def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
-    e: Extension | None = hub.directory.extension(number)
+def _owned_ext(d: Directory, p: Principal, number: str) -> Extension:
+    e: Extension | None = d.extension(number)
     if e is None or not p.sees(e.tenant):
         raise HTTPException(status_code=404, detail=f"no extension {number!r}")
     return e
@@ -223,9 +223,7 @@ TENANT_FIELDS = ("name", "email")
 def _put_ext(
     d: Directory, p: Principal, body: ExtensionModel, replacing: str | None
 ) -> tuple[Directory, ExtensionModel]:
-    old = d.extension(replacing) if replacing is not None else None
-    if replacing is not None and (old is None or not p.sees(old.tenant)):
-        raise HTTPException(status_code=404, detail=f"no extension {replacing!r}")
+    old = _owned_ext(d, p, replacing) if replacing is not None else None
     if p.tenant is not None:
         if old is None:
             raise HTTPException(status_code=403, detail="extensions are added with the admin token")
@@ -273,25 +271,22 @@ async def add_extension(body: ExtensionModel, request: Request, p: Auth) -> Exte
 
 @router.get("/extensions/{number}", response_model=ExtensionModel)
 async def get_extension(number: Key, request: Request, p: Auth) -> ExtensionModel:
-    return _ext(_owned_ext(request.app.state.hub, p, number))
+    return _ext(_owned_ext(request.app.state.hub.directory, p, number))
 
 
 @router.put("/extensions/{number}", response_model=ExtensionModel)
 async def put_extension(number: Key, body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
     """Replace an extension (the body's number may rename it)."""
-    _owned_ext(request.app.state.hub, p, number)
     answer: ExtensionModel = await _edit(request, p, lambda d: _put_ext(d, p, body, number))
     return answer
 
 
 @router.delete("/extensions/{number}", status_code=204)
 async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
-    _owned_ext(request.app.state.hub, p, number)
-    _admin(p, "extensions are")
 
     def change(d: Directory) -> tuple[Directory, None]:
-        if d.extension(number) is None:
-            raise HTTPException(status_code=404, detail=f"no extension {number!r}")
+        _owned_ext(d, p, number)  # judged on the newest stored version: 404 before 403
+        _admin(p, "extensions are")
         return _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)), None
 
     await _edit(request, p, change)
