@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callhook.api.directory import directory_state  # i12-state
 from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
@@ -42,6 +43,7 @@ from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
 from callhook.store.sealed import SealedStore, Sealer
+from callhook.store.sessions import session_store  # i12-state
 
 __all__ = ["Hub", "build", "load_directory"]
 
@@ -141,7 +143,7 @@ class Hub:
         self.started = time.time()
         self.metrics = Metrics()
         self.broadcast = Broadcast()
-        self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
+        self.sessions = SessionBook(session_store(store))  # i12-state: dashboard sessions and codes, in the store
         self.tracker = Tracker(directory, new_id, self.tz, presence=True)
         policy = config.retry_policy
         self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
@@ -185,6 +187,7 @@ class Hub:
             variable=config.originate_variable,
             timeout_ms=config.originate_timeout_ms,
         )
+        self.directory_state = directory_state(self)  # i12-state: the directory's stored versions, followed
 
     def now_dt(self) -> datetime:
         return datetime.now(self.tz)
@@ -213,6 +216,7 @@ class Hub:
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         await self.store.open()
+        await self.directory_state.start()  # i12-state: the newest stored directory, then follow it
         await self.dispatcher.start()
         if self.ami is not None:
             self._ami_task: asyncio.Task[None] | None = asyncio.create_task(self._run_ami(), name="ami")
@@ -236,6 +240,7 @@ class Hub:
             self._ami_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._ami_task
+        await self.directory_state.stop()  # i12-state
         await self.ingest.close()
         await self.dispatcher.stop()
         await self.accepter.close()

@@ -5,6 +5,7 @@ sign-out, the one-time sign-in link, and the strict Content-Security-Policy."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from test_api_support import ADMIN, T0, TOKEN_A, Api, ended_call, mapi  # noqa: 
 from callhook.api.sessions import SessionBook
 from callhook.dashboard import issue_link
 from callhook.dashboard.routes import ASSETS
+from callhook.store import open_store
+from callhook.store.sessions import session_store
 
 
 def _signin(api: Api, token: str, name: str = "") -> dict[str, Any]:
@@ -102,7 +105,7 @@ def test_a_bearer_token_still_wins_over_a_cookie(mapi: Api) -> None:
 
 
 def test_one_time_link(mapi: Api) -> None:
-    link = issue_link(mapi.hub, "http://testserver/")
+    link = mapi.run(issue_link(mapi.hub, "http://testserver/"))
     assert link.startswith("http://testserver/s/")
     assert len(link) - len("http://testserver/s/") == 16
     assert ADMIN not in link
@@ -119,38 +122,60 @@ def test_one_time_link(mapi: Api) -> None:
     assert again.status_code == 400  # single use
     assert "set-cookie" not in again.headers
     assert mapi.client.get("/dashboard/signin?code=made-up", follow_redirects=False).status_code == 400
-    tenant_link = issue_link(mapi.hub, "http://testserver", tenant="acme")
+    tenant_link = mapi.run(issue_link(mapi.hub, "http://testserver", tenant="acme"))
     mapi.client.get(tenant_link.removeprefix("http://testserver"), follow_redirects=False)
     assert mapi.client.get("/dashboard/api/session").json()["tenant"] == "acme"
 
 
-def test_codes_and_sessions_expire() -> None:
+def test_codes_and_sessions_expire(store_url: str) -> None:
+    """On each backend: expiry by idle time and lifetime, single use, the size bound, revocation."""
     from callhook.api.auth import Principal
 
-    now = [1000.0]
-    book = SessionBook(idle=60, lifetime=300, code_ttl=30, clock=lambda: now[0])
-    code = book.issue_code(Principal(None))
-    now[0] += 31
-    assert book.redeem(code) is None
-    sid, s = book.open(Principal("acme"), "Jana")
-    now[0] += 59
-    assert book.get(sid) is s
-    now[0] += 59
-    assert book.get(sid) is s  # used: the idle clock starts again
-    now[0] += 61
-    assert book.get(sid) is None
-    sid, _ = book.open(Principal(None))
-    for _ in range(6):
-        now[0] += 50
-        assert book.get(sid) is not None or now[0] - 1000 > 300
-    now[0] += 100
-    assert book.get(sid) is None  # past the lifetime, however busy
-    small = SessionBook(max_sessions=2, clock=lambda: now[0])
-    first, _ = small.open(Principal(None))
-    small.open(Principal(None))
-    small.open(Principal(None))
-    assert len(small) == 2
-    assert small.get(first) is None
+    async def main() -> None:
+        store = open_store(store_url)
+        await store.open()
+        try:
+            now = [1000.0]
+            book = SessionBook(session_store(store), idle=60, lifetime=300, code_ttl=30, clock=lambda: now[0])
+            code = await book.issue_code(Principal(None))
+            assert await book.code_valid(code)
+            now[0] += 31
+            assert not await book.code_valid(code)
+            assert await book.redeem(code) is None
+            code = await book.issue_code(Principal("acme"), "Jana")
+            sid, s = await book.open(Principal("acme", token_id="tok_1", actor="token tok_1 (desk)"), "Jana")
+            now[0] += 59
+            assert await book.get(sid) == s
+            now[0] += 59
+            assert await book.get(sid) is not None  # used: the idle clock starts again
+            now[0] += 61
+            assert await book.get(sid) is None
+            sid, _ = await book.open(Principal(None))
+            for _ in range(6):
+                now[0] += 50
+                assert await book.get(sid) is not None or now[0] - 1000 > 300
+            now[0] += 100
+            assert await book.get(sid) is None  # past the lifetime, however busy
+            small = SessionBook(session_store(store), max_sessions=2, clock=lambda: now[0])
+            first, _ = await small.open(Principal(None))
+            now[0] += 1
+            second, _ = await small.open(Principal(None))
+            now[0] += 1
+            third, got = await small.open(Principal("acme", token_id="tok_2"))
+            assert await small.get(first) is None
+            assert await small.get(second) is not None
+            assert (await small.get(third)) == got
+            assert got.principal.token_id == "tok_2"
+            assert await small.end_token("tok_2") == 1
+            assert await small.get(third) is None
+            assert await small.get(second) is not None
+            assert await small.close(second)
+            assert not await small.close(second)
+            assert await small.get("") is None
+        finally:
+            await store.close()
+
+    asyncio.run(main())
 
 
 def test_missed_call_marks(mapi: Api) -> None:

@@ -136,10 +136,10 @@ def _lookup(request: Request, token: str) -> Principal | None:
     return found
 
 
-def _from_session(request: Request) -> Principal | None:
+async def _from_session(request: Request) -> Principal | None:
     book = getattr(request.app.state, "sessions", None)
     sid = request.cookies.get("callhook_session", "")
-    session = book.get(sid) if book is not None and sid else None
+    session = await book.get(sid) if book is not None and sid else None
     if session is None:
         return None
     given = request.headers.get("x-callhook-csrf", "")
@@ -156,10 +156,10 @@ def _from_session(request: Request) -> Principal | None:
     return p
 
 
-def principal(request: Request, *, allow_basic: bool = False) -> Principal | None:
+async def principal(request: Request, *, allow_basic: bool = False) -> Principal | None:
     header = request.headers.get("authorization", "")
     if not header:
-        return _from_session(request)
+        return await _from_session(request)
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
         return _lookup(request, value.strip())
@@ -190,7 +190,7 @@ async def require(
 ) -> Principal:
     """FastAPI dependency: a valid bearer token, else 401."""
     await refresh_tokens(request)
-    p = principal(request)
+    p = await principal(request)
     if p is None:
         raise _unauthorized(False)
     return _admit(request, p)
@@ -203,7 +203,7 @@ async def require_vendor(
 ) -> Principal:
     """FastAPI dependency for the vendor routes: a bearer token or Basic with the token as password."""
     await refresh_tokens(request)
-    p = principal(request, allow_basic=True)
+    p = await principal(request, allow_basic=True)
     if p is None:
         raise _unauthorized(True)
     return _admit(request, p)

@@ -1,8 +1,12 @@
 """``/api/v1/directory``: the PBX directory (extensions, trunks, queues), read and edited.
 
-An edit builds a new :class:`Directory` value and installs it on the hub, the
-tracker (and its agent book) and the PBX actions at once, so they never disagree.
-Edits live in memory only: a restart reads the directory file again.
+An edit builds a new :class:`Directory` value, stores it as the directory's next
+version (:mod:`callhook.directory_sync`, :mod:`callhook.store.directory_versions`)
+and installs it (:func:`install`: on the hub, the tracker and its agent book, and
+the PBX actions at once, so they never disagree). Every other process on the same
+database installs it within a second or two; a restart starts from the newest stored
+version (the ``--directory`` file is the base until the first edit). An edit is
+judged against the newest stored version, never a stale copy.
 
 Ownership (the table is in docs/api.md): every device, extension number, login,
 DID and queue belongs to one tenant, and only the admin assigns or moves them:
@@ -17,17 +21,20 @@ queues it owns or has members in, with only its own extensions as members.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.core.directory import Directory, Extension, Queue, Trunk, claim_error
+from callhook.directory_sync import DirectoryBusy, DirectoryState
+from callhook.store.directory_versions import KEEP, directory_versions
 
-__all__ = ["install", "router"]
+__all__ = ["directory_state", "install", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,7 @@ class QueueModel(BaseModel):
 
 
 class DirectoryOut(BaseModel):
+    version: Annotated[int, Field(description="the stored version in force; 0: the --directory file, unedited")] = 0
     tenant: str
     extensions: list[ExtensionModel]
     trunks: list[TrunkModel]
@@ -88,11 +96,32 @@ class DirectoryOut(BaseModel):
 
 
 def install(hub: Any, new: Directory) -> None:
-    """Make ``new`` the directory of everything that reads one."""
+    """Make ``new`` the directory of everything that reads one (the one place that does)."""
     hub.directory = new
     hub.tracker.directory = new
     hub.tracker.agents.directory = new
     hub.actions.directory = new
+
+
+def directory_state(hub: Any) -> DirectoryState:
+    """The hub's :class:`DirectoryState` (bootstrap makes it and starts it; one is made here when missing)."""
+    state: DirectoryState | None = getattr(hub, "directory_state", None)
+    if state is None:
+        state = hub.directory_state = DirectoryState(
+            directory_versions(hub.store), lambda: hub.directory, lambda d: install(hub, d)
+        )
+    return state
+
+
+Change = Callable[[Directory], tuple[Directory, Any]]
+
+
+async def _edit(request: Request, p: Principal, change: Change) -> Any:
+    """Apply ``change`` to the newest stored directory, store the result as a new version, install it."""
+    try:
+        return await directory_state(request.app.state.hub).edit(change, p.who)
+    except DirectoryBusy as exc:
+        raise HTTPException(status_code=409, detail=f"{exc}; try again") from None
 
 
 def _rebuild(d: Directory, **parts: Any) -> Directory:
@@ -153,6 +182,7 @@ async def get_directory(request: Request, p: Auth) -> DirectoryOut:
     hub = request.app.state.hub
     d: Directory = hub.directory
     return DirectoryOut(
+        version=directory_state(hub).version,
         tenant=d.tenant if p.is_admin else p.tenant or "",
         extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
         trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
@@ -160,9 +190,27 @@ async def get_directory(request: Request, p: Auth) -> DirectoryOut:
     )
 
 
+class VersionOut(BaseModel):
+    version: int
+    at: float = Field(description="when it was stored, Unix seconds")
+    actor: str = Field(description="who made the edit")
+
+
+@router.get("/versions", response_model=list[VersionOut])
+async def list_versions(
+    request: Request, p: Auth, limit: Annotated[int, Query(ge=1, le=KEEP)] = 20
+) -> list[VersionOut]:
+    """The directory's stored versions, newest first (admin only); the newest is in force everywhere."""
+    if not p.is_admin:
+        raise HTTPException(status_code=403, detail="the directory's history is read with the admin token")
+    state = directory_state(request.app.state.hub)
+    found = await state.versions.history(state.scope, limit)
+    return [VersionOut(version=v.version, at=v.created_at, actor=v.actor) for v in found]
+
+
 # ------------------------------------------------------------------ extensions
-def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
-    e: Extension | None = hub.directory.extension(number)
+def _owned_ext(d: Directory, p: Principal, number: str) -> Extension:
+    e: Extension | None = d.extension(number)
     if e is None or not p.sees(e.tenant):
         raise HTTPException(status_code=404, detail=f"no extension {number!r}")
     return e
@@ -172,9 +220,10 @@ def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
 TENANT_FIELDS = ("name", "email")
 
 
-def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None) -> ExtensionModel:
-    d: Directory = hub.directory
-    old = d.extension(replacing) if replacing is not None else None
+def _put_ext(
+    d: Directory, p: Principal, body: ExtensionModel, replacing: str | None
+) -> tuple[Directory, ExtensionModel]:
+    old = _owned_ext(d, p, replacing) if replacing is not None else None
     if p.tenant is not None:
         if old is None:
             raise HTTPException(status_code=403, detail="extensions are added with the admin token")
@@ -205,9 +254,8 @@ def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None
     taken = [e.agent_id for e in exts if e.agent_id] + [r.agent_id for r in d.remote_agents]
     if new.agent_id and taken.count(new.agent_id) > 1:
         raise HTTPException(status_code=409, detail=f"agent_id {new.agent_id!r} names another agent")
-    install(hub, _rebuild(d, extensions=tuple(exts)))
     log.info("directory: extension %s %s", new.number, "replaced" if replacing else "added")
-    return _ext(new)
+    return _rebuild(d, extensions=tuple(exts)), _ext(new)
 
 
 @router.get("/extensions", response_model=list[ExtensionModel])
@@ -217,29 +265,31 @@ async def list_extensions(request: Request, p: Auth) -> list[ExtensionModel]:
 
 @router.post("/extensions", response_model=ExtensionModel, status_code=201)
 async def add_extension(body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
-    return _put_ext(request.app.state.hub, p, body, None)
+    answer: ExtensionModel = await _edit(request, p, lambda d: _put_ext(d, p, body, None))
+    return answer
 
 
 @router.get("/extensions/{number}", response_model=ExtensionModel)
 async def get_extension(number: Key, request: Request, p: Auth) -> ExtensionModel:
-    return _ext(_owned_ext(request.app.state.hub, p, number))
+    return _ext(_owned_ext(request.app.state.hub.directory, p, number))
 
 
 @router.put("/extensions/{number}", response_model=ExtensionModel)
 async def put_extension(number: Key, body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
     """Replace an extension (the body's number may rename it)."""
-    hub = request.app.state.hub
-    _owned_ext(hub, p, number)
-    return _put_ext(hub, p, body, number)
+    answer: ExtensionModel = await _edit(request, p, lambda d: _put_ext(d, p, body, number))
+    return answer
 
 
 @router.delete("/extensions/{number}", status_code=204)
 async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
-    hub = request.app.state.hub
-    _owned_ext(hub, p, number)
-    _admin(p, "extensions are")
-    d: Directory = hub.directory
-    install(hub, _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)))
+
+    def change(d: Directory) -> tuple[Directory, None]:
+        _owned_ext(d, p, number)  # judged on the newest stored version: 404 before 403
+        _admin(p, "extensions are")
+        return _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)), None
+
+    await _edit(request, p, change)
     return Response(status_code=204)
 
 
@@ -254,8 +304,11 @@ async def list_trunks(request: Request, p: Auth) -> list[TrunkModel]:
 async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> TrunkModel:
     """Create or replace the trunk ``name`` (the body's name may rename it)."""
     _admin(p)
-    hub = request.app.state.hub
-    d: Directory = hub.directory
+    answer: TrunkModel = await _edit(request, p, lambda d: _put_trunk(d, name, body))
+    return answer
+
+
+def _put_trunk(d: Directory, name: str, body: TrunkModel) -> tuple[Directory, TrunkModel]:
     if body.name != name and any(t.name == body.name for t in d.trunks):
         raise HTTPException(status_code=409, detail=f"trunk {body.name!r} exists")
     if (e := d.extension_of_channel(body.channel)) is not None:
@@ -264,18 +317,19 @@ async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> T
     if t_old is not None and t_old.name != name:
         raise HTTPException(status_code=409, detail=f"channel: device {body.channel!r} is trunk {t_old.name!r}'s")
     new = Trunk(name=body.name, channel=body.channel, outbound_prefix=body.outbound_prefix)
-    install(hub, _rebuild(d, trunks=(*(t for t in d.trunks if t.name != name), new)))
-    return _trunk(new)
+    return _rebuild(d, trunks=(*(t for t in d.trunks if t.name != name), new)), _trunk(new)
 
 
 @router.delete("/trunks/{name}", status_code=204)
 async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
     _admin(p)
-    hub = request.app.state.hub
-    d: Directory = hub.directory
-    if not any(t.name == name for t in d.trunks):
-        raise HTTPException(status_code=404, detail=f"no trunk {name!r}")
-    install(hub, _rebuild(d, trunks=tuple(t for t in d.trunks if t.name != name)))
+
+    def change(d: Directory) -> tuple[Directory, None]:
+        if not any(t.name == name for t in d.trunks):
+            raise HTTPException(status_code=404, detail=f"no trunk {name!r}")
+        return _rebuild(d, trunks=tuple(t for t in d.trunks if t.name != name)), None
+
+    await _edit(request, p, change)
     return Response(status_code=204)
 
 
@@ -289,27 +343,32 @@ async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
 async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> QueueModel:
     """Create or replace the queue ``name`` (the body's name may rename it)."""
     _admin(p)
-    hub = request.app.state.hub
-    d: Directory = hub.directory
-    if body.name != name and d.queue(body.name) is not None:
-        raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
-    new = Queue(
-        name=body.name,
-        strategy=body.strategy,
-        members=tuple(body.members),
-        service_level=body.service_level,
-        tenant=body.tenant or d.tenant,
-    )
-    install(hub, _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new)))
-    return _queue(hub.directory, new, p)
+
+    def change(d: Directory) -> tuple[Directory, QueueModel]:
+        if body.name != name and d.queue(body.name) is not None:
+            raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
+        new = Queue(
+            name=body.name,
+            strategy=body.strategy,
+            members=tuple(body.members),
+            service_level=body.service_level,
+            tenant=body.tenant or d.tenant,
+        )
+        after = _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new))
+        return after, _queue(after, new, p)
+
+    answer: QueueModel = await _edit(request, p, change)
+    return answer
 
 
 @router.delete("/queues/{name}", status_code=204)
 async def delete_queue(name: Key, request: Request, p: Auth) -> Response:
     _admin(p)
-    hub = request.app.state.hub
-    d: Directory = hub.directory
-    if d.queue(name) is None:
-        raise HTTPException(status_code=404, detail=f"no queue {name!r}")
-    install(hub, _rebuild(d, queues=tuple(q for q in d.queues if q.name != name)))
+
+    def change(d: Directory) -> tuple[Directory, None]:
+        if d.queue(name) is None:
+            raise HTTPException(status_code=404, detail=f"no queue {name!r}")
+        return _rebuild(d, queues=tuple(q for q in d.queues if q.name != name)), None
+
+    await _edit(request, p, change)
     return Response(status_code=204)

@@ -157,12 +157,14 @@ async def list_tokens(request: Request, p: Auth) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", status_code=204)
 async def revoke_token(token_id: Annotated[str, Path(max_length=64)], request: Request, p: Auth) -> Response:
-    """Revoke a token: it stops working at once here, within TOKEN_REFRESH seconds elsewhere."""
+    """Revoke a token: it stops working at once here, within TOKEN_REFRESH seconds elsewhere;
+    the dashboard sessions signed in with it are ended in the store at once, for every process."""
     _admin(p)
     store = tokens_of(request.app)
     revoked = await store.revoke_token(token_id, request.app.state.hub.now())
     if not revoked and not any(t.id == token_id for t in await store.list_tokens()):
         raise HTTPException(status_code=404, detail=f"no token {token_id!r}")
+    await request.app.state.sessions.end_token(token_id)
     await refresh_tokens(request, now=True)
     return Response(status_code=204)
 

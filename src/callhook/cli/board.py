@@ -52,20 +52,19 @@ class Board:
 
     # ------------------------------------------------------------ the one-time dashboard link
     def dashboard_link(self) -> str:
-        """The link shown now: a new one-time code when none was issued or the last is spent."""
-        from callhook.dashboard.signin import LINK_PREFIX, issue_code
+        """The link shown now (kept fresh by :meth:`link_renewed`)."""
+        from callhook.dashboard.signin import LINK_PREFIX
+
+        return f"{self.api}{LINK_PREFIX}{self._code}" if self._code else "(a sign-in link is being made)"
+
+    async def link_renewed(self) -> bool:
+        """True (and a new code issued) when no link was issued yet or the last was used or has expired."""
+        from callhook.dashboard.signin import issue_code
 
         book = getattr(self.hub, "sessions", None)
-        if not self._code or book is None or not book.code_valid(self._code):
-            self._code = issue_code(self.hub, name="demo")
-        return f"{self.api}{LINK_PREFIX}{self._code}"
-
-    def link_renewed(self) -> bool:
-        """True (and a new code issued) when the link shown was used or has expired."""
-        book = getattr(self.hub, "sessions", None)
-        if not self._code or book is None or book.code_valid(self._code):
+        if self._code and book is not None and await book.code_valid(self._code):
             return False
-        self.dashboard_link()
+        self._code = await issue_code(self.hub, name="demo")
         return True
 
     # ------------------------------------------------------------ inputs

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 LOAD_SPAN = 600.0  # seconds of arrivals per load; the demo starts another when one ends
 STATUS_EVERY = 5.0
+LINK_CHECK_EVERY = 1.0  # seconds between looks at whether the shown sign-in link was spent
 BASIC_USER = "demo"
 
 
@@ -238,10 +239,7 @@ async def _run(
         board.receiver_url, board.ami_port, board.rate = receiver.url, server.port, load.rate
         # a one-time code for this machine's browser (5 minutes, single use), not the token;
         # the board shows a new one once it is used or expired
-        board.lines.append(("dashboard", f"{api}/  one-time sign-in: {board.dashboard_link()}"))
-        if board.plain:  # the live view's header shows them (and keeps the link fresh)
-            for label, value in board.lines:
-                board.say(f"demo: {label}: {value}")
+        tasks.append(asyncio.create_task(_announce(board, api), name="demo-link"))
         tasks.append(asyncio.create_task(_follow(hub, board), name="demo-follow"))
         tasks.append(asyncio.create_task(_setup_or_stop(hub, api, receiver.url, keys, board, stop), name="demo-setup"))
         if board.plain:
@@ -278,8 +276,21 @@ async def _status(board: Any) -> None:
     while True:
         await asyncio.sleep(STATUS_EVERY)
         board.say(board.status_line())
-        if board.link_renewed():
+        if await board.link_renewed():
             board.say(f"demo: dashboard: the sign-in link was used or expired; a new one: {board.dashboard_link()}")
+
+
+async def _announce(board: Any, api: str) -> None:
+    """The first sign-in link (its code is stored first), the lines; then, for the live view, fresh links."""
+    await board.link_renewed()
+    board.lines.append(("dashboard", f"{api}/  one-time sign-in: {board.dashboard_link()}"))
+    if board.plain:  # the live view's header shows them (and _status keeps the link fresh here)
+        for label, value in board.lines:
+            board.say(f"demo: {label}: {value}")
+        return
+    while True:
+        await asyncio.sleep(LINK_CHECK_EVERY)
+        await board.link_renewed()
 
 
 @contextlib.contextmanager

@@ -131,7 +131,7 @@ async def signin(body: SigninIn, request: Request) -> JSONResponse:
     if p is None:
         log.warning("dashboard sign-in refused from %s", request.client.host if request.client else "?")
         raise HTTPException(status_code=401, detail="this token is not valid here")
-    sid, session = request.app.state.sessions.open(p, body.name.strip())
+    sid, session = await request.app.state.sessions.open(p, body.name.strip())
     log.info("dashboard sign-in: %s", "admin" if p.is_admin else f"tenant {p.tenant}")
     response = JSONResponse(_session_out(session), headers={"Cache-Control": "no-store"})
     _set_cookie(request, response, sid)
@@ -140,7 +140,7 @@ async def signin(body: SigninIn, request: Request) -> JSONResponse:
 
 @router.get("/dashboard/api/session")
 async def current(request: Request) -> JSONResponse:
-    session = request.app.state.sessions.get(request.cookies.get(COOKIE, ""))
+    session = await request.app.state.sessions.get(request.cookies.get(COOKIE, ""))
     body = _session_out(session) if session is not None else {"signed_in": False}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
@@ -149,12 +149,12 @@ async def current(request: Request) -> JSONResponse:
 async def signout(request: Request) -> JSONResponse:
     sid = request.cookies.get(COOKIE, "")
     book = request.app.state.sessions
-    session = book.get(sid, touch=False)
+    session = await book.get(sid, touch=False)
     if session is not None and not hmac.compare_digest(
         request.headers.get("x-callhook-csrf", "").encode(), session.csrf.encode()
     ):
         raise HTTPException(status_code=403, detail="missing X-Callhook-CSRF header")
-    book.close(sid)
+    await book.close(sid)
     response = JSONResponse({"signed_in": False})
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -162,16 +162,16 @@ async def signout(request: Request) -> JSONResponse:
 
 @router.get("/dashboard/signin")
 async def signin_link(request: Request, code: Annotated[str, Query(max_length=128)] = "") -> Response:
-    return _redeem(request, code)
+    return await _redeem(request, code)
 
 
 @router.get("/s/{code}")
 async def short_link(request: Request, code: Annotated[str, PathParam(max_length=128)]) -> Response:
-    return _redeem(request, code)
+    return await _redeem(request, code)
 
 
-def _redeem(request: Request, code: str) -> Response:
-    found = request.app.state.sessions.redeem(code)
+async def _redeem(request: Request, code: str) -> Response:
+    found = await request.app.state.sessions.redeem(code)
     if found is None:
         return HTMLResponse(_GONE, status_code=400, headers=PAGE_HEADERS)
     sid, session = found

@@ -2,7 +2,8 @@
 ``callhook dashboard-link`` asks a running hub for one).
 
 The link carries a random code, not the API token: it is good for one visit within
-``SessionBook.code_ttl`` seconds (5 minutes), and the visit (``GET /s/CODE``, or
+``SessionBook.code_ttl`` seconds (5 minutes), through any process sharing the hub's
+store (the code is kept there, as its SHA-256, and deleted when used), and the visit (``GET /s/CODE``, or
 the older long form ``GET /dashboard/signin?code=CODE``) exchanges it for a session
 cookie and redirects to the dashboard. A used or expired code gets a page saying
 so and how to get a new link.
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.api.sessions import SessionBook
+from callhook.store.sessions import session_store
 
 __all__ = ["LINK_PREFIX", "issue_code", "issue_link", "links"]
 
@@ -33,23 +35,23 @@ links = APIRouter(prefix="/api/v1", tags=["dashboard"], responses=ERRORS)
 def _book(hub: Any) -> SessionBook:
     book = getattr(hub, "sessions", None)
     if book is None:
-        book = hub.sessions = SessionBook()
+        book = hub.sessions = SessionBook(session_store(getattr(hub, "store", None)))
     return book
 
 
-def issue_code(hub: Any, *, tenant: str | None = None, name: str = "") -> str:
-    """A one-time code signing in as the admin (or as ``tenant``)."""
-    return _book(hub).issue_code(Principal(tenant), name)
+async def issue_code(hub: Any, *, tenant: str | None = None, name: str = "") -> str:
+    """A one-time code signing in as the admin (or as ``tenant``), stored in the hub's store."""
+    return await _book(hub).issue_code(Principal(tenant), name)
 
 
-def issue_link(hub: Any, base_url: str, *, tenant: str | None = None, name: str = "") -> str:
+async def issue_link(hub: Any, base_url: str, *, tenant: str | None = None, name: str = "") -> str:
     """``{base_url}/s/CODE`` signing in as the admin (or as ``tenant``).
 
     ``base_url`` is where the browser reaches the hub, e.g. ``http://127.0.0.1:8080``.
     The hub's ``sessions`` book is created when missing, and the same book must serve
     the API app (``create_app`` uses ``hub.sessions``).
     """
-    return f"{base_url.rstrip('/')}{LINK_PREFIX}{issue_code(hub, tenant=tenant, name=name)}"
+    return f"{base_url.rstrip('/')}{LINK_PREFIX}{await issue_code(hub, tenant=tenant, name=name)}"
 
 
 class LinkIn(BaseModel):
@@ -72,5 +74,5 @@ async def new_link(request: Request, p: Auth, body: LinkIn | None = None) -> Lin
         raise HTTPException(status_code=403, detail="a tenant token gets links for its own tenant only")
     tenant = p.tenant if p.tenant is not None else (body.tenant or None)
     hub = request.app.state.hub
-    code = issue_code(hub, tenant=tenant, name=body.name.strip())
+    code = await issue_code(hub, tenant=tenant, name=body.name.strip())
     return LinkOut(path=f"{LINK_PREFIX}{code}", expires_in=int(_book(hub).code_ttl), tenant=tenant)
