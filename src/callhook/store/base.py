@@ -47,7 +47,8 @@ from callhook.core.dialects.base import Request
 from callhook.core.events import Event
 from callhook.core.retry import RetryOverride
 from callhook.core.serialize import event_from_dict
-from callhook.core.subscription import BasicAuth, Dialect, Filters, Subscription
+from callhook.core.subscription import BasicAuth, Dialect, Filters, Masking, Subscription, Template
+from callhook.templating import render as render_template
 
 __all__ = [
     "Attempt",
@@ -380,7 +381,8 @@ class Store(Subscriptions, Outbox, DeliveryLog, Calls, Protocol):
 def public_subscription(sub: Subscription) -> Subscription:
     """The subscription as the API may show it: no secret, no password."""
     auth = BasicAuth(sub.auth.username, "") if sub.auth is not None else None
-    return replace(sub, secret="", auth=auth)
+    masking = replace(sub.masking, key="") if sub.masking is not None else None
+    return replace(sub, secret="", auth=auth, previous_secret="", masking=masking)
 
 
 SUBSCRIPTION_COLUMNS = (
@@ -405,7 +407,46 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_agent_id",
     "get_data_header",
     "retry",
+    # schema 8: masking, the filters' lists, the template, the rotation's previous secret
+    "masking",
+    "filters_more",
+    "template",
+    "previous_secret",
+    "previous_secret_until",
 )
+
+_LIST_FILTERS = ("queues", "extensions", "agents", "numbers", "number_prefixes", "directions", "tenants")
+
+
+def masking_to_text(m: Masking | None, dumps: Any) -> str | None:
+    if m is None:
+        return None
+    return str(dumps({"fields": sorted(m.fields), "mode": m.mode, "keep": m.keep, "key": m.key}))
+
+
+def masking_from_text(text: str | None, loads: Any, with_secrets: bool) -> Masking | None:
+    if not text:
+        return None
+    v = loads(text)
+    return Masking(frozenset(v["fields"]), v["mode"], int(v["keep"]), v["key"] if with_secrets else "")
+
+
+def filters_more_to_text(f: Filters, dumps: Any) -> str | None:
+    more = {name: sorted(getattr(f, name)) for name in _LIST_FILTERS if getattr(f, name)}
+    return str(dumps(more)) if more else None
+
+
+def template_to_text(t: Template | None, dumps: Any) -> str | None:
+    if t is None:
+        return None
+    return str(dumps({"method": t.method, "url": t.url, "headers": dict(t.headers), "body": t.body}))
+
+
+def template_from_text(text: str | None, loads: Any) -> Template | None:
+    if not text:
+        return None
+    v = loads(text)
+    return Template(v["body"], v["method"], v["url"], v["headers"], render=render_template)
 
 
 def retry_to_text(o: RetryOverride | None, dumps: Any) -> str | None:
@@ -459,6 +500,11 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_agent_id,
         sub.get_data_header,
         retry_to_text(sub.retry, dumps),
+        masking_to_text(sub.masking, dumps),
+        filters_more_to_text(sub.filters, dumps),
+        template_to_text(sub.template, dumps),
+        sub.previous_secret,
+        sub.previous_secret_until,
     )
 
 
@@ -476,7 +522,12 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         auth=auth,
         headers=loads(r["headers"]),
         secret=r["secret"] if with_secrets else "",
-        filters=Filters(r["filter_queue"], r["filter_extension"], r["filter_agent"]),
+        filters=Filters(
+            r["filter_queue"],
+            r["filter_extension"],
+            r["filter_agent"],
+            **{k: frozenset(v) for k, v in (loads(r["filters_more"]) if r["filters_more"] else {}).items()},
+        ),
         tenant=r["tenant"],
         enabled=bool(r["enabled"]),
         description=r["description"],
@@ -485,6 +536,10 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_agent_id=r["telphin_agent_id"],
         get_data_header=r["get_data_header"],
         retry=retry_from_text(r["retry"], loads),
+        masking=masking_from_text(r["masking"], loads, with_secrets),
+        template=template_from_text(r["template"], loads),
+        previous_secret=(r["previous_secret"] or "") if with_secrets else "",
+        previous_secret_until=r["previous_secret_until"],
     )
 
 
