@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from test_api_support import TOKEN_A, Api, api, ended_call, ev, mapi  # noqa: F401
 
-from callhook.core.events import CallParty, Direction, EventType, QueueCall
+from callhook.core.events import AgentInfo, CallParty, Direction, EventType, QueueCall
 
 CALLER, DID = "+79161234567", "+74957654321"
 HIDDEN = ("9161234567", "4957654321")  # neither may appear in any masked request
@@ -197,3 +197,15 @@ def test_filter_validation(mapi: Api) -> None:
     assert r.status_code == 200
     assert r.json()["filters"]["directions"] == ["outgoing", "outgoingLocal"]
     assert mapi.get(f"/api/v1/webhooks/{hook}", TOKEN_A).status_code == 404  # an admin's webhook
+
+
+def test_telphin_masks_a_remote_agents_phone(api: Api) -> None:
+    masked = _hook(api, dialect="telphin", masking={"fields": ["agent"], "keep": 2})["id"]
+    plain = _hook(api, dialect="telphin")["id"]
+    agent = AgentInfo(login="anna", number="+79031112233", agent_type="remote", agent_id="7")
+    api.accept(ev(EventType.AGENT_LOGIN, agent=agent))
+    [req] = _requests(api, masked)
+    assert "9031112233" not in _flat(req)
+    assert "agent_number=%2B%2A%2A%2A%2A%2A%2A%2A%2A%2A33" in req["body"]
+    [raw] = _requests(api, plain)
+    assert "agent_number=%2B79031112233" in raw["body"]

@@ -61,3 +61,18 @@ def test_mask_event_changes_the_named_numbers_only() -> None:
     assert mask_event(Event(id="e", type=EventType.CALL_NEW, ts=TS, party=named), LAST4).party.caller_name == (
         "Ivan Petrov"
     )
+
+
+def test_agent_masks_a_remote_agents_phone_only() -> None:
+    from callhook.core.events import AgentInfo
+
+    agent = Masking(frozenset({"agent"}), "last_digits", 2)
+    remote = Event(
+        id="e", type=EventType.AGENT_LOGIN, ts=TS, agent=AgentInfo(number="+79031112233", agent_type="remote")
+    )
+    local = Event(id="e", type=EventType.AGENT_LOGIN, ts=TS, agent=AgentInfo(number="2033", agent_type="local"))
+    masked = mask_event(remote, agent).agent
+    assert masked is not None
+    assert masked.number == "+*********33"
+    assert mask_event(local, agent) == local
+    assert mask_event(remote, LAST4) == remote  # "agent" not asked for

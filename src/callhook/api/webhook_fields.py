@@ -109,14 +109,14 @@ class FiltersModel(BaseModel):
         )
 
 
-MaskField = Literal["caller", "called", "both", "cdr"]
+MaskField = Literal["caller", "called", "both", "cdr", "agent"]
 
 
 class MaskingIn(BaseModel):
     """Which numbers to hide and how; ``both`` is caller and called."""
 
     model_config = ConfigDict(extra="forbid")
-    fields: Annotated[list[MaskField], Field(min_length=1, max_length=4)]
+    fields: Annotated[list[MaskField], Field(min_length=1, max_length=5)]
     mode: Literal["last_digits", "hash"] = "last_digits"
     keep: Annotated[int, Field(ge=0, le=12, description="last_digits: how many last digits stay")] = 4
 

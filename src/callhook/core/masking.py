@@ -12,6 +12,8 @@ Fields (:data:`~callhook.core.subscription.MASK_FIELDS`):
 ``called``  the called number (``party.called_num``, the DID of an incoming call),
             also in the recording name
 ``cdr``     the call record's ``source`` and ``destination``
+``agent``   a remote agent's own phone number (``agent.number`` when ``agent_type``
+            is ``remote``: Telphin's ``agent_number``); a local agent's is an extension
 
 Modes:
 
@@ -96,4 +98,7 @@ def mask_event(event: Event, masking: Masking) -> Event:
                 destination=mask_number(rec.destination, masking),
             ),
         )
+    agent = event.agent
+    if "agent" in fields and agent is not None and agent.agent_type == "remote" and agent.number:
+        out = dataclasses.replace(out, agent=dataclasses.replace(agent, number=mask_number(agent.number, masking)))
     return out

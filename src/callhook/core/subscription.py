@@ -82,8 +82,9 @@ class Filters:
         return many | {one} if one else many
 
 
-# Number masking: which numbers ("cdr": the call record's source and destination).
-MASK_FIELDS = ("caller", "called", "cdr")
+# Number masking: which numbers ("cdr": the call record's source and destination;
+# "agent": a remote agent's own phone).
+MASK_FIELDS = ("caller", "called", "cdr", "agent")
 MASK_MODES = ("last_digits", "hash")
 
 
