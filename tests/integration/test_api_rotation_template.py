@@ -250,8 +250,8 @@ def test_template_validation_names_the_part(mapi: Api) -> None:
         ({"body": "{{ party.caller_num "}, "template.body", "syntax error"),
         ({"body": "{{ caller }}"}, "template.body", "unknown field caller"),
         ({"body": "{{ party.caller }}"}, "template.body", "no attribute 'caller'"),
-        ({"url": "{{ id }} x"}, "template", "not an http(s) URL"),
-        ({"method": "{{ 'BREW' }}"}, "template", "BREW"),
+        ({"url": "{{ id }} x"}, "template.url", "did not render an http(s) URL"),
+        ({"method": "{{ 'BREW' }}"}, "template.method", "did not render one of"),
         ({"headers": {"X-A": "{% for %}"}}, "template.headers.X-A", "syntax error"),
         ({"body": "{{ ''.__class__.__mro__ }}"}, "template.body", "unsafe"),
     ]

@@ -65,7 +65,7 @@ class FiltersModel(BaseModel):
     def _numbers(cls, v: list[str]) -> list[str]:
         for n in v:
             if not any(c.isdigit() for c in n) or any(c.isalpha() for c in n):
-                raise ValueError(f"{n!r} is not a phone number (digits, with + ( ) - or spaces)")
+                raise ValueError("each value must be a phone number (digits, with + ( ) - or spaces)")
         return v
 
     @field_validator("directions")
@@ -73,7 +73,7 @@ class FiltersModel(BaseModel):
     def _directions(cls, v: list[str]) -> list[str]:
         for d in v:
             if d not in _DIRECTIONS:
-                raise ValueError(f"unknown direction {d!r}; known: {', '.join(sorted(_DIRECTIONS))}")
+                raise ValueError(f"unknown direction; known: {', '.join(sorted(_DIRECTIONS))}")
         return v
 
     @field_validator("queues", "extensions", "agents", "tenants")
@@ -160,7 +160,7 @@ class TemplateModel(BaseModel):
     def _headers(cls, v: dict[str, str]) -> dict[str, str]:
         for k in v:
             if not k or any(c in k for c in ':\r\n ()<>@,;\\"/[]?={}\t'):
-                raise ValueError(f"header {k!r}: not a header name")
+                raise ValueError("a header name must be an HTTP token")
         return v
 
     @classmethod

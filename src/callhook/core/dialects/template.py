@@ -91,12 +91,12 @@ def encode(event: Event, sub: Subscription) -> Request:
     ctx = context(event)
     method = render(t.method or "POST", ctx).strip().upper()
     if method not in METHODS:
-        raise ValueError(f"template.method rendered {method!r}, not one of {', '.join(sorted(METHODS))}")
+        raise ValueError(f"template.method did not render one of {', '.join(sorted(METHODS))}")
     url = sub.url  # checked when the webhook was stored
     if t.url:
         url = render(t.url, ctx).strip()
         if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-            raise ValueError(f"template.url rendered {url[:200]!r}, not an http(s) URL")
+            raise ValueError("template.url did not render an http(s) URL")
     rendered: list[tuple[str, str]] = []
     for name, source in t.headers.items():
         value = render(source, ctx)
