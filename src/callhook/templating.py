@@ -6,6 +6,8 @@ Templates run in :class:`jinja2.sandbox.SandboxedEnvironment` (no attribute acce
 to Python internals, ranges capped) with :class:`jinja2.StrictUndefined` (a name or
 field that does not exist is an error, never an empty string) and no autoescaping
 (bodies are JSON or forms, not HTML: write ``{{ party.caller_num|tojson }}`` in JSON).
+Rendering runs on the event loop, so the work of one template is bounded: ``range``
+gives at most 1,000 items, loops nest at most two deep, a part renders at most 1 MiB.
 
 :func:`check` validates a template when a webhook is created or changed: the syntax,
 the top-level names against the canonical event's fields
@@ -45,8 +47,27 @@ from callhook.core.subscription import Subscription, Template
 
 __all__ = ["TemplateError", "build", "check", "render", "sample_event"]
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 MAX_OUTPUT = 1 << 20  # a rendered part longer than this (1 MiB) is refused
+# Rendering runs on the event loop: bounded work per template. The sandbox caps
+# range() at 100,000 items; callhook at 1,000, and loops nest two deep at most.
+MAX_RANGE = 1000
+MAX_LOOP_DEPTH = 2
+
+
+def _range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise OverflowError(f"range() of more than {MAX_RANGE} items")
+    return r
+
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV.globals["range"] = _range
+
+
+def _loop_depth(node: jinja2.nodes.Node, depth: int = 0) -> int:
+    here = depth + 1 if isinstance(node, jinja2.nodes.For) else depth
+    return max([here, *(_loop_depth(child, here) for child in node.iter_child_nodes())])
 
 
 class TemplateError(ValueError):
@@ -67,13 +88,17 @@ def _compiled(source: str) -> jinja2.Template:
 def render(source: str, context: Mapping[str, Any]) -> str:
     """``source`` rendered over ``context``; ValueError for any failure (an unknown
     field, a sandbox violation, a syntax error, an output over 1 MiB)."""
+    parts: list[str] = []
+    size = 0
     try:
-        out = _compiled(source).render(context)
-    except jinja2.TemplateError as exc:
+        for piece in _compiled(source).generate(context):
+            size += len(piece)
+            if size > MAX_OUTPUT:
+                raise ValueError(f"template: the output is longer than {MAX_OUTPUT} characters")
+            parts.append(piece)
+    except (jinja2.TemplateError, OverflowError) as exc:
         raise ValueError(f"template: {exc}") from None
-    if len(out) > MAX_OUTPUT:
-        raise ValueError(f"template: the output is longer than {MAX_OUTPUT} characters")
-    return out
+    return "".join(parts)
 
 
 def build(body: str = "", method: str = "POST", url: str = "", headers: Mapping[str, str] | None = None) -> Template:
@@ -102,7 +127,9 @@ def check(t: Template, sub: Subscription) -> None:
             tree = _ENV.parse(source)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(part, f"syntax error on line {exc.lineno}: {exc.message}") from None
-        unknown = meta.find_undeclared_variables(tree) - dialect.NAMES
+        if _loop_depth(tree) > MAX_LOOP_DEPTH:
+            raise TemplateError(part, f"loops nest more than {MAX_LOOP_DEPTH} deep")
+        unknown = meta.find_undeclared_variables(tree) - dialect.NAMES - {"range"}
         if unknown:
             known = ", ".join(sorted(dialect.NAMES))
             raise TemplateError(part, f"unknown field {', '.join(sorted(unknown))}; known: {known}")

@@ -254,6 +254,21 @@ def test_template_validation_names_the_part(mapi: Api) -> None:
         ({"method": "{{ 'BREW' }}"}, "template.method", "did not render one of"),
         ({"headers": {"X-A": "{% for %}"}}, "template.headers.X-A", "syntax error"),
         ({"body": "{{ ''.__class__.__mro__ }}"}, "template.body", "unsafe"),
+        # bounded work (rendering runs on the event loop)
+        (
+            {
+                "body": "{% for a in range(2) %}{% for b in range(2) %}{% for c in range(2) %}{% endfor %}"
+                "{% endfor %}{% endfor %}"
+            },
+            "template.body",
+            "nest more than 2",
+        ),
+        ({"body": "{{ range(5000)|list }}"}, "template.body", "more than 1000 items"),
+        (
+            {"body": "{% for a in range(1000) %}{% for b in range(1000) %}xx{% endfor %}{% endfor %}"},
+            "template.body",
+            "longer than",
+        ),
     ]
     for tpl, where, msg in cases:
         r = create(**tpl)
