@@ -172,3 +172,12 @@ def test_custom_headers_fill_what_the_dialect_leaves_open() -> None:
     req = dialects.encode(Event(id="x", type=T.CALL_NEW, ts=TS, call_id="1.2"), sub)
     assert req is not None
     assert req.headers == (("Authorization", "Bearer t"),)
+
+
+def test_template_header_values_cannot_add_a_header() -> None:
+    tpl = templating.build(body="x", headers={"X-Name": "{{ party.caller_name }}"})
+    sub = Subscription(id="s", url="http://h/", dialect=Dialect.TEMPLATE, template=tpl)
+    party = CallParty(caller_name="Eve\r\nX-Injected: 1")
+    req = dialects.encode(Event(id="x", type=T.CALL_NEW, ts=TS, party=party), sub)
+    assert req is not None
+    assert req.headers == (("X-Name", "Eve  X-Injected: 1"),)

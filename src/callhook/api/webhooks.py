@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from callhook import templating
 from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
@@ -47,6 +46,7 @@ from callhook.api.webhook_fields import (
     new_secret,
     template_of,
 )
+from callhook.api.webhook_preview import PreviewIn, PreviewOut, render_preview
 from callhook.core import dialects
 from callhook.core.dialects import telphin
 from callhook.core.dialects.pbx2is import TEMPLATE_NAMES
@@ -60,8 +60,7 @@ from callhook.core.subscription import (
     check_secret,
     check_url_template,
 )
-from callhook.delivery.redact import MASK, mask_headers, mask_url, redact_headers, redact_url
-from callhook.store.base import EventQuery
+from callhook.delivery.redact import MASK, mask_headers, mask_url
 
 __all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
 
@@ -550,11 +549,6 @@ async def end_overlap(sub_id: str, request: Request, p: Auth) -> Response:
     return Response(status_code=204)
 
 
-class PreviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event_id: Annotated[str, Field(max_length=64, description="a recorded event; left out: the sample event")] = ""
-
-
 class TemplatePreviewIn(PreviewIn):
     url: Annotated[str, Field(max_length=2048)] = "https://receiver.example/hook"
     template: TemplateModel
@@ -569,42 +563,6 @@ class TemplatePreviewIn(PreviewIn):
         return check_url(v)
 
 
-class PreviewOut(BaseModel):
-    event_id: str
-    event_type: str
-    sample: bool = Field(description="true: rendered against the sample event, not a recorded one")
-    method: str
-    url: str
-    headers: list[list[str]] = Field(description="[name, value] pairs, credentials redacted")
-    body: str
-
-
-async def _preview(request: Request, p: Principal, sub: Subscription, event_id: str) -> PreviewOut:
-    hub = request.app.state.hub
-    event = templating.sample_event()
-    if event_id:
-        # ids sort as text: the newest id below event_id + "0" is event_id itself when it exists
-        page = await hub.store.list_events(EventQuery(tenant=p.tenant, before_id=event_id + "0", limit=1))
-        if not page.items or page.items[0].id != event_id:
-            raise HTTPException(status_code=404, detail=f"no event {event_id!r}")
-        event = page.items[0]
-    try:
-        req = dialects.encode(event, sub)
-    except ValueError as exc:
-        raise _unprocessable("template", str(exc)) from None
-    if req is None:
-        raise HTTPException(status_code=409, detail=f"dialect {sub.dialect.value} has no message for {event.type}")
-    return PreviewOut(
-        event_id=event.id,
-        event_type=event.type.value,
-        sample=not event_id,
-        method=req.method,
-        url=redact_url(req.url),
-        headers=[[k, v] for k, v in redact_headers(req.headers)],
-        body=req.body.decode("utf-8", "replace"),
-    )
-
-
 @router.post("/preview", response_model=PreviewOut)
 async def preview_template(body: TemplatePreviewIn, request: Request, p: Auth) -> PreviewOut:
     """A template (and masking) rendered against a recorded event or the sample, before
@@ -617,7 +575,7 @@ async def preview_template(body: TemplatePreviewIn, request: Request, p: Auth) -
         masking=masking_of(body.masking, None) if body.masking else None,
     )
     draft = replace(draft, template=template_of(body.template, draft))
-    return await _preview(request, p, draft, body.event_id)
+    return await render_preview(request.app.state.hub, p.tenant, draft, body.event_id)
 
 
 @router.post("/{sub_id}/preview", response_model=PreviewOut)
@@ -625,4 +583,4 @@ async def preview_webhook(sub_id: str, request: Request, p: Auth, body: PreviewI
     """The request this webhook (any dialect, masking applied) would get for a recorded
     event or the sample, unsigned, credentials redacted; nothing is sent."""
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
-    return await _preview(request, p, sub, (body or PreviewIn()).event_id)
+    return await render_preview(request.app.state.hub, p.tenant, sub, (body or PreviewIn()).event_id)

@@ -47,8 +47,14 @@ from callhook.core.dialects.base import Request
 from callhook.core.events import Event
 from callhook.core.retry import RetryOverride
 from callhook.core.serialize import event_from_dict
-from callhook.core.subscription import BasicAuth, Dialect, Filters, Masking, Subscription, Template
-from callhook.templating import render as render_template
+from callhook.core.subscription import BasicAuth, Dialect, Filters, Subscription
+from callhook.store.subscription_json import (
+    filters_more_to_text,
+    masking_from_text,
+    masking_to_text,
+    template_from_text,
+    template_to_text,
+)
 
 __all__ = [
     "Attempt",
@@ -414,39 +420,6 @@ SUBSCRIPTION_COLUMNS = (
     "previous_secret",
     "previous_secret_until",
 )
-
-_LIST_FILTERS = ("queues", "extensions", "agents", "numbers", "number_prefixes", "directions", "tenants")
-
-
-def masking_to_text(m: Masking | None, dumps: Any) -> str | None:
-    if m is None:
-        return None
-    return str(dumps({"fields": sorted(m.fields), "mode": m.mode, "keep": m.keep, "key": m.key}))
-
-
-def masking_from_text(text: str | None, loads: Any, with_secrets: bool) -> Masking | None:
-    if not text:
-        return None
-    v = loads(text)
-    return Masking(frozenset(v["fields"]), v["mode"], int(v["keep"]), v["key"] if with_secrets else "")
-
-
-def filters_more_to_text(f: Filters, dumps: Any) -> str | None:
-    more = {name: sorted(getattr(f, name)) for name in _LIST_FILTERS if getattr(f, name)}
-    return str(dumps(more)) if more else None
-
-
-def template_to_text(t: Template | None, dumps: Any) -> str | None:
-    if t is None:
-        return None
-    return str(dumps({"method": t.method, "url": t.url, "headers": dict(t.headers), "body": t.body}))
-
-
-def template_from_text(text: str | None, loads: Any) -> Template | None:
-    if not text:
-        return None
-    v = loads(text)
-    return Template(v["body"], v["method"], v["url"], v["headers"], render=render_template)
 
 
 def retry_to_text(o: RetryOverride | None, dumps: Any) -> str | None:
