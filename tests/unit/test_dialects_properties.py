@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callhook import templating
 from callhook.core import dialects
 from callhook.core.dialects import DecodeError, Payload, Request, native, pbx2is, telphin, voipex, webitel
 from callhook.core.events import (
@@ -37,7 +38,7 @@ from callhook.core.events import (
     Transfer,
     new_event_id,
 )
-from callhook.core.subscription import BasicAuth, Dialect, Subscription
+from callhook.core.subscription import MASK_FIELDS, MASK_MODES, BasicAuth, Dialect, Masking, Subscription
 
 T = EventType
 NOW = datetime(2024, 5, 6, 10, 11, 12, tzinfo=UTC)
@@ -264,6 +265,14 @@ subs = st.builds(
     url_template=st.sampled_from(["", "http://x/{event}/{call_id}?a={ts}&b={nope}", "{exten_num}{{x}}"]),
     auth=st.none() | st.builds(BasicAuth, wild, wild),
     headers=st.dictionaries(wild, wild, max_size=3),
+    # the template dialect's template (the others ignore it) and masking, in every dialect
+    template=st.just(
+        templating.build(body="{{ event|tojson }}", headers={"X-Call": "{{ call_id }} {{ party.caller_num }}"})
+    ),
+    masking=st.none()
+    | st.builds(
+        Masking, st.frozensets(st.sampled_from(MASK_FIELDS)), st.sampled_from(MASK_MODES), st.integers(0, 12), wild
+    ),
 )
 
 
@@ -272,7 +281,7 @@ subs = st.builds(
 def test_encoders_never_raise(event: Event, sub: Subscription) -> None:
     req = dialects.encode(event, sub)
     assert (req is None) == (not dialects.carries(sub.dialect, event.type)) or sub.dialect == Dialect.PBX2IS
-    if req is not None and sub.dialect in (Dialect.VOIPEX, Dialect.WEBITEL, Dialect.CALLHOOK):
+    if req is not None and sub.dialect in (Dialect.VOIPEX, Dialect.WEBITEL, Dialect.CALLHOOK, Dialect.TEMPLATE):
         assert isinstance(json.loads(req.body), dict)
         req.body.decode("utf-8")  # always valid UTF-8
 

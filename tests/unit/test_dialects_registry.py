@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callhook import templating
 from callhook.core import dialects
 from callhook.core.dialects import DecodeError
 from callhook.core.events import (
@@ -75,12 +76,15 @@ CARRIED = {
     Dialect.TELPHIN: {T.AGENT_LOGIN, T.AGENT_LOGOUT},
     Dialect.WEBITEL: {T.QUEUE_JOINED, T.QUEUE_OFFERED, T.QUEUE_BRIDGED, T.QUEUE_MISSED, T.QUEUE_LEFT, T.AGENT_WRAPUP},
     Dialect.CALLHOOK: set(T),
+    Dialect.TEMPLATE: set(T),
 }
 
 
 @pytest.mark.parametrize("dialect", list(Dialect))
 def test_carries_and_encode_agree(dialect: Dialect) -> None:
     sub = Subscription(id="s", url="http://h/", dialect=dialect, method="GET" if dialect == "pbx2is" else "POST")
+    if dialect is Dialect.TEMPLATE:
+        sub = dataclasses.replace(sub, template=templating.build(body="{{ type }}"))
     for etype in T:
         assert dialects.carries(dialect, etype) == (etype in CARRIED[dialect]), etype
         event = Event(
@@ -149,6 +153,9 @@ def test_auth_and_custom_headers(dialect: Dialect) -> None:
             "X-Evil": "a\r\nInjected: 1",
         },
     )
+    if dialect is Dialect.TEMPLATE:  # its Content-Type is the template's own
+        t = templating.build(body="{{ type }}", headers={"Content-Type": "application/json"})
+        sub = dataclasses.replace(sub, template=t)
     etype = min(CARRIED[dialect])  # deterministic: a set iterates in hash order
     req = dialects.encode(Event(id="x", type=etype, ts=TS, call_id="1.2", leg=Leg(number="20")), sub)
     assert req is not None
@@ -165,3 +172,12 @@ def test_custom_headers_fill_what_the_dialect_leaves_open() -> None:
     req = dialects.encode(Event(id="x", type=T.CALL_NEW, ts=TS, call_id="1.2"), sub)
     assert req is not None
     assert req.headers == (("Authorization", "Bearer t"),)
+
+
+def test_template_header_values_cannot_add_a_header() -> None:
+    tpl = templating.build(body="x", headers={"X-Name": "{{ party.caller_name }}"})
+    sub = Subscription(id="s", url="http://h/", dialect=Dialect.TEMPLATE, template=tpl)
+    party = CallParty(caller_name="Eve\r\nX-Injected: 1")
+    req = dialects.encode(Event(id="x", type=T.CALL_NEW, ts=TS, party=party), sub)
+    assert req is not None
+    assert req.headers == (("X-Name", "Eve  X-Injected: 1"),)

@@ -119,3 +119,35 @@ def test_verify_accepts_rotation_and_refuses_tampering() -> None:
     tampered = Request(get.method, get.url.replace("caller_num=777888999", "caller_num=666"), get.headers)
     with pytest.raises(signing.SignatureError):
         signing.verify(tampered, WHSEC, now=now)
+
+
+def test_several_secrets_sign_in_order_and_each_verifies() -> None:
+    old = "whsec_" + base64.b64encode(b"an-older-key-of-24-bytes").decode()
+    req = encode(EVENT, sub(Dialect.CALLHOOK))
+    assert req is not None
+    now = int(time.time())
+    both = signing.sign(req, (WHSEC, old), EVENT.id, now)
+    sigs = headers(both)["webhook-signature"].split(" ")
+    assert len(sigs) == 2
+    # the first is the current secret's, the second the old one's: HMAC over id.ts.body
+    for sig, key in zip(sigs, (KEY, b"an-older-key-of-24-bytes"), strict=True):
+        mac = hmac.new(key, f"{EVENT.id}.{now}.".encode() + req.body, hashlib.sha256).digest()
+        assert sig == "v1," + base64.b64encode(mac).decode()
+    for secret in (WHSEC, old):
+        Webhook(secret).verify(both.body, headers(both))
+        assert signing.verify(both, secret, now=now) == EVENT.id
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + base64.b64encode(b"x" * 24).decode()).verify(both.body, headers(both))
+    assert signing.sign(req, (WHSEC,), EVENT.id, now) == signing.sign(req, WHSEC, EVENT.id, now)
+    with pytest.raises(ValueError, match="none given"):
+        signing.sign(req, (), EVENT.id, now)
+
+
+def test_signing_secrets_follow_the_overlap() -> None:
+    from dataclasses import replace
+
+    s = replace(sub(Dialect.CALLHOOK), previous_secret="whsec_old", previous_secret_until=1000.0)
+    assert s.signing_secrets(999.0) == (WHSEC, "whsec_old")
+    assert s.signing_secrets(1000.0) == (WHSEC,)  # the overlap ends at its time
+    assert replace(s, previous_secret_until=None).signing_secrets(0.0) == (WHSEC,)
+    assert replace(s, secret="", previous_secret="").signing_secrets(0.0) == ()

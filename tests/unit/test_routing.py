@@ -74,3 +74,32 @@ def test_matches(sub: Subscription, event: Event, expected: bool) -> None:
 )
 def test_order_key(event: Event, key: str) -> None:
     assert order_key(event) == key
+
+
+def test_number_direction_and_tenant_filters() -> None:
+    from callhook.core.events import CallParty, Direction
+
+    party = CallParty(caller_num="+7 916 123-45-67", called_num="84957654321", direction=Direction.INCOMING)
+    call = ev(EventType.CALL_NEW, party=party, tenant="acme")
+
+    def sub(**kw: object) -> Subscription:
+        return replace(SUB, filters=Filters(**kw))  # type: ignore[arg-type]
+
+    assert matches(sub(numbers=frozenset({"79161234567"})), call)  # digits only, either side
+    assert matches(sub(numbers=frozenset({"8 (495) 765-43-21"})), call)  # the called number (DID)
+    assert not matches(sub(numbers=frozenset({"7916123456"})), call)  # a list is exact
+    assert matches(sub(number_prefixes=frozenset({"+7916"})), call)
+    assert matches(sub(number_prefixes=frozenset({"1", "8495"})), call)
+    assert not matches(sub(number_prefixes=frozenset({"7495"})), call)
+    assert matches(sub(directions=frozenset({"incoming", "outgoing"})), call)
+    assert not matches(sub(directions=frozenset({"outgoing"})), call)
+    assert not matches(sub(directions=frozenset({"incoming"})), ev(EventType.CALL_NEW))  # no direction
+    assert not matches(sub(numbers=frozenset({"20"})), ev(EventType.AGENT_LOGIN))  # no numbers at all
+    assert matches(sub(tenants=frozenset({"acme", "b"})), call)
+    assert not matches(sub(tenants=frozenset({"b"})), call)
+    # several filters: all must match
+    assert not matches(sub(number_prefixes=frozenset({"7916"}), directions=frozenset({"outgoing"})), call)
+    # the single values and the sets add up
+    q = ev(EventType.QUEUE_JOINED, queue="support")
+    assert matches(sub(queue="sales", queues=frozenset({"support"})), q)
+    assert not matches(sub(queue="sales", queues=frozenset({"billing"})), q)

@@ -10,7 +10,14 @@ tenant and sees only those.
 
 Validated at the door (422 naming the field): the URL, the signing secret
 (:func:`~callhook.core.subscription.check_secret`), the URL template (pbx2is only,
-an http(s) URL with known placeholders), the header names and values.
+an http(s) URL with known placeholders), the header names and values, and the
+fields of :mod:`callhook.api.webhook_fields` (masking, the list filters, the
+template dialect's template).
+
+Issue 15 adds: ``POST /{id}/rotate-secret`` (a new secret, shown once; the old one
+keeps signing for an overlap), ``DELETE /{id}/previous-secret`` (end the overlap),
+``POST /{id}/preview`` (the request this webhook would get for a recorded event or
+the sample) and ``POST /preview`` (a template rendered before any webhook exists).
 """
 
 from __future__ import annotations
@@ -27,6 +34,19 @@ from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
+from callhook.api.webhook_fields import (
+    FiltersModel,
+    MaskingIn,
+    MaskingOut,
+    RotateIn,
+    RotateOut,
+    TemplateModel,
+    masking_of,
+    masking_out,
+    new_secret,
+    template_of,
+)
+from callhook.api.webhook_preview import PreviewIn, PreviewOut, render_preview
 from callhook.core import dialects
 from callhook.core.dialects import telphin
 from callhook.core.dialects.pbx2is import TEMPLATE_NAMES
@@ -36,7 +56,6 @@ from callhook.core.subscription import (
     DEFAULT_METHOD,
     BasicAuth,
     Dialect,
-    Filters,
     Subscription,
     check_secret,
     check_url_template,
@@ -61,13 +80,6 @@ class AuthOut(BaseModel):
     type: Literal["basic"] = "basic"
     username: str
     has_password: bool = False
-
-
-class FiltersModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    queue: Text = ""
-    extension: Text = ""
-    agent: Text = ""
 
 
 Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY, allow_inf_nan=False)]
@@ -188,6 +200,8 @@ class WebhookIn(BaseModel):
     get_data_header: GetDataHeader = ""
     retry: RetryModel | None = None
     ordering: Ordering = Field(default="arrival", description=ORDERING_HELP)
+    masking: MaskingIn | None = None
+    template: TemplateModel | None = Field(default=None, description="the template dialect's request (only there)")
 
     @field_validator("url")
     @classmethod
@@ -226,6 +240,8 @@ class WebhookPatch(BaseModel):
     get_data_header: GetDataHeader | None = None
     retry: RetryModel | None = Field(default=None, description="replaces the override; null removes it")
     ordering: Ordering | None = None
+    masking: MaskingIn | None = Field(default=None, description="replaces the masking; null removes it")
+    template: TemplateModel | None = None
 
     @field_validator("url")
     @classmethod
@@ -276,6 +292,11 @@ class WebhookOut(BaseModel):
     get_data_header: str = ""
     retry: RetryModel | None = Field(description="this webhook's own retry settings; null: the installation's")
     ordering: Ordering = Field(default="arrival", description=ORDERING_HELP)
+    masking: MaskingOut | None = None
+    template: TemplateModel | None = None
+    previous_secret_until: Timestamp | None = Field(
+        default=None, description="a rotation's old secret signs too until then; null: no overlap"
+    )
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -289,13 +310,16 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         auth=AuthOut(username=sub.auth.username, has_password=bool(sub.auth.password)) if sub.auth else None,
         headers=mask_headers(sub.headers),
         has_secret=has_secret,
-        filters=FiltersModel(queue=sub.filters.queue, extension=sub.filters.extension, agent=sub.filters.agent),
+        filters=FiltersModel.of(sub.filters),
         tenant=sub.tenant,
         description=sub.description,
         enabled=sub.enabled,
         get_data_header=sub.get_data_header,
         retry=RetryModel.of(sub.retry),
         ordering="call" if sub.ordering == "call" else "arrival",
+        masking=masking_out(sub.masking),
+        template=TemplateModel.of(sub.template),
+        previous_secret_until=sub.previous_secret_until if sub.previous_secret else None,
     )
 
 
@@ -322,6 +346,19 @@ def _events(dialect: Dialect, names: list[str] | None) -> frozenset[str]:
         return frozenset(t.value for t in dialects.canonical_types(dialect, names))
     except ValueError as exc:
         raise _unprocessable("events", str(exc)) from None
+
+
+def _dialect_template(sub: Subscription, body: TemplateModel | None) -> Subscription:
+    """``sub`` with its checked template: required by the template dialect, refused elsewhere."""
+    if sub.dialect is not Dialect.TEMPLATE:
+        if body is not None:
+            raise _unprocessable("template", f"only the template dialect takes a template, not {sub.dialect.value}")
+        return sub
+    if body is None:
+        if sub.template is None:
+            raise _unprocessable("template", "the template dialect needs a template (at least its body or url)")
+        return sub
+    return replace(sub, template=template_of(body, sub))
 
 
 def _template_fits(dialect: Dialect, template: str) -> None:
@@ -362,14 +399,16 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         auth=BasicAuth(body.auth.username, body.auth.password) if body.auth else None,
         headers=dict(body.headers),
         secret=body.secret,
-        filters=Filters(body.filters.queue, body.filters.extension, body.filters.agent),
+        filters=body.filters.to_filters(),
         tenant=_tenant(p, body.tenant),
         enabled=body.enabled,
         description=body.description,
         get_data_header=body.get_data_header,
         retry=body.retry.to_override() if body.retry else None,
         ordering=body.ordering,
+        masking=masking_of(body.masking, None) if body.masking else None,
     )
+    sub = _dialect_template(sub, body.template)
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
     return to_out(sub, bool(sub.secret))
@@ -418,14 +457,20 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
     elif "auth" in body.model_fields_set:  # an explicit null removes the credentials
         changes["auth"] = None
     if body.filters is not None:
-        changes["filters"] = Filters(body.filters.queue, body.filters.extension, body.filters.agent)
+        changes["filters"] = body.filters.to_filters()
+    if "secret" in changes:  # a secret set directly replaces at once: no overlap (rotate-secret has one)
+        changes["previous_secret"], changes["previous_secret_until"] = "", None
+    if body.masking is not None:
+        changes["masking"] = masking_of(body.masking, sub.masking)
+    elif "masking" in body.model_fields_set:
+        changes["masking"] = None
     if body.retry is not None:
         changes["retry"] = body.retry.to_override()
     elif "retry" in body.model_fields_set:  # an explicit null: the installation's policy again
         changes["retry"] = None
     if body.ordering is not None:
         changes["ordering"] = body.ordering
-    new = replace(sub, **changes)
+    new = _dialect_template(replace(sub, **changes), body.template)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)
     return to_out(new, bool(new.secret))
@@ -487,3 +532,69 @@ async def send_test_event(
         why = f"no test event fits webhook {sub_id!r} (its event types or filters)"
         raise HTTPException(status_code=409, detail=why)
     return await webhook_test.run_test(hub, sub, event, (body or WebhookTestIn()).wait)
+
+
+@router.post("/{sub_id}/rotate-secret", response_model=RotateOut)
+async def rotate_secret(sub_id: str, request: Request, p: Auth, body: RotateIn | None = None) -> RotateOut:
+    """A new signing secret (the one given, or a generated ``whsec_`` one), answered this
+    once. The old one keeps signing too for ``overlap`` seconds: each request carries
+    both signatures in ``webhook-signature``, so the receiver can switch at its pace.
+    A secret still overlapping from an earlier rotation is dropped (two at most)."""
+    hub = request.app.state.hub
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    body = body or RotateIn()
+    secret = body.secret or new_secret()
+    if secret == sub.secret:
+        raise _unprocessable("secret", "the new secret is the current one")
+    until = hub.now() + body.overlap if sub.secret and body.overlap > 0 else None
+    new = replace(sub, secret=secret, previous_secret=sub.secret if until else "", previous_secret_until=until)
+    await hub.store.put_subscription(new, hub.now())
+    subscriptions_changed(hub)
+    return RotateOut(id=sub.id, secret=secret, previous_secret_until=until)
+
+
+@router.delete("/{sub_id}/previous-secret", status_code=204)
+async def end_overlap(sub_id: str, request: Request, p: Auth) -> Response:
+    """Stop signing with the previous secret now (the receiver has switched)."""
+    hub = request.app.state.hub
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    await hub.store.put_subscription(replace(sub, previous_secret="", previous_secret_until=None), hub.now())
+    subscriptions_changed(hub)
+    return Response(status_code=204)
+
+
+class TemplatePreviewIn(PreviewIn):
+    url: Annotated[str, Field(max_length=2048)] = "https://receiver.example/hook"
+    template: TemplateModel
+    masking: MaskingIn | None = None
+    headers: Annotated[dict[Text, Annotated[str, Field(max_length=4096)]], Field(max_length=32)] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_url(v)
+
+
+@router.post("/preview", response_model=PreviewOut)
+async def preview_template(body: TemplatePreviewIn, request: Request, p: Auth) -> PreviewOut:
+    """A template (and masking) rendered against a recorded event or the sample, before
+    any webhook is created: the request it would send, credentials redacted."""
+    draft = Subscription(
+        id="preview",
+        url=body.url,
+        dialect=Dialect.TEMPLATE,
+        headers=dict(body.headers),
+        masking=masking_of(body.masking, None) if body.masking else None,
+    )
+    draft = replace(draft, template=template_of(body.template, draft))
+    return await render_preview(request.app.state.hub, p.tenant, draft, body.event_id)
+
+
+@router.post("/{sub_id}/preview", response_model=PreviewOut)
+async def preview_webhook(sub_id: str, request: Request, p: Auth, body: PreviewIn | None = None) -> PreviewOut:
+    """The request this webhook (any dialect, masking applied) would get for a recorded
+    event or the sample, unsigned, credentials redacted; nothing is sent."""
+    sub = await _get_owned(request, p, sub_id, with_secrets=True)
+    return await render_preview(request.app.state.hub, p.tenant, sub, (body or PreviewIn()).event_id)

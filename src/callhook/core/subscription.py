@@ -10,12 +10,26 @@ import base64
 import binascii
 import enum
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from callhook.core.retry import RetryOverride
 
-__all__ = ["ORDERINGS", "BasicAuth", "Dialect", "Filters", "Subscription", "check_secret", "check_url_template"]
+__all__ = [
+    "MASK_FIELDS",
+    "MASK_MODES",
+    "ORDERINGS",
+    "BasicAuth",
+    "Dialect",
+    "Filters",
+    "Masking",
+    "Renderer",
+    "Subscription",
+    "Template",
+    "check_secret",
+    "check_url_template",
+]
 
 
 ORDERINGS = ("arrival", "call")
@@ -27,6 +41,7 @@ class Dialect(enum.StrEnum):
     TELPHIN = "telphin"
     WEBITEL = "webitel"
     CALLHOOK = "callhook"
+    TEMPLATE = "template"
 
 
 DEFAULT_METHOD: Mapping[Dialect, str] = {
@@ -35,6 +50,7 @@ DEFAULT_METHOD: Mapping[Dialect, str] = {
     Dialect.TELPHIN: "POST",
     Dialect.WEBITEL: "POST",
     Dialect.CALLHOOK: "POST",
+    Dialect.TEMPLATE: "POST",
 }
 
 
@@ -46,11 +62,65 @@ class BasicAuth:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """Only events of this queue / extension / agent login (empty: any)."""
+    """Only events of these queues / extensions / agent logins / numbers / directions /
+    tenants (each empty: any). The single-value fields (the first contract) and the
+    sets add up: ``queue="sales", queues={"support"}`` takes either queue. Numbers
+    (``numbers`` exactly, ``number_prefixes`` as prefixes) are compared by their digits
+    only and match the caller or the called number (the DID of an incoming call)."""
 
     queue: str = ""
     extension: str = ""
     agent: str = ""
+    queues: frozenset[str] = frozenset()
+    extensions: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    number_prefixes: frozenset[str] = frozenset()
+    directions: frozenset[str] = frozenset()
+    tenants: frozenset[str] = frozenset()
+
+    def all_of(self, name: str) -> frozenset[str]:
+        """``queue``/``extension``/``agent``: the single value and the set together."""
+        one: str = getattr(self, name)
+        many: frozenset[str] = getattr(self, name + "s")
+        return many | {one} if one else many
+
+
+# Number masking: which numbers ("cdr": the call record's source and destination;
+# "agent": a remote agent's own phone).
+MASK_FIELDS = ("caller", "called", "cdr", "agent")
+MASK_MODES = ("last_digits", "hash")
+
+
+@dataclass(frozen=True, slots=True)
+class Masking:
+    """Which numbers a subscription's requests hide, and how (:mod:`callhook.core.masking`).
+
+    ``last_digits`` keeps the last ``keep`` digits; ``hash`` replaces a number by a
+    token from HMAC-SHA256 under ``key`` (this subscription's own, secret), so one
+    number always gives one token for this subscription and a different one elsewhere."""
+
+    fields: frozenset[str]
+    mode: str = "last_digits"
+    keep: int = 4
+    key: str = ""
+
+
+#: ``render(source, context) -> text``: the template engine, given to a Template by
+#: the adapter that builds it (the core imports no engine; ``callhook.templating``).
+Renderer = Callable[[str, Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """The ``template`` dialect's request: each part a template over the canonical
+    event (:mod:`callhook.core.dialects.template`); ``url`` "" sends to the webhook's URL."""
+
+    body: str = ""
+    method: str = "POST"
+    url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    render: Renderer | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +152,13 @@ class Subscription:
     get_data_header: str = ""
     # This subscription's own retry schedule / attempts / lifetimes; None: the installation's.
     retry: RetryOverride | None = None
+    # Number masking of this subscription's requests; None: numbers as they are.
+    masking: Masking | None = None
+    # Key rotation: the secret before the last rotation, still signing until this unix time.
+    previous_secret: str = ""
+    previous_secret_until: float | None = None
+    # The template dialect's request parts; None for every other dialect.
+    template: Template | None = None
     # "arrival": the deliveries go out one after the other in the order the events were
     # accepted, across calls too (as a PBX posting its own webhooks does); "call": calls
     # in parallel, each in its own order (receivers that order by ``seq``).
@@ -89,6 +166,14 @@ class Subscription:
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+    def signing_secrets(self, now: float) -> tuple[str, ...]:
+        """The secrets a request sent at ``now`` is signed with: the current one, and
+        the previous one while its overlap lasts."""
+        out = (self.secret,) if self.secret else ()
+        if self.previous_secret and self.previous_secret_until is not None and now < self.previous_secret_until:
+            out = (*out, self.previous_secret)
+        return out
 
 
 # The Standard Webhooks key length (https://www.standardwebhooks.com: 24 to 64 bytes).

@@ -62,7 +62,8 @@ __all__ = ["Dispatcher", "DispatcherOptions", "Encoder", "Signer"]
 
 log = logging.getLogger(__name__)
 
-Signer = Callable[[Request, str, str, int], Request]  # (request, secret, msg_id, unix seconds)
+# (request, secret or secrets (a rotation's overlap: the current one first), msg_id, unix seconds)
+Signer = Callable[[Request, str | tuple[str, ...], str, int], Request]
 Encoder = Callable[[Event, Subscription], Request | None]
 Group = tuple[str, str]
 
@@ -373,8 +374,9 @@ class Dispatcher:
                         d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status
                     )
                 req = encoded
-                if sub.secret and self._sign is not None:
-                    req = self._sign(req, sub.secret, d.event_id, int(sent_at))
+                keys = sub.signing_secrets(sent_at)  # two while a rotation's overlap lasts
+                if keys and self._sign is not None:
+                    req = self._sign(req, keys[0] if len(keys) == 1 else keys, d.event_id, int(sent_at))
                 t0 = time.perf_counter()
                 try:
                     resp = await self._sender.send(req)

@@ -48,6 +48,13 @@ from callhook.core.events import Event
 from callhook.core.retry import RetryOverride
 from callhook.core.serialize import event_from_dict
 from callhook.core.subscription import BasicAuth, Dialect, Filters, Subscription
+from callhook.store.subscription_json import (
+    filters_more_to_text,
+    masking_from_text,
+    masking_to_text,
+    template_from_text,
+    template_to_text,
+)
 
 __all__ = [
     "Attempt",
@@ -380,7 +387,8 @@ class Store(Subscriptions, Outbox, DeliveryLog, Calls, Protocol):
 def public_subscription(sub: Subscription) -> Subscription:
     """The subscription as the API may show it: no secret, no password."""
     auth = BasicAuth(sub.auth.username, "") if sub.auth is not None else None
-    return replace(sub, secret="", auth=auth)
+    masking = replace(sub.masking, key="") if sub.masking is not None else None
+    return replace(sub, secret="", auth=auth, previous_secret="", masking=masking)
 
 
 SUBSCRIPTION_COLUMNS = (
@@ -405,6 +413,12 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_agent_id",
     "get_data_header",
     "retry",
+    # schema 8: masking, the filters' lists, the template, the rotation's previous secret
+    "masking",
+    "filters_more",
+    "template",
+    "previous_secret",
+    "previous_secret_until",
     "ordering",
 )
 
@@ -460,6 +474,11 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_agent_id,
         sub.get_data_header,
         retry_to_text(sub.retry, dumps),
+        masking_to_text(sub.masking, dumps),
+        filters_more_to_text(sub.filters, dumps),
+        template_to_text(sub.template, dumps),
+        sub.previous_secret,
+        sub.previous_secret_until,
         sub.ordering,
     )
 
@@ -478,7 +497,12 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         auth=auth,
         headers=loads(r["headers"]),
         secret=r["secret"] if with_secrets else "",
-        filters=Filters(r["filter_queue"], r["filter_extension"], r["filter_agent"]),
+        filters=Filters(
+            r["filter_queue"],
+            r["filter_extension"],
+            r["filter_agent"],
+            **{k: frozenset(v) for k, v in (loads(r["filters_more"]) if r["filters_more"] else {}).items()},
+        ),
         tenant=r["tenant"],
         enabled=bool(r["enabled"]),
         description=r["description"],
@@ -487,6 +511,10 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_agent_id=r["telphin_agent_id"],
         get_data_header=r["get_data_header"],
         retry=retry_from_text(r["retry"], loads),
+        masking=masking_from_text(r["masking"], loads, with_secrets),
+        template=template_from_text(r["template"], loads),
+        previous_secret=(r["previous_secret"] or "") if with_secrets else "",
+        previous_secret_until=r["previous_secret_until"],
         ordering=r["ordering"],
     )
 

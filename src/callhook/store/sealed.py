@@ -6,7 +6,8 @@ every one decrypts (:class:`cryptography.fernet.MultiFernet`), so a key is rotat
 by putting the new one first, running ``callhook secrets rotate`` and dropping the
 old one once the deliveries sealed with it are finished (see docs/api.md).
 
-Sealed, in the subscriptions: the signing secret, the Basic password, every
+Sealed, in the subscriptions: the signing secret and the previous one (a rotation's
+overlap), the masking key, the Basic password, every
 configured header value, and the URL and URL template when they hold a password or
 a secret query value; in the stored requests of the deliveries: the URL when it
 holds one and the values of headers with a secret name (``Authorization``, ...).
@@ -112,6 +113,8 @@ class Sealer:
         return replace(
             sub,
             secret=self.seal(sub.secret),
+            previous_secret=self.seal(sub.previous_secret),
+            masking=replace(sub.masking, key=self.seal(sub.masking.key)) if sub.masking else None,
             auth=BasicAuth(sub.auth.username, self.seal(sub.auth.password)) if sub.auth else None,
             headers={k: self.seal(v) for k, v in sub.headers.items()},
             url=self.seal(sub.url) if self._secret_url(sub.url) else sub.url,
@@ -122,6 +125,8 @@ class Sealer:
         return replace(
             sub,
             secret=self.open(sub.secret),
+            previous_secret=self.open(sub.previous_secret),
+            masking=replace(sub.masking, key=self.open(sub.masking.key)) if sub.masking else None,
             auth=BasicAuth(sub.auth.username, self.open(sub.auth.password)) if sub.auth else None,
             headers={k: self.open(v) for k, v in sub.headers.items()},
             url=self.open(sub.url),

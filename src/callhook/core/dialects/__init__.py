@@ -8,12 +8,15 @@ pbx2is     :mod:`.pbx2is`  form pairs (query string, then body) or raw text
 telphin    :mod:`.telphin` form pairs (query string, then body) or raw text
 webitel    :mod:`.webitel` the JSON body (bytes)
 callhook   :mod:`.native`  the JSON body (bytes)
+template   :mod:`.template` outbound only (the subscription's own templates)
 =========  ==============  ================================================
 
 Each module has ``encode(event, sub) -> Request | None`` (None: the dialect has no
 message for that event), ``decode(payload, *, now, new_id, tenant) -> Event`` and
 ``EVENT_NAMES``: the dialect's own event names -> canonical types. Signing is
-separate (:mod:`.signing`): it needs the time of sending. Decoders raise
+separate (:mod:`.signing`): it needs the time of sending. A subscription's number
+masking (:mod:`callhook.core.masking`) is applied here, before any encoder sees
+the event, so no dialect can forget it. Decoders raise
 :class:`DecodeError` and nothing else. docs/dialects.md has every field.
 """
 
@@ -25,7 +28,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from callhook.core.dialects import native, pbx2is, telphin, voipex, webitel
+from callhook.core import masking
+from callhook.core.dialects import native, pbx2is, telphin, template, voipex, webitel
 from callhook.core.dialects.base import DecodeError, Request
 from callhook.core.dialects.wire import Payload
 from callhook.core.events import Event, EventType
@@ -79,6 +83,7 @@ _DIALECTS: Mapping[Dialect, _Dialect] = MappingProxyType(
         Dialect.TELPHIN: _entry(telphin),
         Dialect.WEBITEL: _entry(webitel),
         Dialect.CALLHOOK: _entry(native),
+        Dialect.TEMPLATE: _entry(template),
     }
 )
 
@@ -91,7 +96,10 @@ def _get(dialect: Dialect | str) -> _Dialect:
 
 
 def encode(event: Event, sub: Subscription) -> Request | None:
-    """The request ``sub`` gets for ``event`` (unsigned), or None when its dialect has none."""
+    """The request ``sub`` gets for ``event`` (unsigned, its numbers masked as ``sub``
+    says), or None when its dialect has none."""
+    if sub.masking is not None:
+        event = masking.mask_event(event, sub.masking)
     return _get(sub.dialect).encode(event, sub)
 
 

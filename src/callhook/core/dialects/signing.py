@@ -11,7 +11,9 @@ for a GET (or HEAD) the query string exactly as sent, the part of the URL after 
 first ``?`` and before any ``#``. The key: a secret ``whsec_<base64>`` (the
 standard's form) is the base64-decoded bytes, padding optional; any other
 secret is used as its UTF-8 bytes. ``webhook-signature`` may list several
-space-separated signatures (key rotation): :func:`verify` accepts any ``v1`` match.
+space-separated signatures (key rotation): :func:`sign` given several secrets (the
+current one, then the previous one while a rotation's overlap lasts) writes one
+``v1,`` signature per secret, and :func:`verify` accepts any ``v1`` match.
 
 The timestamp is an argument, never read from a clock: the dispatcher signs each
 attempt at the time it sends it.
@@ -24,6 +26,7 @@ import binascii
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from callhook.core.dialects.base import Request
 
@@ -71,9 +74,14 @@ def signature(key: bytes, msg_id: str, timestamp: int, content: bytes) -> str:
     return "v1," + base64.b64encode(_mac(key, msg_id, timestamp, content)).decode("ascii")
 
 
-def sign(request: Request, secret: str, msg_id: str, timestamp: int) -> Request:
-    """``request`` with the three headers (replacing any it had)."""
-    sig = signature(secret_key(secret), msg_id, timestamp, content_of(request))
+def sign(request: Request, secret: str | Sequence[str], msg_id: str, timestamp: int) -> Request:
+    """``request`` with the three headers (replacing any it had); several secrets:
+    one signature each, space-separated, in the order given."""
+    secrets = (secret,) if isinstance(secret, str) else tuple(secret)
+    if not secrets:
+        raise ValueError("secret: none given")
+    content = content_of(request)
+    sig = " ".join(signature(secret_key(s), msg_id, timestamp, content) for s in secrets)
     kept = tuple((k, v) for k, v in request.headers if k.lower() not in (ID, TIMESTAMP, SIGNATURE))
     return dataclasses.replace(request, headers=(*kept, (ID, msg_id), (TIMESTAMP, str(timestamp)), (SIGNATURE, sig)))
 

@@ -35,6 +35,7 @@ __all__ = [
     "Payload",
     "append_query",
     "boolean",
+    "configured_headers",
     "dumps",
     "form_fields",
     "form_request",
@@ -76,6 +77,11 @@ def _headers(sub: Subscription, content_type: str | None) -> tuple[tuple[str, st
         taken.add(name.lower())
         out.append((name, value))
     return tuple(out)
+
+
+def configured_headers(sub: Subscription) -> tuple[tuple[str, str], ...]:
+    """The webhook's Basic credentials and configured headers, as every dialect sends them."""
+    return _headers(sub, None)
 
 
 def json_request(sub: Subscription, obj: Mapping[str, Any]) -> Request:
