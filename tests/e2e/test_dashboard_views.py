@@ -295,3 +295,28 @@ def test_delivery_health_send_now_and_retry_all_dead(world: World, browser: Any)
     expect(page.locator("#notice")).to_contain_text(f"1 dead deliveries of {hid} are pending again")
     assert world.api("PATCH", f"/api/v1/webhooks/{hid}", {"enabled": False})[0] == 200
     assert page.errors == []
+
+
+def test_the_agents_phones_show_their_presence(world: World, browser: Any) -> None:
+    """Extension presence (Asterisk's hints, extension.presence) on the wallboard: the
+    answering agent's phone is "in use" while the call lasts and "idle" after it."""
+    page = new_page(browser)
+    sign_in(page, world)
+    world.pbx.play("inbound_ringall_answered", caller="606300300", answered_by="22", ring_s=0.5, talk_s=3.0)
+
+    def phone_of(number: str) -> set[str]:
+        return {r[6] for r in _rows(page, "agents-table") if f"({number})" in r[0]}
+
+    deadline = time.monotonic() + 15.0
+    while phone_of("22") != {"in use"} and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert phone_of("22") == {"in use"}
+    wait_for(lambda: world.ended_call("606300300"), what="call 606300300 to end")
+    deadline = time.monotonic() + 10.0
+    while phone_of("22") != {"idle"} and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert phone_of("22") == {"idle"}
+    status, presence = world.api("GET", "/api/v1/extensions/presence")
+    assert status == 200
+    assert {"extension": "22", "state": "idle"}.items() <= next(p for p in presence if p["extension"] == "22").items()
+    assert page.errors == []

@@ -19,9 +19,16 @@ from callhook.core.directory import Directory
 from callhook.core.tracker.machine import VisitState
 from callhook.core.tracker.snapshot import MemberView
 
-__all__ = ["agents_seen", "router", "visible_queues"]
+__all__ = ["PresenceOut", "agents_seen", "router", "visible_queues"]
 
 router = APIRouter(prefix="/api/v1", tags=["agents and queues"], responses={401: {"description": "no token"}})
+
+
+class PresenceOut(BaseModel):
+    extension: str
+    name: str
+    tenant: str
+    state: str  # idle, ringing, in_use, busy, unavailable, on_hold (Asterisk's hint state)
 
 
 class AgentOut(BaseModel):
@@ -143,4 +150,19 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
                 agents=mine,
             )
         )
+    return out
+
+
+@router.get("/extensions/presence", response_model=list[PresenceOut])
+async def list_presence(request: Request, p: Auth) -> list[PresenceOut]:
+    """Each extension's presence now (Asterisk's hints, ``extension.presence``), as far as
+    the PBX has told it since callhook connected; a tenant sees its own extensions."""
+    hub = request.app.state.hub
+    directory: Directory = hub.directory
+    out = []
+    for number, state in hub.tracker.snapshot().presence:
+        ext = directory.extension(number)
+        tenant = ext.tenant if ext is not None else directory.tenant
+        if p.sees(tenant):
+            out.append(PresenceOut(extension=number, name=ext.name if ext else "", tenant=tenant, state=state))
     return out

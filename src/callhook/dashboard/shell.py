@@ -114,7 +114,7 @@ def render(version: str) -> str:
                 _table(
                     "agents-table",
                     "Agents by queue; answered and missed today",
-                    ["Agent", "Queue", "State", "In state", "Answered", "Missed"],
+                    ["Agent", "Queue", "State", "In state", "Answered", "Missed", "Phone"],
                 ),
                 '<span class="hint">answered / missed: today, in that queue</span>',
             ),

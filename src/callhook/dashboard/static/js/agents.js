@@ -2,7 +2,8 @@
 // the reason, wrap-up, logged out), the time in it, and today's answered and missed calls
 // of that queue (GET /api/v1/agents/stats, `queues`): a queue's agents' answered add up
 // to the queue's answered; the agent's calls of other queues and direct calls are not
-// repeated on each row (the row's title has the all-calls totals).
+// repeated on each row (the row's title has the all-calls totals). "Phone" is the
+// extension's presence as the PBX's hints tell it (extension.presence).
 
 import { model, onRender } from "./live.js";
 import { phoneStates } from "./calls.js";
@@ -44,6 +45,8 @@ function render() {
       { since: t },
       { text: fmt.n(day.answered), value: day.answered, cls: "num", title },
       { text: fmt.n(day.missed), value: day.missed, cls: day.missed ? "num warn" : "num", title },
+      { text: (model.presence.get(r.m.extension) || "").replace(/_/g, " "),
+        cls: `presence presence-${model.presence.get(r.m.extension) || "unknown"}` },
     ];
   }, (r) => (r.s.state === "logged out" ? "muted" : ""));
 }

@@ -16,9 +16,10 @@ const RESYNC_MS = 60000;
 const TYPES = ["call.new", "call.ringing", "call.answered", "call.pickup", "call.hangup", "call.ended",
   "call.transfer.attended", "call.transfer.cancelled", "call.transfer.blind", "call.record", "queue.joined",
   "queue.offered", "queue.bridged", "queue.missed", "queue.left", "agent.login", "agent.logout", "agent.paused",
-  "agent.unpaused", "agent.wrapup", "call.hold", "call.unhold"];
+  "agent.unpaused", "agent.wrapup", "call.hold", "call.unhold", "extension.presence"];
 
 export const model = {
+  presence: new Map(), // extension -> its phone's presence (idle, ringing, in_use, ...)
   calls: new Map(), // call_id -> call
   members: new Map(), // queue|interface -> agent row
   queues: new Map(), // name -> {name, service_level, waiting: Map call_id -> joined ms}
@@ -124,8 +125,9 @@ function memberKey(queue, iface) {
 }
 
 async function reload() {
-  const [calls, agents, queues] = await Promise.all([api("/api/v1/calls/live"), api("/api/v1/agents"),
-    api("/api/v1/queues")]);
+  const [calls, agents, queues, presence] = await Promise.all([api("/api/v1/calls/live"),
+    api("/api/v1/agents"), api("/api/v1/queues"), api("/api/v1/extensions/presence")]);
+  model.presence = new Map(presence.map((x) => [x.extension, x.state]));
   model.calls = new Map(calls.map((c) => {
     const legs = new Map(c.legs.map((l) => [l.channel, { ...l, since: Date.parse(c.start) }]));
     return [c.call_id, { ...c, start: Date.parse(c.start), legs, transferring: c.state === "transferring",
@@ -201,6 +203,10 @@ function agentEvent(ev, ts) {
 export function apply(ev) {
   const ts = Date.parse(ev.ts) || Date.now();
   if (ev.type.startsWith("agent.")) return agentEvent(ev, ts);
+  if (ev.type === "extension.presence") {
+    if (ev.presence) model.presence.set(ev.presence.number, ev.presence.state);
+    return mark("agents");
+  }
   if (ev.type === "call.ended") {
     model.calls.delete(ev.call_id);
     for (const q of model.queues.values()) q.waiting.delete(ev.call_id);
