@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from callhook.core import dialects
 from callhook.core.ami.message import AmiMessage
 from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
-from callhook.core.events import Event, new_event_id
+from callhook.core.events import Event, derived_event_id, new_event_id
 from callhook.core.ingest_calls import IngestCalls
 from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
@@ -114,6 +114,16 @@ def new_id(ts: datetime) -> str:
     return new_event_id(ms if 0 <= ms < 1 << 48 else 0, _entropy.take())
 
 
+def pbx_ids(pbx: str) -> Callable[[datetime, str, str, str, int], str]:
+    """The tracker's id hook for one PBX: each event's id derived from what it is
+    (:func:`callhook.core.events.derived_event_id`), time-prefixed by the PBX's time."""
+
+    def ids(ts: datetime, scope: str, key: str, etype: str, seq: int) -> str:
+        return derived_event_id(int(ts.timestamp() * 1000), pbx, scope, key, etype, seq)
+
+    return ids
+
+
 class _RecordedSink:
     """The AMI source's sink: the accepter's queue, with the PBX's recording name put into
     the tracker's events where MixMonitor reported one (the reader still never waits)."""
@@ -142,7 +152,7 @@ class Hub:
         self.metrics = Metrics()
         self.broadcast = Broadcast()
         self.sessions = SessionBook()  # the dashboard's browser sessions and one-time sign-in codes
-        self.tracker = Tracker(directory, new_id, self.tz, presence=True)
+        self.tracker = Tracker(directory, new_id, self.tz, presence=True, ids=pbx_ids(config.pbx_name))
         policy = config.retry_policy
         self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
         self.accepter.on_committed(self._committed)

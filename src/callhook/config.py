@@ -63,6 +63,7 @@ class Config:
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///callhook.db"
     ami_url: str = ""
+    pbx_name: str = "pbx"  # the PBX's identity in event ids (docs/delivery.md)
     directory: str = ""
     admin_token: str = ""
     timezone: str = "UTC"
@@ -102,6 +103,7 @@ _ENV = {
     "listen": "CALLHOOK_LISTEN",
     "database_url": "CALLHOOK_DATABASE_URL",
     "ami_url": "CALLHOOK_AMI_URL",
+    "pbx_name": "CALLHOOK_PBX_NAME",
     "directory": "CALLHOOK_DIRECTORY",
     "admin_token": "CALLHOOK_ADMIN_TOKEN",
     "timezone": "CALLHOOK_TIMEZONE",
@@ -138,6 +140,8 @@ _HELP = {
     "listen": "HOST:PORT the API and dashboard listen on",
     "database_url": "`sqlite:///file.db` (relative to the working directory) or `postgresql://user:pw@host/db`",
     "ami_url": "`ami://USER:SECRET@HOST:PORT` of the Asterisk manager; empty: no PBX (webhooks in only)",
+    "pbx_name": "the PBX's name: part of every AMI event's id (keep it when the URL changes; "
+    "distinct for each PBX sharing a database)",
     "directory": "the PBX directory, a JSON or TOML file (who is behind each extension; docs/asterisk.md)",
     "admin_token": "the API's admin token; empty: one is generated and printed once at start",
     "timezone": "IANA time zone of statistics and dialect times (the directory's, when it names one)",
@@ -441,6 +445,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
     parse_listen(cfg.listen)
     if cfg.ami_url and not cfg.ami_url.startswith("ami://"):
         raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
+    if not cfg.pbx_name.strip() or len(cfg.pbx_name) > 64:
+        raise ConfigError(f"pbx_name: expected a name of 1-64 characters, got {cfg.pbx_name!r}")
     if cfg.sender not in ("curl", "aiohttp"):
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
     try:

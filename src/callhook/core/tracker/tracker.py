@@ -50,7 +50,7 @@ from callhook.core.directory import Directory
 from callhook.core.events import Event
 from callhook.core.tracker.agents import AgentBook
 from callhook.core.tracker.calls import CallDesk
-from callhook.core.tracker.ledger import IdFactory, Ledger
+from callhook.core.tracker.ledger import IdFactory, KeyedIds, Ledger
 from callhook.core.tracker.machine import LegState, Unexpected
 from callhook.core.tracker.presence import PresenceDesk
 from callhook.core.tracker.queues import QueueDesk
@@ -62,10 +62,20 @@ __all__ = ["Tracker"]
 
 
 class Tracker:
-    def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC, *, presence: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        new_id: IdFactory,
+        tz: tzinfo = UTC,
+        *,
+        presence: bool = False,
+        ids: KeyedIds | None = None,
+    ) -> None:
         """``presence``: also tell extension presence (``extension.presence``); the hub
-        turns it on, replays of one call (tests, ``callhook simulate``) leave it off."""
-        self._led = led = Ledger(directory, new_id, tz)
+        turns it on, replays of one call (tests, ``callhook simulate``) leave it off.
+        ``ids``: derive each event's id from what it is (the hub passes the PBX's
+        :func:`~callhook.core.events.derived_event_id`); without it ``new_id`` is used."""
+        self._led = led = Ledger(directory, new_id, tz, ids=ids)
         self.queue_desk = QueueDesk(led)
         self.call_desk = CallDesk(led, self.queue_desk)
         self.transfer_desk = TransferDesk(led)
