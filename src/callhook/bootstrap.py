@@ -38,10 +38,12 @@ from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
+from callhook.sources.election import FileLock, PgElection
 from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
 from callhook.store.sealed import SealedStore, Sealer
+from callhook.store.sqlite import SqliteStore
 
 __all__ = ["Hub", "build", "load_directory"]
 
@@ -186,6 +188,9 @@ class Hub:
                 on_connect=self.source.on_connect,
                 ping_interval=config.ami_ping_interval,
             )
+        self.election: PgElection | None = None  # set by start() on PostgreSQL with a PBX
+        self.file_lock: FileLock | None = None  # SQLite: one serving process per database
+        self._ami_task: asyncio.Task[None] | None = None
         self.actions = PbxActions(
             self.ami,
             self.tracker,
@@ -220,14 +225,52 @@ class Hub:
         self.recordings.observe(msg)
         await self.source.on_message(msg)
 
+    @property
+    def ami_task(self) -> asyncio.Task[None] | None:
+        """The task that reads the PBX (or runs its election); None without a PBX or before start()."""
+        return self._ami_task
+
+    @property
+    def ami_held(self) -> bool:
+        """Does this process hold the PBX's AMI session (the election, docs/deployment.md)?
+        Without an election (SQLite, one process) the one process always does."""
+        if self.ami is None:
+            return False
+        return self.election.held if self.election is not None else True
+
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
+        """Open the store, start dispatching and (when a PBX is configured) reading it: on
+        PostgreSQL only while this process is the PBX's elected reader; on SQLite after
+        taking the database's process lock (a second process refuses to start)."""
+        path = _sqlite_path(self.store)
+        if path is not None and self.file_lock is None:
+            lock = FileLock(path)
+            lock.acquire()  # AlreadyRunning: a clear message, nothing started
+            self.file_lock = lock
         await self.store.open()
         await self.dispatcher.start()
-        if self.ami is not None:
-            self._ami_task: asyncio.Task[None] | None = asyncio.create_task(self._run_ami(), name="ami")
+        if self.ami is None:
+            return
+        if self.config.database_url.startswith(("postgresql://", "postgres://")):
+            self.election = PgElection(
+                self.config.database_url, self.config.pbx_name, self._ami_term, poll=self.config.election_poll
+            )
+            self._ami_task = asyncio.create_task(self.election.run(), name="ami-election")
         else:
-            self._ami_task = None
+            self._ami_task = asyncio.create_task(self._run_ami(), name="ami")
+
+    async def _ami_term(self) -> None:
+        """One elected term: the tracker starts from what the PBX reports (the previous
+        holder's calls are adopted by the resync), then the AMI session runs until the
+        term ends (cancelled: the lock's connection failed, or this process stops)."""
+        if self.election is not None and self.election.terms > 1:
+            self.tracker.forget()
+        try:
+            await self._run_ami()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ami.stop(), 2.0)
 
     async def _run_ami(self) -> None:
         try:
@@ -251,6 +294,14 @@ class Hub:
         await self.accepter.close()
         await self.sender.close()
         await self.store.close()
+        if self.file_lock is not None:
+            self.file_lock.release()
+            self.file_lock = None
+
+
+def _sqlite_path(store: Store) -> str | None:
+    inner = store.inner if isinstance(store, SealedStore) else store
+    return inner.path if isinstance(inner, SqliteStore) else None
 
 
 def build(config: Config) -> Hub:

@@ -77,6 +77,7 @@ class Config:
     originate_variable: str = "C2D_EXTEN"
     originate_timeout_ms: int = 30000
     ami_ping_interval: float = 20.0
+    election_poll: float = 1.0  # PostgreSQL: seconds between asks for a PBX's AMI lock (and the holder's pings)
     dispatch_concurrency: int = 512
     endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
@@ -116,6 +117,7 @@ _ENV = {
     "originate_variable": "CALLHOOK_ORIGINATE_VARIABLE",
     "originate_timeout_ms": "CALLHOOK_ORIGINATE_TIMEOUT_MS",
     "ami_ping_interval": "CALLHOOK_AMI_PING_INTERVAL",
+    "election_poll": "CALLHOOK_ELECTION_POLL",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
     "endpoint_concurrency": "CALLHOOK_ENDPOINT_CONCURRENCY",
     "max_body_bytes": "CALLHOOK_MAX_BODY_BYTES",
@@ -154,6 +156,8 @@ _HELP = {
     "originate_variable": "channel variable that carries the extension in click-to-dial",
     "originate_timeout_ms": "how long click-to-dial rings the extension (milliseconds)",
     "ami_ping_interval": "seconds between AMI keep-alive Pings",
+    "election_poll": "PostgreSQL: seconds between a waiting process's asks for the PBX's AMI lock and the "
+    "holder's checks of its lock connection (takeover within about 2 of them; docs/deployment.md)",
     "dispatch_concurrency": "deliveries in flight at once, over all endpoints",
     "endpoint_concurrency": "deliveries in flight at once to one endpoint",
     "max_body_bytes": "largest request body the API accepts (bytes)",
@@ -460,6 +464,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
     if not cfg.ami_ping_interval > 0:
         raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
+    if not 0.05 <= cfg.election_poll <= 10:
+        raise ConfigError(f"election_poll: expected seconds in 0.05-10, got {cfg.election_poll}")
     if cfg.log_format not in ("text", "json"):
         raise ConfigError(f"log_format: expected text or json, got {cfg.log_format!r}")
     return cfg

@@ -141,6 +141,12 @@ class TestHub:
     def ami_connected(self) -> bool:
         return self.ami is not None and self.ami.connected
 
+    election = None  # no PostgreSQL election: the one process holds the AMI session
+
+    @property
+    def ami_held(self) -> bool:
+        return self.ami is not None
+
     async def accept(self, events: Sequence[Event]) -> None:
         await self.accepter.accept(events)
         self.metrics.events_in(len(events))

@@ -32,6 +32,13 @@ router = APIRouter(tags=["health"])
 class AmiHealth(BaseModel):
     configured: bool
     connected: bool
+    pbx: str = ""  # the PBX's name (CALLHOOK_PBX_NAME)
+    # does this process hold the PBX's AMI session? On PostgreSQL one process of the
+    # deployment is elected to (docs/deployment.md); the others answer false
+    held: bool = False
+    elected: bool = False  # held through the PostgreSQL election (false: SQLite, one process)
+    terms: int = 0  # times this process took the AMI session since start
+    election_error: str = ""  # why this process's election connection last failed ("" while fine)
 
 
 class StoreHealth(BaseModel):
@@ -85,6 +92,19 @@ def _capture(hub: Any, now: float) -> tuple[CaptureHealth, list[str]]:
     return cap, reasons
 
 
+def _ami(hub: Any) -> AmiHealth:
+    election = hub.election
+    return AmiHealth(
+        configured=hub.ami is not None,
+        connected=hub.ami_connected,
+        pbx=hub.config.pbx_name if hub.ami is not None else "",
+        held=hub.ami_held,
+        elected=election is not None,
+        terms=election.terms if election is not None else (1 if hub.ami is not None else 0),
+        election_error=election.error if election is not None else "",
+    )
+
+
 @router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
 async def healthz(request: Request) -> JSONResponse:
     """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503;
@@ -93,7 +113,7 @@ async def healthz(request: Request) -> JSONResponse:
     capture, reasons = _capture(hub, time.time())
     body = HealthOut(
         status="degraded" if reasons else "ok",
-        ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
+        ami=_ami(hub),
         store=StoreHealth(reachable=True),
         capture=capture,
         reasons=reasons,
@@ -134,6 +154,10 @@ def install_metrics(app: FastAPI) -> None:
             hub.metrics.backlog(counts.backlog)
             hub.metrics.dead_letters.set(counts.dead)
         hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
+        if hub.ami is not None:
+            hub.metrics.ami_held.labels(pbx=hub.config.pbx_name).set(1 if hub.ami_held else 0)
+            if hub.election is not None:
+                hub.metrics.ami_terms.set(hub.election.terms)
         hub.metrics.capture(hub.accepter, getattr(hub, "source", None), hub.ami)
         if hub.ami is not None:
             reconnects = getattr(hub.ami, "reconnects", None)
