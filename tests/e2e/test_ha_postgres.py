@@ -14,12 +14,14 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from callhook.sources.simulator.load import Load
+from conftest import PgCluster
 
 from ha_support import TOKEN, Receiver, Serve, SimPbx, api, free_port, wait
 
@@ -32,9 +34,12 @@ def _stored(db: str) -> list[tuple[str, str, str]]:
         return [(r[0], r[1], r[2]) for r in conn.execute("SELECT id, type, call_id FROM events ORDER BY id")]
 
 
-@pytest.mark.postgres
-@pytest.mark.slow
-def test_three_processes_one_reader_and_a_takeover(tmp_path: Path, pg_db_url: str) -> None:
+Disrupt = Callable[[Serve, list[Serve]], list[Serve]]
+
+
+def _three_processes(tmp_path: Path, db: str, disrupt: Disrupt, what: str) -> None:
+    """The scenario: three processes, calls flowing, ``disrupt`` mid-stream (it returns
+    the processes that may take over), then the checks of the module's docstring."""
     load = Load(
         rate=1.5,
         duration_s=22.0,
@@ -45,7 +50,7 @@ def test_three_processes_one_reader_and_a_takeover(tmp_path: Path, pg_db_url: st
         lunch_p=0.0,
     )
     pbx, receiver = SimPbx(load), Receiver()
-    procs = [Serve(tmp_path, f"p{i}", pg_db_url, pbx.port) for i in range(3)]
+    procs = [Serve(tmp_path, f"p{i}", db, pbx.port) for i in range(3)]
     try:
         assert wait(lambda: all(p.health() for p in procs), 40), [p.output() for p in procs]
         holder = wait(lambda: next((p for p in procs if p.holds()), None), 15)
@@ -64,30 +69,30 @@ def test_three_processes_one_reader_and_a_takeover(tmp_path: Path, pg_db_url: st
         assert st == 201, sub
         made_at = time.time()
 
-        # calls flow; then the holder dies mid-stream
+        # calls flow; then the disruption, mid-stream
         assert wait(lambda: sum(b.get("type") == "call.new" for _, b in receiver.snapshot()) >= 4, 30)
         assert pbx.sessions() == 1
-        holder.proc.kill()
-        killed = time.monotonic()
-        new_holder = wait(lambda: next((p for p in others if p.holds()), None), TAKEOVER_LIMIT + 5, 0.05)
-        takeover = time.monotonic() - killed
-        print(f"takeover after SIGKILL: {takeover:.2f} s")
-        assert new_holder is not None, [p.output() for p in others]
+        logins = pbx.server.logins
+        began = time.monotonic()
+        candidates = disrupt(holder, others)
+        new_holder = wait(lambda: next((p for p in candidates if p.holds()), None), TAKEOVER_LIMIT + 5, 0.05)
+        takeover = time.monotonic() - began
+        print(f"AMI reader again {takeover:.2f} s after {what}")
+        assert new_holder is not None, [p.output() for p in candidates]
         assert takeover < TAKEOVER_LIMIT
-        assert new_holder.health()["ami"]["terms"] == 1  # type: ignore[index]
 
         # the load ends, the PBX empties, the outbox drains
         assert wait(lambda: pbx.channels() == 0 and pbx.sim.next_time() is None, 60, 0.25)
-        assert wait(lambda: api(new_holder.port, "GET", "/api/v1/calls/live")[1] == [], 15)
-        assert wait(lambda: all((p.health() or {}).get("backlog") == 0 for p in others), 30)
+        assert wait(lambda: api(new_holder.port, "GET", "/api/v1/calls/live")[1] == [], 15), "no ghost call"
+        assert wait(lambda: all((p.health() or {}).get("backlog") == 0 for p in candidates), 30)
 
         assert pbx.server.peak == 1, "never two AMI sessions at once"
-        assert pbx.server.logins == 2, "the first holder, then the one that took over"
+        assert pbx.server.logins == logins + 1, "one new session: the one that took over"
 
         got = receiver.snapshot()
         assert all(wid == body["id"] for wid, body in got), "webhook-id is the event id"
-        stored = _stored(pg_db_url)
-        due = {i for i, _, _ in stored if int(_ms(i)) / 1000 >= made_at + 2.0}
+        stored = _stored(db)
+        due = {i for i, _, _ in stored if _ms(i) / 1000 >= made_at + 2.0}
         received = {wid for wid, _ in got}
         assert due, "events were stored after the webhook was made"
         assert due <= received, f"{len(due - received)} stored event(s) never delivered"
@@ -97,13 +102,34 @@ def test_three_processes_one_reader_and_a_takeover(tmp_path: Path, pg_db_url: st
             if body["type"] in ("call.new", "call.ended"):
                 per_call[(body["call_id"], body["type"])].add(wid)
         assert all(len(ids) == 1 for ids in per_call.values()), {k: v for k, v in per_call.items() if len(v) > 1}
-        ended = {c for (c, t) in per_call if t == "call.ended"}
-        assert ended, "calls ended and were told"
+        assert any(t == "call.ended" for (_, t) in per_call), "calls ended and were told"
     finally:
         for p in procs:
             p.stop()
         receiver.close()
         pbx.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_holder_killed_mid_stream(tmp_path: Path, pg_db_url: str) -> None:
+    def kill(holder: Serve, others: list[Serve]) -> list[Serve]:
+        holder.proc.kill()  # SIGKILL: no logoff, no unlock; PostgreSQL ends its session
+        return others
+
+    _three_processes(tmp_path, pg_db_url, kill, "SIGKILL of the holder")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_restarted_mid_stream(tmp_path: Path, pg_cluster: PgCluster) -> None:
+    def restart(holder: Serve, others: list[Serve]) -> list[Serve]:
+        pg_cluster.stop("fast")  # every session ends, the lock with it
+        assert wait(lambda: not holder.holds(), TAKEOVER_LIMIT), "the holder stops reading without its lock"
+        pg_cluster.start()
+        return [holder, *others]
+
+    _three_processes(tmp_path, pg_cluster.url, restart, "a PostgreSQL restart")
 
 
 def _ms(event_id: str) -> int:
