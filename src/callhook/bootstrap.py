@@ -36,6 +36,7 @@ from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
+from callhook.directories import DirectoryHolder
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
 from callhook.sources.election import FileLock, PgElection
@@ -147,7 +148,7 @@ class Hub:
     def __init__(self, config: Config, store: Store, directory: Directory, *, admin_token: str) -> None:
         self.config = config
         self.store = store
-        self.directory = directory
+        self.directories = DirectoryHolder(directory)  # hub.directory reads it; replace() changes it everywhere
         self.admin_token = admin_token
         self.tz = _tz(config.timezone)
         self.started = time.time()
@@ -200,6 +201,17 @@ class Hub:
             variable=config.originate_variable,
             timeout_ms=config.originate_timeout_ms,
         )
+        self.directories.on_replace(self._directory_replaced)
+
+    @property
+    def directory(self) -> Directory:
+        """The running directory (:class:`~callhook.directories.DirectoryHolder`)."""
+        return self.directories.current
+
+    def _directory_replaced(self, new: Directory) -> None:
+        self.tracker.directory = new
+        self.tracker.agents.directory = new
+        self.actions.directory = new
 
     def now_dt(self) -> datetime:
         return datetime.now(self.tz)

@@ -88,11 +88,8 @@ class DirectoryOut(BaseModel):
 
 
 def install(hub: Any, new: Directory) -> None:
-    """Make ``new`` the directory of everything that reads one."""
-    hub.directory = new
-    hub.tracker.directory = new
-    hub.tracker.agents.directory = new
-    hub.actions.directory = new
+    """Make ``new`` the directory of everything that reads one (one call on the holder)."""
+    hub.directories.replace(new)
 
 
 def _rebuild(d: Directory, **parts: Any) -> Directory:
