@@ -153,6 +153,7 @@ class TestHub:
         return self.ami is not None and self.ami.connected
 
     election = None  # no PostgreSQL election: the one process holds the AMI session
+    source = None  # no AMI source: the events come in through accept()
 
     @property
     def ami_held(self) -> bool:

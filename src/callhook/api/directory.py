@@ -17,7 +17,7 @@ queues it owns or has members in, with only its own extensions as members.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.core.directory import Directory, Extension, Queue, Trunk, claim_error
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["install", "router"]
 
@@ -87,7 +91,7 @@ class DirectoryOut(BaseModel):
     queues: list[QueueModel]
 
 
-def install(hub: Any, new: Directory) -> None:
+def install(hub: Hub, new: Directory) -> None:
     """Make ``new`` the directory of everything that reads one (one call on the holder)."""
     hub.directories.replace(new)
 
@@ -138,7 +142,7 @@ def _admin(p: Principal, what: str = "trunks and queues are") -> None:
         raise HTTPException(status_code=403, detail=f"{what} edited with the admin token")
 
 
-def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
+def _queues_seen(hub: Hub, p: Principal) -> list[Queue]:
     d: Directory = hub.directory
     names = set(visible_queues(d, agents_seen(hub, p), p))  # live members count too
     return [q for q in d.queues if q.name in names or (p.tenant is not None and d.queue_tenant(q) == p.tenant)]
@@ -147,7 +151,7 @@ def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
 # ------------------------------------------------------------------ whole
 @router.get("", response_model=DirectoryOut)
 async def get_directory(request: Request, p: Auth) -> DirectoryOut:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     return DirectoryOut(
         tenant=d.tenant if p.is_admin else p.tenant or "",
@@ -158,7 +162,7 @@ async def get_directory(request: Request, p: Auth) -> DirectoryOut:
 
 
 # ------------------------------------------------------------------ extensions
-def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
+def _owned_ext(hub: Hub, p: Principal, number: str) -> Extension:
     e: Extension | None = hub.directory.extension(number)
     if e is None or not p.sees(e.tenant):
         raise HTTPException(status_code=404, detail=f"no extension {number!r}")
@@ -169,7 +173,7 @@ def _owned_ext(hub: Any, p: Principal, number: str) -> Extension:
 TENANT_FIELDS = ("name", "email")
 
 
-def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None) -> ExtensionModel:
+def _put_ext(hub: Hub, p: Principal, body: ExtensionModel, replacing: str | None) -> ExtensionModel:
     d: Directory = hub.directory
     old = d.extension(replacing) if replacing is not None else None
     if p.tenant is not None:
@@ -209,30 +213,30 @@ def _put_ext(hub: Any, p: Principal, body: ExtensionModel, replacing: str | None
 
 @router.get("/extensions", response_model=list[ExtensionModel])
 async def list_extensions(request: Request, p: Auth) -> list[ExtensionModel]:
-    return [_ext(e) for e in request.app.state.hub.directory.extensions if p.sees(e.tenant)]
+    return [_ext(e) for e in hub_of(request).directory.extensions if p.sees(e.tenant)]
 
 
 @router.post("/extensions", response_model=ExtensionModel, status_code=201)
 async def add_extension(body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
-    return _put_ext(request.app.state.hub, p, body, None)
+    return _put_ext(hub_of(request), p, body, None)
 
 
 @router.get("/extensions/{number}", response_model=ExtensionModel)
 async def get_extension(number: Key, request: Request, p: Auth) -> ExtensionModel:
-    return _ext(_owned_ext(request.app.state.hub, p, number))
+    return _ext(_owned_ext(hub_of(request), p, number))
 
 
 @router.put("/extensions/{number}", response_model=ExtensionModel)
 async def put_extension(number: Key, body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
     """Replace an extension (the body's number may rename it)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     _owned_ext(hub, p, number)
     return _put_ext(hub, p, body, number)
 
 
 @router.delete("/extensions/{number}", status_code=204)
 async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     _owned_ext(hub, p, number)
     _admin(p, "extensions are")
     d: Directory = hub.directory
@@ -244,14 +248,14 @@ async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
 @router.get("/trunks", response_model=list[TrunkModel])
 async def list_trunks(request: Request, p: Auth) -> list[TrunkModel]:
     _admin(p)
-    return [_trunk(t) for t in request.app.state.hub.directory.trunks]
+    return [_trunk(t) for t in hub_of(request).directory.trunks]
 
 
 @router.put("/trunks/{name}", response_model=TrunkModel)
 async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> TrunkModel:
     """Create or replace the trunk ``name`` (the body's name may rename it)."""
     _admin(p)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     if body.name != name and any(t.name == body.name for t in d.trunks):
         raise HTTPException(status_code=409, detail=f"trunk {body.name!r} exists")
@@ -268,7 +272,7 @@ async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> T
 @router.delete("/trunks/{name}", status_code=204)
 async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
     _admin(p)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     if not any(t.name == name for t in d.trunks):
         raise HTTPException(status_code=404, detail=f"no trunk {name!r}")
@@ -278,15 +282,15 @@ async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
 
 @router.get("/queues", response_model=list[QueueModel])
 async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
-    d: Directory = request.app.state.hub.directory
-    return [_queue(d, q, p) for q in _queues_seen(request.app.state.hub, p)]
+    d: Directory = hub_of(request).directory
+    return [_queue(d, q, p) for q in _queues_seen(hub_of(request), p)]
 
 
 @router.put("/queues/{name}", response_model=QueueModel)
 async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> QueueModel:
     """Create or replace the queue ``name`` (the body's name may rename it)."""
     _admin(p)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     if body.name != name and d.queue(body.name) is not None:
         raise HTTPException(status_code=409, detail=f"queue {body.name!r} exists")
@@ -304,7 +308,7 @@ async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> Q
 @router.delete("/queues/{name}", status_code=204)
 async def delete_queue(name: Key, request: Request, p: Auth) -> Response:
     _admin(p)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     if d.queue(name) is None:
         raise HTTPException(status_code=404, detail=f"no queue {name!r}")

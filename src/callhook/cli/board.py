@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -27,6 +27,9 @@ from rich.text import Text
 from callhook.core.events import Event, EventType
 from callhook.core.subscription import Dialect
 from callhook.receiver import Received, Receiver, describe
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["Board"]
 
@@ -39,7 +42,7 @@ class Board:
         self.console = console
         self.receiver = receiver
         self.plain = plain
-        self.hub: Any = None
+        self.hub: Hub | None = None
         self.lines: list[tuple[str, str]] = []  # (label, value) for the header
         self.events: Counter[str] = Counter()
         self.recent_events: deque[Event] = deque(maxlen=SHOWN_REQUESTS)
@@ -55,14 +58,16 @@ class Board:
         """The link shown now: a new one-time code when none was issued or the last is spent."""
         from callhook.dashboard.signin import LINK_PREFIX, issue_code
 
-        book = getattr(self.hub, "sessions", None)
-        if not self._code or book is None or not book.code_valid(self._code):
+        if self.hub is None:
+            return ""
+        book = self.hub.sessions
+        if not self._code or not book.code_valid(self._code):
             self._code = issue_code(self.hub, name="demo")
         return f"{self.api}{LINK_PREFIX}{self._code}"
 
     def link_renewed(self) -> bool:
         """True (and a new code issued) when the link shown was used or has expired."""
-        book = getattr(self.hub, "sessions", None)
+        book = self.hub.sessions if self.hub is not None else None
         if not self._code or book is None or book.code_valid(self._code):
             return False
         self.dashboard_link()
