@@ -170,7 +170,12 @@ class Hub:
             now=time.time,
             metrics=self.metrics,
             endpoints=self.endpoints,
-            options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
+            options=DispatcherOptions(
+                max_inflight=config.dispatch_concurrency,
+                lease=config.delivery_lease,
+                # expired leases (a process that died mid-send) back to pending within a quarter lease
+                sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
+            ),
         )
         self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
         self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)

@@ -79,6 +79,7 @@ class Config:
     ami_ping_interval: float = 20.0
     election_poll: float = 1.0  # PostgreSQL: seconds between asks for a PBX's AMI lock (and the holder's pings)
     dispatch_concurrency: int = 512
+    delivery_lease: float = 300.0  # seconds a claimed delivery stays with its process (docs/deployment.md)
     endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
@@ -119,6 +120,7 @@ _ENV = {
     "ami_ping_interval": "CALLHOOK_AMI_PING_INTERVAL",
     "election_poll": "CALLHOOK_ELECTION_POLL",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
+    "delivery_lease": "CALLHOOK_DELIVERY_LEASE",
     "endpoint_concurrency": "CALLHOOK_ENDPOINT_CONCURRENCY",
     "max_body_bytes": "CALLHOOK_MAX_BODY_BYTES",
     "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
@@ -159,6 +161,8 @@ _HELP = {
     "election_poll": "PostgreSQL: seconds between a waiting process's asks for the PBX's AMI lock and the "
     "holder's checks of its lock connection (takeover within about 2 of them; docs/deployment.md)",
     "dispatch_concurrency": "deliveries in flight at once, over all endpoints",
+    "delivery_lease": "seconds a claimed delivery stays with the process that claimed it; a process that died "
+    "mid-send has its deliveries sent again by another after this (keep it above the longest send)",
     "endpoint_concurrency": "deliveries in flight at once to one endpoint",
     "max_body_bytes": "largest request body the API accepts (bytes)",
     "retry_schedule": "seconds before each retry (TOML array, or `10,30,...`); attempts: one more than its length",
@@ -464,6 +468,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
     if not cfg.ami_ping_interval > 0:
         raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
+    if not 1 <= cfg.delivery_lease <= 86400:
+        raise ConfigError(f"delivery_lease: expected seconds in 1-86400, got {cfg.delivery_lease}")
     if not 0.05 <= cfg.election_poll <= 10:
         raise ConfigError(f"election_poll: expected seconds in 0.05-10, got {cfg.election_poll}")
     if cfg.log_format not in ("text", "json"):

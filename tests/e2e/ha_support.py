@@ -149,7 +149,15 @@ class Serve:
         self.name, self.port = name, free_port()
         self.log = tmp / f"{name}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("CALLHOOK_")}
-        environ.update({"CALLHOOK_ADMIN_TOKEN": TOKEN, "CALLHOOK_ELECTION_POLL": "0.5", **env})
+        environ.update(
+            {
+                "CALLHOOK_ADMIN_TOKEN": TOKEN,
+                "CALLHOOK_ELECTION_POLL": "0.5",
+                # deliveries a killed process had claimed go out again from another within ~6 s
+                "CALLHOOK_DELIVERY_LEASE": "5",
+                **env,
+            }
+        )
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [
