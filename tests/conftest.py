@@ -37,6 +37,62 @@ def _free_port() -> int:
         return port
 
 
+class PgCluster:
+    """A throwaway PostgreSQL cluster of a test's own, which the test may restart."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir, self.base = bindir, Path(tempfile.mkdtemp(prefix="callhook-pg-"))
+        self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.prefix:
+            shutil.chown(self.base, "postgres")
+        self.data, self.port = self.base / "data", _free_port()
+        initdb = ["-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]
+        subprocess.run(
+            [*self.prefix, str(bindir / "initdb"), *initdb],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args], check=True, capture_output=True
+        )
+
+    def start(self) -> None:
+        opts = (
+            f"-k {self.base} -h 127.0.0.1 -p {self.port} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        self._ctl("-l", str(self.base / "log"), "-w", "-o", opts, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[PgCluster]:
+    """A cluster of the test's own (started), for tests that restart PostgreSQL."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        if os.environ.get("CALLHOOK_REQUIRE_PG") == "1":
+            pytest.fail("CALLHOOK_REQUIRE_PG=1 but no PostgreSQL binaries (pg_ctl) were found")
+        pytest.skip("no PostgreSQL binaries found")
+    cluster = PgCluster(bindir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     given = os.environ.get("CALLHOOK_TEST_PG_URL")

@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from callhook.core import dialects
 from callhook.core.ami.message import AmiMessage
 from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
-from callhook.core.events import Event, new_event_id
+from callhook.core.events import Event, derived_event_id, new_event_id
 from callhook.core.ingest_calls import IngestCalls
 from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
@@ -37,13 +37,16 @@ from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
+from callhook.directories import DirectoryHolder
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import AsteriskSource, PbxActions
+from callhook.sources.election import FileLock, PgElection
 from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
 from callhook.store.sealed import SealedStore, Sealer
 from callhook.store.sessions import session_store  # i12-state
+from callhook.store.sqlite import SqliteStore
 
 __all__ = ["Hub", "build", "load_directory"]
 
@@ -116,6 +119,16 @@ def new_id(ts: datetime) -> str:
     return new_event_id(ms if 0 <= ms < 1 << 48 else 0, _entropy.take())
 
 
+def pbx_ids(pbx: str) -> Callable[[datetime, str, str, str, int], str]:
+    """The tracker's id hook for one PBX: each event's id derived from what it is
+    (:func:`callhook.core.events.derived_event_id`), time-prefixed by the PBX's time."""
+
+    def ids(ts: datetime, scope: str, key: str, etype: str, seq: int) -> str:
+        return derived_event_id(int(ts.timestamp() * 1000), pbx, scope, key, etype, seq)
+
+    return ids
+
+
 class _RecordedSink:
     """The AMI source's sink: the accepter's queue, with the PBX's recording name put into
     the tracker's events where MixMonitor reported one (the reader still never waits)."""
@@ -137,14 +150,14 @@ class Hub:
     def __init__(self, config: Config, store: Store, directory: Directory, *, admin_token: str) -> None:
         self.config = config
         self.store = store
-        self.directory = directory
+        self.directories = DirectoryHolder(directory)  # hub.directory reads it; replace() changes it everywhere
         self.admin_token = admin_token
         self.tz = _tz(config.timezone)
         self.started = time.time()
         self.metrics = Metrics()
         self.broadcast = Broadcast()
-        self.sessions = SessionBook(session_store(store))  # i12-state: dashboard sessions and codes, in the store
-        self.tracker = Tracker(directory, new_id, self.tz, presence=True)
+        self.sessions = SessionBook(session_store(store))  # dashboard sessions and codes, in the store
+        self.tracker = Tracker(directory, new_id, self.tz, presence=True, ids=pbx_ids(config.pbx_name))
         policy = config.retry_policy
         self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
         self.accepter.on_committed(self._committed)
@@ -159,7 +172,12 @@ class Hub:
             now=time.time,
             metrics=self.metrics,
             endpoints=self.endpoints,
-            options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
+            options=DispatcherOptions(
+                max_inflight=config.dispatch_concurrency,
+                lease=config.delivery_lease,
+                # expired leases (a process that died mid-send) back to pending within a quarter lease
+                sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
+            ),
         )
         self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
         self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)
@@ -178,6 +196,9 @@ class Hub:
                 on_connect=self.source.on_connect,
                 ping_interval=config.ami_ping_interval,
             )
+        self.election: PgElection | None = None  # set by start() on PostgreSQL with a PBX
+        self.file_lock: FileLock | None = None  # SQLite: one serving process per database
+        self._ami_task: asyncio.Task[None] | None = None
         self.actions = PbxActions(
             self.ami,
             self.tracker,
@@ -188,6 +209,17 @@ class Hub:
             timeout_ms=config.originate_timeout_ms,
         )
         self.directory_state = directory_state(self)  # i12-state: the directory's stored versions, followed
+        self.directories.on_replace(self._directory_replaced)
+
+    @property
+    def directory(self) -> Directory:
+        """The running directory (:class:`~callhook.directories.DirectoryHolder`)."""
+        return self.directories.current
+
+    def _directory_replaced(self, new: Directory) -> None:
+        self.tracker.directory = new
+        self.tracker.agents.directory = new
+        self.actions.directory = new
 
     def now_dt(self) -> datetime:
         return datetime.now(self.tz)
@@ -213,15 +245,53 @@ class Hub:
         self.recordings.observe(msg)
         await self.source.on_message(msg)
 
+    @property
+    def ami_task(self) -> asyncio.Task[None] | None:
+        """The task that reads the PBX (or runs its election); None without a PBX or before start()."""
+        return self._ami_task
+
+    @property
+    def ami_held(self) -> bool:
+        """Does this process hold the PBX's AMI session (the election, docs/deployment.md)?
+        Without an election (SQLite, one process) the one process always does."""
+        if self.ami is None:
+            return False
+        return self.election.held if self.election is not None else True
+
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
+        """Open the store, start dispatching and (when a PBX is configured) reading it: on
+        PostgreSQL only while this process is the PBX's elected reader; on SQLite after
+        taking the database's process lock (a second process refuses to start)."""
+        path = _sqlite_path(self.store)
+        if path is not None and self.file_lock is None:
+            lock = FileLock(path)
+            lock.acquire()  # AlreadyRunning: a clear message, nothing started
+            self.file_lock = lock
         await self.store.open()
         await self.directory_state.start()  # i12-state: the newest stored directory, then follow it
         await self.dispatcher.start()
-        if self.ami is not None:
-            self._ami_task: asyncio.Task[None] | None = asyncio.create_task(self._run_ami(), name="ami")
+        if self.ami is None:
+            return
+        if self.config.database_url.startswith(("postgresql://", "postgres://")):
+            self.election = PgElection(
+                self.config.database_url, self.config.pbx_name, self._ami_term, poll=self.config.election_poll
+            )
+            self._ami_task = asyncio.create_task(self.election.run(), name="ami-election")
         else:
-            self._ami_task = None
+            self._ami_task = asyncio.create_task(self._run_ami(), name="ami")
+
+    async def _ami_term(self) -> None:
+        """One elected term: the tracker starts from what the PBX reports (the previous
+        holder's calls are adopted by the resync), then the AMI session runs until the
+        term ends (cancelled: the lock's connection failed, or this process stops)."""
+        if self.election is not None and self.election.terms > 1:
+            self.tracker.forget()
+        try:
+            await self._run_ami()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ami.stop(), 2.0)
 
     async def _run_ami(self) -> None:
         try:
@@ -246,6 +316,14 @@ class Hub:
         await self.accepter.close()
         await self.sender.close()
         await self.store.close()
+        if self.file_lock is not None:
+            self.file_lock.release()
+            self.file_lock = None
+
+
+def _sqlite_path(store: Store) -> str | None:
+    inner = store.inner if isinstance(store, SealedStore) else store
+    return inner.path if isinstance(inner, SqliteStore) else None
 
 
 def build(config: Config) -> Hub:

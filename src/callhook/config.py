@@ -63,6 +63,7 @@ class Config:
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///callhook.db"
     ami_url: str = ""
+    pbx_name: str = "pbx"  # the PBX's identity in event ids (docs/delivery.md)
     directory: str = ""
     admin_token: str = ""
     timezone: str = "UTC"
@@ -76,7 +77,9 @@ class Config:
     originate_variable: str = "C2D_EXTEN"
     originate_timeout_ms: int = 30000
     ami_ping_interval: float = 20.0
+    election_poll: float = 1.0  # PostgreSQL: seconds between asks for a PBX's AMI lock (and the holder's pings)
     dispatch_concurrency: int = 512
+    delivery_lease: float = 300.0  # seconds a claimed delivery stays with its process (docs/deployment.md)
     endpoint_concurrency: int = 16
     max_body_bytes: int = 1 << 20
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
@@ -102,6 +105,7 @@ _ENV = {
     "listen": "CALLHOOK_LISTEN",
     "database_url": "CALLHOOK_DATABASE_URL",
     "ami_url": "CALLHOOK_AMI_URL",
+    "pbx_name": "CALLHOOK_PBX_NAME",
     "directory": "CALLHOOK_DIRECTORY",
     "admin_token": "CALLHOOK_ADMIN_TOKEN",
     "timezone": "CALLHOOK_TIMEZONE",
@@ -114,7 +118,9 @@ _ENV = {
     "originate_variable": "CALLHOOK_ORIGINATE_VARIABLE",
     "originate_timeout_ms": "CALLHOOK_ORIGINATE_TIMEOUT_MS",
     "ami_ping_interval": "CALLHOOK_AMI_PING_INTERVAL",
+    "election_poll": "CALLHOOK_ELECTION_POLL",
     "dispatch_concurrency": "CALLHOOK_DISPATCH_CONCURRENCY",
+    "delivery_lease": "CALLHOOK_DELIVERY_LEASE",
     "endpoint_concurrency": "CALLHOOK_ENDPOINT_CONCURRENCY",
     "max_body_bytes": "CALLHOOK_MAX_BODY_BYTES",
     "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
@@ -138,6 +144,8 @@ _HELP = {
     "listen": "HOST:PORT the API and dashboard listen on",
     "database_url": "`sqlite:///file.db` (relative to the working directory) or `postgresql://user:pw@host/db`",
     "ami_url": "`ami://USER:SECRET@HOST:PORT` of the Asterisk manager; empty: no PBX (webhooks in only)",
+    "pbx_name": "the PBX's name: part of every AMI event's id (keep it when the URL changes; "
+    "distinct for each PBX sharing a database)",
     "directory": "the PBX directory, a JSON or TOML file (who is behind each extension; docs/asterisk.md)",
     "admin_token": "the API's admin token; empty: one is generated and printed once at start",
     "timezone": "IANA time zone of statistics and dialect times (the directory's, when it names one)",
@@ -150,7 +158,11 @@ _HELP = {
     "originate_variable": "channel variable that carries the extension in click-to-dial",
     "originate_timeout_ms": "how long click-to-dial rings the extension (milliseconds)",
     "ami_ping_interval": "seconds between AMI keep-alive Pings",
+    "election_poll": "PostgreSQL: seconds between a waiting process's asks for the PBX's AMI lock and the "
+    "holder's checks of its lock connection (takeover within about 2 of them; docs/deployment.md)",
     "dispatch_concurrency": "deliveries in flight at once, over all endpoints",
+    "delivery_lease": "seconds a claimed delivery stays with the process that claimed it; a process that died "
+    "mid-send has its deliveries sent again by another after this (keep it above the longest send)",
     "endpoint_concurrency": "deliveries in flight at once to one endpoint",
     "max_body_bytes": "largest request body the API accepts (bytes)",
     "retry_schedule": "seconds before each retry (TOML array, or `10,30,...`); attempts: one more than its length",
@@ -441,6 +453,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
     parse_listen(cfg.listen)
     if cfg.ami_url and not cfg.ami_url.startswith("ami://"):
         raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
+    if not cfg.pbx_name.strip() or len(cfg.pbx_name) > 64:
+        raise ConfigError(f"pbx_name: expected a name of 1-64 characters, got {cfg.pbx_name!r}")
     if cfg.sender not in ("curl", "aiohttp"):
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
     try:
@@ -454,6 +468,10 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
     if not cfg.ami_ping_interval > 0:
         raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
+    if not 1 <= cfg.delivery_lease <= 86400:
+        raise ConfigError(f"delivery_lease: expected seconds in 1-86400, got {cfg.delivery_lease}")
+    if not 0.05 <= cfg.election_poll <= 10:
+        raise ConfigError(f"election_poll: expected seconds in 0.05-10, got {cfg.election_poll}")
     if cfg.log_format not in ("text", "json"):
         raise ConfigError(f"log_format: expected text or json, got {cfg.log_format!r}")
     return cfg

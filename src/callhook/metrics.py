@@ -18,6 +18,8 @@ dead deliveries the store holds now (a retry takes one away).
 | ``callhook_ami_reconnects_total`` | counter: AMI reconnects since start |
 | ``callhook_attempt_seconds``, ``callhook_delivery_seconds`` | histograms |
 | ``callhook_backlog``, ``callhook_dead_letters``, ``callhook_ami_connected`` | gauges |
+| ``callhook_ami_held{pbx}`` | gauge: 1 while this process holds the PBX's AMI session |
+| ``callhook_ami_terms_total`` | counter: times this process was elected the AMI reader |
 
 The capture path (docs/delivery.md, "Capture"):
 
@@ -149,6 +151,12 @@ class Metrics(PrometheusMetrics):
         self.dead_letters = Gauge("callhook_dead_letters", "Deliveries given up", registry=self.registry)
         self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up", registry=self.registry)
         self.ami_reconnects = ObservedCounter("callhook_ami_reconnects", "AMI reconnects since start", self.registry)
+        self.ami_held = Gauge(
+            "callhook_ami_held", "1 while this process holds the PBX's AMI session", ["pbx"], registry=self.registry
+        )
+        self.ami_terms = ObservedCounter(
+            "callhook_ami_terms", "Times this process was elected the PBX's AMI reader", self.registry
+        )
         self._capture = _Capture()
         self.registry.register(self._capture)
         self._refresh: list[Callable[[], None]] = []

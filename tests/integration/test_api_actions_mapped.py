@@ -148,7 +148,7 @@ def _wait(pred: Any, within: float = 10.0) -> None:
 def test_against_the_simulators_ami(configured: Api) -> None:
     """Real sockets: the simulated Asterisk answers the mapped actions, or refuses those it lacks."""
     api = configured
-    api.hub.directory = lab_directory()
+    api.hub.directories.replace(lab_directory())
     srv = SimulatorServer(Simulation(lab_directory()), ServerConfig(port=0, speed=1.0))
     api.run(srv.__aenter__())
     client = AmiClient("127.0.0.1", srv.port, "lab", "labsecret", on_message=_ignore)

@@ -139,7 +139,7 @@ def test_trunk_devices_are_not_extensions(mapi: Api) -> None:
 
 def test_an_edit_keeps_the_dids_tenants(mapi: Api) -> None:
     hub = mapi.hub
-    hub.directory = hub.tracker.directory = hub.tracker.agents.directory = hub.actions.directory = (
+    hub.directories.replace(
         Directory.from_mapping({**DIRECTORY, "dids": {"100": {"description": "globex line", "tenant": "globex"}}})
     )
     assert mapi.put("/api/v1/directory/queues/X", json={"name": "X"}).status_code == 200
@@ -189,7 +189,9 @@ def test_telphin_agent_ids_survive_edits_and_reach_ingest(mapi: Api) -> None:
     from callhook.core.directory import RemoteAgent
 
     hub = mapi.hub
-    hub.directory = replace(hub.directory, remote_agents=(RemoteAgent("137", "+79161234567", "Olga", tenant="acme"),))
+    hub.directories.replace(
+        replace(hub.directory, remote_agents=(RemoteAgent("137", "+79161234567", "Olga", tenant="acme"),))
+    )
     body = {"number": "094", "name": "Ivan", "agent_id": "136", "extension_name": "000*094@ringme.ru"}
     # only the admin assigns extensions (and their Telphin ids) to a tenant
     assert mapi.post("/api/v1/directory/extensions", TOKEN_A, json=body).status_code == 403

@@ -20,7 +20,15 @@ def test_healthz_without_token(mapi: Api) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "status": "ok",
-        "ami": {"configured": True, "connected": True},
+        "ami": {
+            "configured": True,
+            "connected": True,
+            "pbx": "pbx",
+            "held": True,  # one process on a memory store: no election, it reads the PBX
+            "elected": False,
+            "terms": 1,
+            "election_error": "",
+        },
         "store": {"reachable": True, "error": ""},
         "backlog": 3,
         "dead_letters": 0,

@@ -41,6 +41,7 @@ from callhook.core.events import (
 from callhook.core.ingest_calls import IngestCalls
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
+from callhook.directories import DirectoryHolder
 from callhook.metrics import Metrics
 from callhook.sources.asterisk import PbxActions
 from callhook.sources.ingest import IngestSource
@@ -115,7 +116,7 @@ class TestHub:
             extra={"tenant_tokens": {TOKEN_A: "acme", TOKEN_B: "globex"}, **(extra or {})},
         )
         self.store = store
-        self.directory = Directory.from_mapping(DIRECTORY)
+        self.directories = DirectoryHolder(Directory.from_mapping(DIRECTORY))
         self.admin_token = ADMIN
         self.tz = UTC
         self.metrics = Metrics()
@@ -126,6 +127,16 @@ class TestHub:
         self.actions = PbxActions(self.ami, self.tracker, self.directory, self.now_dt)
         self.clock = time.time()
         self.ingest = IngestSource(IngestCalls(self.new_id), self.accept, self.now_dt, lambda: self.directory)
+        self.directories.on_replace(self._directory_replaced)
+
+    @property
+    def directory(self) -> Directory:
+        return self.directories.current
+
+    def _directory_replaced(self, new: Directory) -> None:  # as bootstrap's Hub
+        self.tracker.directory = new
+        self.tracker.agents.directory = new
+        self.actions.directory = new
 
     @staticmethod
     def new_id(ts: datetime) -> str:
@@ -140,6 +151,13 @@ class TestHub:
     @property
     def ami_connected(self) -> bool:
         return self.ami is not None and self.ami.connected
+
+    election = None  # no PostgreSQL election: the one process holds the AMI session
+    source = None  # no AMI source: the events come in through accept()
+
+    @property
+    def ami_held(self) -> bool:
+        return self.ami is not None
 
     async def accept(self, events: Sequence[Event]) -> None:
         await self.accepter.accept(events)

@@ -79,7 +79,7 @@ def _native(ev: Event) -> tuple[Any, ...]:
 
 @pytest.fixture
 def lab(mapi: Api) -> Api:
-    mapi.hub.directory = lab_directory()
+    mapi.hub.directories.replace(lab_directory())
     return mapi
 
 

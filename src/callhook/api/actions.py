@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api import actions_mapped
 from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.sources.asterisk import ActionError, NotConnected, UnknownExtension
 
 __all__ = ["ACTION_TIMEOUT", "router"]
@@ -92,7 +93,7 @@ class PauseIn(BaseModel):
 
 
 def _check(request: Request, p: Principal, exten: str, queue: str = "") -> Any:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     if p.read_only:  # the vendor's GET spelling acts too
         raise HTTPException(status_code=403, detail="this token is read-only")
     ext = hub.directory.extension(exten)

@@ -25,6 +25,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Principal, VendorAuth
+from callhook.api.services import hub_of
 from callhook.core.ami.action_map import MappedAction, MappingError, parse_mapping, render
 from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Extension, device_of
@@ -63,7 +64,7 @@ def mapping(request: Request) -> dict[str, MappedAction]:
     """The configured mapping, parsed once per app (config.load has validated it already)."""
     cached: dict[str, MappedAction] | None = getattr(request.app.state, "action_map", None)
     if cached is None:
-        extra = getattr(request.app.state.hub.config, "extra", {}) or {}
+        extra = getattr(hub_of(request).config, "extra", {}) or {}
         try:
             cached = parse_mapping(extra.get("actions"))
         except MappingError as exc:
@@ -74,7 +75,7 @@ def mapping(request: Request) -> dict[str, MappedAction]:
 
 
 def _extension(request: Request, p: Principal, number: str) -> Extension:
-    ext: Extension | None = request.app.state.hub.directory.extension(number)
+    ext: Extension | None = hub_of(request).directory.extension(number)
     if ext is None or not p.sees(ext.tenant):
         raise HTTPException(status_code=404, detail=f"unknown extension {number!r}")
     return ext
@@ -91,7 +92,7 @@ def _values(request: Request, p: Principal, entry: MappedAction, given: Mapping[
             out[name] = param.check(given.get(name))
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-    directory = request.app.state.hub.directory
+    directory = hub_of(request).directory
     target = out.get("target", "")
     if target and directory.is_extension_number(target):
         _extension(request, p, target)  # another tenant's extension is unknown to this caller
@@ -102,7 +103,7 @@ def _values(request: Request, p: Principal, entry: MappedAction, given: Mapping[
 
 
 def _client(request: Request) -> Any:
-    ami = request.app.state.hub.ami
+    ami = hub_of(request).ami
     if ami is None or not ami.connected:
         raise HTTPException(status_code=503, detail="the PBX (AMI) is not connected")
     return ami

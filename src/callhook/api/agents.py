@@ -9,15 +9,19 @@ the queues that have one of its extensions as a member (configured or logged in)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth, Principal
+from callhook.api.services import hub_of
 from callhook.core.directory import Directory
 from callhook.core.tracker.machine import VisitState
 from callhook.core.tracker.snapshot import MemberView
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["PresenceOut", "agents_seen", "router", "visible_queues"]
 
@@ -85,7 +89,7 @@ def agent_out(m: MemberView, directory: Directory) -> AgentOut:
     )
 
 
-def agents_seen(hub: Any, p: Principal) -> list[AgentOut]:
+def agents_seen(hub: Hub, p: Principal) -> list[AgentOut]:
     directory: Directory = hub.directory
     out = [agent_out(m, directory) for m in hub.tracker.snapshot().members]
     return sorted((a for a in out if p.sees(a.tenant)), key=lambda a: (a.queue, a.extension, a.interface))
@@ -105,13 +109,13 @@ def visible_queues(directory: Directory, agents: list[AgentOut], p: Principal) -
 @router.get("/agents", response_model=list[AgentOut])
 async def list_agents(request: Request, p: Auth) -> list[AgentOut]:
     """Queue memberships now: one row per (queue, agent)."""
-    return agents_seen(request.app.state.hub, p)
+    return agents_seen(hub_of(request), p)
 
 
 @router.get("/queues", response_model=list[QueueLive])
 async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
     """Every queue with its agents, the callers waiting and the calls being talked now."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     directory: Directory = hub.directory
     agents = agents_seen(hub, p)
     waiting: dict[str, list[WaitingOut]] = {}

@@ -17,7 +17,7 @@ failure is a 503.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,6 +45,9 @@ from callhook.api.auth import parse_tenant_tokens
 from callhook.api.bodysize import BodySizeLimit
 from callhook.api.sessions import SessionBook
 from callhook.store.base import StoreError
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["create_app"]
 
@@ -103,21 +106,20 @@ async def _store_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "the store is unavailable; try again"}, status_code=503)
 
 
-def create_app(hub: Any) -> FastAPI:
+def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(
         title="callhook",
         version=__version__,
         description="Telephony events as durable, ordered webhooks in vendor dialects. See docs/api.md for the guide.",
     )
     app.state.hub = hub
-    extra = getattr(hub.config, "extra", {}) or {}
-    app.state.tenant_tokens = parse_tenant_tokens(extra.get("tenant_tokens", {}))
+    app.state.tenant_tokens = parse_tenant_tokens(hub.config.extra.get("tenant_tokens", {}))
     app.state.heartbeat = stream.HEARTBEAT
     if getattr(hub, "sessions", None) is None:
         hub.sessions = SessionBook()  # browser sessions; the hub keeps them so a sign-in link can be issued
     app.state.sessions = hub.sessions
     app.add_middleware(tokens.AuditLog, fastapi_app=app)  # who changed what, when (GET /api/v1/audit)
-    app.add_middleware(BodySizeLimit, max_bytes=int(getattr(hub.config, "max_body_bytes", 1 << 20)))
+    app.add_middleware(BodySizeLimit, max_bytes=hub.config.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
     for module in ROUTERS:

@@ -36,6 +36,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 
+from callhook.api.services import hub_of
+
 __all__ = [
     "TOKEN_REFRESH",
     "Principal",
@@ -119,7 +121,7 @@ async def refresh_tokens(request: Request | Any, *, now: bool = False) -> None:
 def _lookup(request: Request, token: str) -> Principal | None:
     if not token:
         return None
-    hub = request.app.state.hub
+    hub = hub_of(request)
     if hub.admin_token and hmac.compare_digest(token.encode(), hub.admin_token.encode()):
         return Principal(None)
     tenants: dict[str, str] = getattr(request.app.state, "tenant_tokens", {})
@@ -150,7 +152,7 @@ async def _from_session(request: Request) -> Principal | None:
     p: Principal = session.principal
     if p.token_id:  # signed in with a token made through the API: only while it is valid
         rec = getattr(request.app.state, "api_token_ids", {}).get(p.token_id)
-        if rec is None or not rec.valid_at(request.app.state.hub.now()):
+        if rec is None or not rec.valid_at(hub_of(request).now()):
             return None
     request.state.session = session
     return p

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
+from callhook.api.services import hub_of
 from callhook.core.events import Event, EventType
 from callhook.core.ingest_party import LiveCall
 from callhook.core.tracker.machine import LegState, VisitState
@@ -156,7 +157,7 @@ def _summary(ev: Event) -> CallSummary:
 @router.get("/live", response_model=list[CallLive])
 async def live_calls(request: Request, p: Auth) -> list[CallLive]:
     """Calls in progress now (from AMI and from ingested events), oldest first."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     out = [live_out(c) for c in hub.tracker.snapshot().calls]
     out += [ingested_out(c) for c in hub.ingest.model.live_calls()]
     return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
@@ -209,14 +210,14 @@ async def ended_calls(
         before_id=before,
         limit=limit,
     )
-    page = await scan_events(request.app.state.hub.store, q, keep)
+    page = await scan_events(hub_of(request).store, q, keep)
     return PageOut(items=[_summary(e) for e in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{call_id}", response_model=CallTimeline)
 async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: Request, p: Auth) -> CallTimeline:
     """One call: its stored events in order, and its live state while it lasts."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     events = await hub.store.call_events(call_id, tenant=p.tenant)
     call = hub.tracker.snapshot().call(call_id)
     live = live_out(call) if call is not None else None

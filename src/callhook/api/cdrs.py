@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, scan_events
+from callhook.api.services import hub_of
 from callhook.core.events import Event, EventType
 from callhook.store.base import EventQuery
 
@@ -129,7 +130,7 @@ async def list_cdrs(
         before_id=before,
         limit=limit,
     )
-    page = await scan_events(request.app.state.hub.store, q, _filter(number, extension, disposition))
+    page = await scan_events(hub_of(request).store, q, _filter(number, extension, disposition))
     return PageOut(items=[cdr_out(e) for e in page.items], next_cursor=page.next_cursor)
 
 
@@ -147,7 +148,7 @@ async def export_cdrs(
     tenant: Annotated[str | None, Query(max_length=256)] = None,
 ) -> StreamingResponse:
     """The same records as one CSV file (header row first, newest first, at most 100,000 rows)."""
-    store = request.app.state.hub.store
+    store = hub_of(request).store
     keep = _filter(number, extension, disposition)
     base = EventQuery(
         tenant=p.scope(tenant),

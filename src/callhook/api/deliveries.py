@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, invalid
+from callhook.api.services import hub_of
 from callhook.api.times import Timestamp
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.store.base import Attempt, Delivery, DeliveryQuery, Page, Status
@@ -170,7 +171,7 @@ async def list_deliveries(
         before_id=_cursor(before),
         limit=limit,
     )
-    page: Page[Delivery] = await request.app.state.hub.store.list_deliveries(q)
+    page: Page[Delivery] = await hub_of(request).store.list_deliveries(q)
     return PageOut(items=[delivery_out(d) for d in page.items], next_cursor=page.next_cursor)
 
 
@@ -178,7 +179,7 @@ async def list_deliveries(
 async def get_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryDetail:
     """One delivery with every attempt made."""
     _known(delivery_id)
-    found = await request.app.state.hub.store.get_delivery(delivery_id, tenant=p.tenant)
+    found = await hub_of(request).store.get_delivery(delivery_id, tenant=p.tenant)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
     d, attempts = found
@@ -193,7 +194,7 @@ async def get_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> De
 async def retry_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryOut:
     """A dead or expired delivery back to pending, due now."""
     _known(delivery_id)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no delivery {delivery_id}")
@@ -216,7 +217,7 @@ async def retry_delivery(delivery_id: DeliveryId, request: Request, p: Auth) -> 
 async def send_now(delivery_id: DeliveryId, request: Request, p: Auth) -> DeliveryOut:
     """A pending delivery waiting for its next retry: due now (after the endpoint recovered)."""
     _known(delivery_id)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     if not await hub.store.expedite(delivery_id, hub.now(), tenant=p.tenant):
         found = await hub.store.get_delivery(delivery_id, tenant=p.tenant)
         if found is None:
@@ -236,7 +237,7 @@ async def call_deliveries(
     call_id: Annotated[str, PathParam(max_length=128)], request: Request, p: Auth
 ) -> list[DeliveryDetail]:
     """Every delivery of one call's events (oldest first, at most 500), each with its attempts."""
-    store = request.app.state.hub.store
+    store = hub_of(request).store
     page = await store.list_deliveries(DeliveryQuery(tenant=p.tenant, call_id=call_id, limit=MAX_CALL_DELIVERIES))
     out = []
     for d in sorted(page.items, key=lambda d: d.id):
@@ -255,7 +256,7 @@ async def replay(body: ReplayIn, request: Request, p: Auth) -> CountOut:
     """
     if body.subscription_id is None and body.since is None and body.call_id is None:
         raise invalid("body", "subscription_id", "give subscription_id, call_id and/or since")
-    hub = request.app.state.hub
+    hub = hub_of(request)
     if (
         body.subscription_id is not None
         and await hub.store.get_subscription(body.subscription_id, tenant=p.tenant) is None
@@ -285,7 +286,7 @@ async def dead_letters(
     limit: Limit = 100,
 ) -> PageOut[DeliveryOut]:
     """Deliveries given up on: dead (out of tries) and expired (out of lifetime), newest first."""
-    store = request.app.state.hub.store
+    store = hub_of(request).store
     base = DeliveryQuery(
         tenant=p.scope(tenant),
         subscription_id=subscription_id,
@@ -306,7 +307,7 @@ async def retry_dead_letters(
     request: Request, p: Auth, subscription_id: Id = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
 ) -> CountOut:
     """Retry up to ``limit`` dead deliveries (of one webhook, or all the token sees)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     page = await hub.store.list_deliveries(
         DeliveryQuery(tenant=p.tenant, subscription_id=subscription_id, status=Status.DEAD, limit=limit)
     )

@@ -17,17 +17,21 @@ a webhook's dead letters is ``POST /api/v1/dead-letters/retry?subscription_id=``
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.api.times import Timestamp
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
 from callhook.store.base import DeliveryQuery, Status
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["router"]
 
@@ -63,7 +67,7 @@ class WebhookHealth(BaseModel):
     breaker: BreakerOut
 
 
-def _breakers(hub: Any) -> dict[str, BreakerOut]:
+def _breakers(hub: Hub) -> dict[str, BreakerOut]:
     endpoints = getattr(hub, "endpoints", None)
     if endpoints is None:
         return {}
@@ -81,7 +85,7 @@ async def delivery_health(
     tenant: Annotated[str | None, Query(max_length=256)] = None,
 ) -> list[WebhookHealth]:
     """Success rate, latency, backlog, dead letters and circuit breaker of every webhook."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     since = hub.now() - window
     breakers = _breakers(hub)
     out = []
@@ -129,7 +133,7 @@ async def send_webhook_now(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> SendNowOut:
     """Every pending delivery of one webhook due now, and its endpoint's open circuit probed now."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await hub.store.get_subscription(subscription_id, tenant=p.tenant)
     if sub is None:
         raise HTTPException(status_code=404, detail=f"no webhook {subscription_id!r}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,9 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.core.directory import Directory, Extension, Queue, Trunk, claim_error
 from callhook.directory_sync import DirectoryBusy, DirectoryState
 from callhook.store.directory_versions import KEEP, directory_versions
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["directory_state", "install", "router"]
 
@@ -95,12 +99,9 @@ class DirectoryOut(BaseModel):
     queues: list[QueueModel]
 
 
-def install(hub: Any, new: Directory) -> None:
-    """Make ``new`` the directory of everything that reads one (the one place that does)."""
-    hub.directory = new
-    hub.tracker.directory = new
-    hub.tracker.agents.directory = new
-    hub.actions.directory = new
+def install(hub: Hub, new: Directory) -> None:
+    """Make ``new`` the directory of everything that reads one (one call on the holder)."""
+    hub.directories.replace(new)
 
 
 def directory_state(hub: Any) -> DirectoryState:
@@ -170,7 +171,7 @@ def _admin(p: Principal, what: str = "trunks and queues are") -> None:
         raise HTTPException(status_code=403, detail=f"{what} edited with the admin token")
 
 
-def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
+def _queues_seen(hub: Hub, p: Principal) -> list[Queue]:
     d: Directory = hub.directory
     names = set(visible_queues(d, agents_seen(hub, p), p))  # live members count too
     return [q for q in d.queues if q.name in names or (p.tenant is not None and d.queue_tenant(q) == p.tenant)]
@@ -179,7 +180,7 @@ def _queues_seen(hub: Any, p: Principal) -> list[Queue]:
 # ------------------------------------------------------------------ whole
 @router.get("", response_model=DirectoryOut)
 async def get_directory(request: Request, p: Auth) -> DirectoryOut:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     d: Directory = hub.directory
     return DirectoryOut(
         version=directory_state(hub).version,
@@ -260,7 +261,7 @@ def _put_ext(
 
 @router.get("/extensions", response_model=list[ExtensionModel])
 async def list_extensions(request: Request, p: Auth) -> list[ExtensionModel]:
-    return [_ext(e) for e in request.app.state.hub.directory.extensions if p.sees(e.tenant)]
+    return [_ext(e) for e in hub_of(request).directory.extensions if p.sees(e.tenant)]
 
 
 @router.post("/extensions", response_model=ExtensionModel, status_code=201)
@@ -297,7 +298,7 @@ async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
 @router.get("/trunks", response_model=list[TrunkModel])
 async def list_trunks(request: Request, p: Auth) -> list[TrunkModel]:
     _admin(p)
-    return [_trunk(t) for t in request.app.state.hub.directory.trunks]
+    return [_trunk(t) for t in hub_of(request).directory.trunks]
 
 
 @router.put("/trunks/{name}", response_model=TrunkModel)
@@ -335,8 +336,8 @@ async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
 
 @router.get("/queues", response_model=list[QueueModel])
 async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
-    d: Directory = request.app.state.hub.directory
-    return [_queue(d, q, p) for q in _queues_seen(request.app.state.hub, p)]
+    d: Directory = hub_of(request).directory
+    return [_queue(d, q, p) for q in _queues_seen(hub_of(request), p)]
 
 
 @router.put("/queues/{name}", response_model=QueueModel)

@@ -14,6 +14,12 @@ first and keeps it in ``app.state.counts``, then renders; the refresh registered
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from callhook.api.services import app_hub, hub_of
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 import logging
 import time
 from typing import Any
@@ -32,6 +38,13 @@ router = APIRouter(tags=["health"])
 class AmiHealth(BaseModel):
     configured: bool
     connected: bool
+    pbx: str = ""  # the PBX's name (CALLHOOK_PBX_NAME)
+    # does this process hold the PBX's AMI session? On PostgreSQL one process of the
+    # deployment is elected to (docs/deployment.md); the others answer false
+    held: bool = False
+    elected: bool = False  # held through the PostgreSQL election (false: SQLite, one process)
+    terms: int = 0  # times this process took the AMI session since start
+    election_error: str = ""  # why this process's election connection last failed ("" while fine)
 
 
 class StoreHealth(BaseModel):
@@ -61,7 +74,7 @@ class HealthOut(BaseModel):
 UNSTORED_WINDOW = 900.0  # seconds /healthz stays degraded after an event was given up
 
 
-def _capture(hub: Any, now: float) -> tuple[CaptureHealth, list[str]]:
+def _capture(hub: Hub, now: float) -> tuple[CaptureHealth, list[str]]:
     acc = hub.accepter
     cap = CaptureHealth(
         queued=acc.pending,
@@ -85,15 +98,28 @@ def _capture(hub: Any, now: float) -> tuple[CaptureHealth, list[str]]:
     return cap, reasons
 
 
+def _ami(hub: Hub) -> AmiHealth:
+    election = hub.election
+    return AmiHealth(
+        configured=hub.ami is not None,
+        connected=hub.ami_connected,
+        pbx=hub.config.pbx_name if hub.ami is not None else "",
+        held=hub.ami_held,
+        elected=election is not None,
+        terms=election.terms if election is not None else (1 if hub.ami is not None else 0),
+        election_error=election.error if election is not None else "",
+    )
+
+
 @router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
 async def healthz(request: Request) -> JSONResponse:
     """200 when the store answers (the PBX may be down: see ``ami.connected``), else 503;
     ``status`` is ``degraded`` with ``reasons`` while events cannot be stored."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     capture, reasons = _capture(hub, time.time())
     body = HealthOut(
         status="degraded" if reasons else "ok",
-        ami=AmiHealth(configured=hub.ami is not None, connected=hub.ami_connected),
+        ami=_ami(hub),
         store=StoreHealth(reachable=True),
         capture=capture,
         reasons=reasons,
@@ -115,7 +141,7 @@ async def healthz(request: Request) -> JSONResponse:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     try:
         request.app.state.counts = await hub.store.counts()
     except Exception as exc:  # the other metrics are still worth scraping
@@ -125,7 +151,7 @@ async def metrics(request: Request) -> Response:
 
 def install_metrics(app: FastAPI) -> None:
     """Register the scrape-time refresh of the gauges (once per app)."""
-    hub = app.state.hub
+    hub = app_hub(app)
     app.state.counts = None
 
     def refresh() -> None:
@@ -134,7 +160,11 @@ def install_metrics(app: FastAPI) -> None:
             hub.metrics.backlog(counts.backlog)
             hub.metrics.dead_letters.set(counts.dead)
         hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
-        hub.metrics.capture(hub.accepter, getattr(hub, "source", None), hub.ami)
+        if hub.ami is not None:
+            hub.metrics.ami_held.labels(pbx=hub.config.pbx_name).set(1 if hub.ami_held else 0)
+            if hub.election is not None:
+                hub.metrics.ami_terms.set(hub.election.terms)
+        hub.metrics.capture(hub.accepter, hub.source, hub.ami)
         if hub.ami is not None:
             reconnects = getattr(hub.ami, "reconnects", None)
             if isinstance(reconnects, int):

@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import VendorAuth
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.core import dialects
 from callhook.core.bounds import OutOfBounds, bound_event
 from callhook.core.dialects import DecodeError
@@ -112,7 +113,7 @@ async def _payload(request: Request, dialect: Dialect) -> Any:
 
 
 async def _ingest(dialect: Dialect, request: Request, tenant: str) -> JSONResponse:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     now = hub.now_dt()
     try:
         payload = await _payload(request, dialect)

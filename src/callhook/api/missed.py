@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS, Since, Until
+from callhook.api.services import hub_of
 from callhook.api.statistics import Tenant, events_in_range, stats_range
 from callhook.core import stats
 from callhook.core.events import Event, EventType
@@ -115,7 +116,7 @@ async def missed_calls(
     offset: Offset = 0,
 ) -> MissedCallsPage:
     """Incoming calls nobody answered, by caller number, still not called back (nor marked done) in the range."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     start, end = stats_range(request, since, until)
     events, truncated = await events_in_range(
         hub.store, p, tenant, (EventType.CALL_ENDED, EventType.QUEUE_JOINED), start, end
@@ -164,7 +165,7 @@ def _who(request: Request, p: Principal, given: str) -> str:
 @router.post("/{number}/done", response_model=DoneOut)
 async def mark_done(number: Number, request: Request, p: Auth, body: DoneIn | None = None) -> DoneOut:
     """Mark a caller handled: its missed calls until now leave the call-back list."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     body = body or DoneIn()
     if p.tenant is not None and body.tenant and body.tenant != p.tenant:
         raise HTTPException(status_code=403, detail="a tenant token marks only its own tenant's callers")

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import HTTPException, Query, Request
 from pydantic import BaseModel
 
+from callhook.api.services import hub_of
 from callhook.core.events import Event
 from callhook.core.serialize import event_to_dict
 from callhook.store.base import EventQuery, Page
@@ -72,10 +73,10 @@ def epoch(request: Request, dt: datetime | None, name: str = "since") -> float |
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=request.app.state.hub.tz)
+        dt = dt.replace(tzinfo=hub_of(request).tz)
     try:
         ts = dt.timestamp()
-        datetime.fromtimestamp(ts, request.app.state.hub.tz)
+        datetime.fromtimestamp(ts, hub_of(request).tz)
     except (OverflowError, ValueError, OSError):
         raise invalid("query", name, "time out of range") from None
     return ts

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from callhook.api.agents import agents_seen, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS, Since, Until, epoch, invalid
+from callhook.api.services import hub_of
 from callhook.core import stats
 from callhook.core.events import Event, EventType
 from callhook.store.base import EventQuery
@@ -90,7 +91,7 @@ class AgentStatsPage(BaseModel):
 
 
 def stats_range(request: Request, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     until_ts, since_ts = epoch(request, until, "until"), epoch(request, since)
     end = datetime.fromtimestamp(hub.now() if until_ts is None else until_ts, hub.tz)
     try:
@@ -165,7 +166,7 @@ async def compute_queue_stats(
     tenant: str | None,
     bucket: str | None,
 ) -> QueueStatsPage:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     start, end = stats_range(request, since, until)
     events, truncated = await events_in_range(
         hub.store, p, tenant, (EventType.QUEUE_JOINED, EventType.QUEUE_BRIDGED, EventType.QUEUE_LEFT), start, end
@@ -256,7 +257,7 @@ async def agent_stats(
     request: Request, p: Auth, since: Since = None, until: Until = None, tenant: Tenant = None
 ) -> AgentStatsPage:
     """Per extension: calls its phone answered, and calls it rang in that nobody answered."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     start, end = stats_range(request, since, until)
     events, truncated = await events_in_range(
         hub.store,

@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, event_json, invalid
+from callhook.api.services import hub_of
 from callhook.core.events import Event, EventType
 
 __all__ = ["HEARTBEAT", "router"]
@@ -57,7 +58,7 @@ async def stream(
             wanted = frozenset(EventType(t).value for t in types)
         except ValueError:
             raise invalid("query", "types", f"unknown event type among {types[:5]!r}") from None
-    hub = request.app.state.hub
+    hub = hub_of(request)
     heartbeat = float(getattr(request.app.state, "heartbeat", HEARTBEAT))
 
     async def events() -> AsyncIterator[str]:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.api.webhooks import GetDataHeader, check_url, subscriptions_changed
 from callhook.core.subscription import Dialect, Subscription
 from callhook.delivery.redact import mask_url
@@ -109,12 +110,12 @@ def _url(url: str) -> str:
 
 
 def _limit(request: Request) -> int:
-    raw = request.app.state.hub.config.extra.get("telphin_limit", 10)
+    raw = hub_of(request).config.extra.get("telphin_limit", 10)
     return raw if isinstance(raw, int) and raw >= 0 else 10
 
 
 async def _client_subs(request: Request, p: Principal, client_id: str) -> list[Subscription]:
-    subs = await request.app.state.hub.store.list_subscriptions(tenant=p.tenant)
+    subs = await hub_of(request).store.list_subscriptions(tenant=p.tenant)
     return [
         s
         for s in subs
@@ -169,7 +170,7 @@ async def add_event(
     client_id: ClientId, agent_type: AgentType, agent_id: AgentId, body: AgentEventIn, request: Request, p: VendorAuth
 ) -> AgentEvent:
     """Add an agent http event (Telphin: "Добавить agent http event")."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     url = _url(body.url)
     async with _lock(request):
         if len(await _client_subs(request, p, client_id)) >= _limit(request):
@@ -221,7 +222,7 @@ async def update_event(
     p: VendorAuth,
 ) -> AgentEvent:
     """Update any of url, event_type, method."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _one(request, p, client_id, agent_type, agent_id, event_id)
     full = await hub.store.get_subscription(sub.id, tenant=p.tenant, with_secrets=True) or sub
     changes: dict[str, Any] = {}
@@ -243,7 +244,7 @@ async def update_event(
 async def delete_event(
     client_id: ClientId, agent_type: AgentType, agent_id: AgentId, event_id: EventId, request: Request, p: VendorAuth
 ) -> Response:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _one(request, p, client_id, agent_type, agent_id, event_id)
     await hub.store.delete_subscription(sub.id, tenant=p.tenant)
     subscriptions_changed(hub)

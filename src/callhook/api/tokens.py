@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callhook.api.auth import Auth, Principal, hash_token, refresh_tokens
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.store.base import StoreError
 from callhook.store.tokens import AuditEntry, TokenRecord, TokenStore, token_store
 
@@ -116,7 +117,7 @@ def _admin(p: Principal) -> None:
 async def create_token(body: TokenIn, request: Request, p: Auth) -> TokenCreated:
     """A new tenant token; its value is in this answer only."""
     _admin(p)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     now = hub.now()
     expires = body.expires_at.timestamp() if body.expires_at is not None else None
     if expires is not None and body.expires_at is not None and body.expires_at.tzinfo is None:
@@ -151,7 +152,7 @@ async def create_token(body: TokenIn, request: Request, p: Auth) -> TokenCreated
 async def list_tokens(request: Request, p: Auth) -> list[TokenOut]:
     """Every token made through the API (never their values), revoked and expired ones too."""
     _admin(p)
-    now = request.app.state.hub.now()
+    now = hub_of(request).now()
     return [TokenOut(**_out(t, now)) for t in await tokens_of(request.app).list_tokens()]
 
 
@@ -161,7 +162,7 @@ async def revoke_token(token_id: Annotated[str, Path(max_length=64)], request: R
     the dashboard sessions signed in with it are ended in the store at once, for every process."""
     _admin(p)
     store = tokens_of(request.app)
-    revoked = await store.revoke_token(token_id, request.app.state.hub.now())
+    revoked = await store.revoke_token(token_id, hub_of(request).now())
     if not revoked and not any(t.id == token_id for t in await store.list_tokens()):
         raise HTTPException(status_code=404, detail=f"no token {token_id!r}")
     await request.app.state.sessions.end_token(token_id)

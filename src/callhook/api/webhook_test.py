@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -35,6 +35,9 @@ from callhook.core.routing import matches, order_key
 from callhook.core.subscription import Subscription
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.store.base import FINAL, DeliveryQuery, NewDelivery, NewEvent
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["TEST_CALLER", "AttemptOut", "SentOut", "TestOut", "run_test", "sample_for"]
 
@@ -117,7 +120,7 @@ def _text(b: bytes) -> str:
     return b[:BODY_SHOWN].decode("utf-8", "replace")
 
 
-async def run_test(hub: Any, sub: Subscription, event: Event, wait: float) -> TestOut:
+async def run_test(hub: Hub, sub: Subscription, event: Event, wait: float) -> TestOut:
     """Store ``event`` with one delivery, to ``sub`` only; wait for its first attempt."""
     req = dialects.encode(event, sub)
     assert req is not None  # sample_for checked it

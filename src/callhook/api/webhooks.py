@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -33,6 +33,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.api.times import Timestamp
 from callhook.api.webhook_fields import (
     FiltersModel,
@@ -61,6 +62,9 @@ from callhook.core.subscription import (
     check_url_template,
 )
 from callhook.delivery.redact import MASK, mask_headers, mask_url
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["WebhookIn", "WebhookOut", "check_url", "router", "subscriptions_changed", "to_out"]
 
@@ -323,7 +327,7 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
     )
 
 
-def subscriptions_changed(hub: Any) -> None:
+def subscriptions_changed(hub: Hub) -> None:
     """Tell the accepter to read the subscriptions again before routing the next event,
     and the dispatcher before its next send (pending deliveries go out with the new
     configuration)."""
@@ -375,7 +379,7 @@ def _tenant(p: Principal, requested: str) -> str:
 
 
 async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: bool = False) -> Subscription:
-    sub: Subscription | None = await request.app.state.hub.store.get_subscription(
+    sub: Subscription | None = await hub_of(request).store.get_subscription(
         sub_id, tenant=p.tenant, with_secrets=with_secrets
     )
     if sub is None:
@@ -385,7 +389,7 @@ async def _get_owned(request: Request, p: Principal, sub_id: str, with_secrets: 
 
 @router.post("", status_code=201, response_model=WebhookOut)
 async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookOut:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     _template_fits(body.dialect, body.url_template)
     method = body.method or DEFAULT_METHOD[body.dialect]
     check_data_header(body.dialect, body.get_data_header)
@@ -419,7 +423,7 @@ async def list_webhooks(
     request: Request, p: Auth, tenant: Annotated[str | None, Query(max_length=256)] = None
 ) -> list[WebhookOut]:
     """Every webhook the token sees (Telphin's agent events are listed on their own routes)."""
-    subs = await request.app.state.hub.store.list_subscriptions(tenant=p.scope(tenant), with_secrets=True)
+    subs = await hub_of(request).store.list_subscriptions(tenant=p.scope(tenant), with_secrets=True)
     return [to_out(s, bool(s.secret)) for s in subs if not s.telphin_client]
 
 
@@ -431,7 +435,7 @@ async def get_webhook(sub_id: str, request: Request, p: Auth) -> WebhookOut:
 
 @router.patch("/{sub_id}", response_model=WebhookOut)
 async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Auth) -> WebhookOut:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     changes: dict[str, Any] = {}
     if body.get_data_header is not None:
@@ -478,7 +482,7 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
 
 @router.delete("/{sub_id}", status_code=204)
 async def delete_webhook(sub_id: str, request: Request, p: Auth) -> Response:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     if not await hub.store.delete_subscription(sub_id, tenant=p.tenant):
         raise HTTPException(status_code=404, detail=f"no webhook {sub_id!r}")
     subscriptions_changed(hub)
@@ -493,7 +497,7 @@ async def webhook_stats(
     window: Annotated[int, Query(ge=60, le=30 * 86400, description="seconds back")] = 86400,
 ) -> StatsOut:
     """Delivery health of one webhook over the last ``window`` seconds: attempts, success rate, latency."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     await _get_owned(request, p, sub_id)
     since = hub.now() - window
     st = await hub.store.subscription_stats(sub_id, since)
@@ -523,7 +527,7 @@ async def send_test_event(
     sub_id: str, request: Request, p: Auth, body: WebhookTestIn | None = None
 ) -> webhook_test.TestOut:
     """Send a test event to this one webhook and answer with its first attempt (see ``api/webhook_test.py``)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     if not sub.enabled:
         raise HTTPException(status_code=409, detail=f"webhook {sub_id!r} is disabled: enable it to test it")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -27,6 +27,9 @@ from rich.text import Text
 from callhook.core.events import Event, EventType
 from callhook.core.subscription import Dialect
 from callhook.receiver import Received, Receiver, describe
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["Board"]
 
@@ -39,7 +42,7 @@ class Board:
         self.console = console
         self.receiver = receiver
         self.plain = plain
-        self.hub: Any = None
+        self.hub: Hub | None = None
         self.lines: list[tuple[str, str]] = []  # (label, value) for the header
         self.events: Counter[str] = Counter()
         self.recent_events: deque[Event] = deque(maxlen=SHOWN_REQUESTS)
@@ -61,8 +64,9 @@ class Board:
         """True (and a new code issued) when no link was issued yet or the last was used or has expired."""
         from callhook.dashboard.signin import issue_code
 
-        book = getattr(self.hub, "sessions", None)
-        if self._code and book is not None and await book.code_valid(self._code):
+        if self.hub is None:
+            return False
+        if self._code and await self.hub.sessions.code_valid(self._code):
             return False
         self._code = await issue_code(self.hub, name="demo")
         return True

@@ -34,11 +34,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from callhook.config import Config, ConfigError, parse_listen
 from callhook.sources.simulator.load import DEMO_RATE
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["add_parser", "run"]
 
@@ -112,7 +115,7 @@ def subscriptions(receiver_url: str, s: Secrets) -> list[dict[str, Any]]:
     ]
 
 
-async def _wait_api(session: Any, api: str, hub: Any, within: float = 15.0) -> None:
+async def _wait_api(session: Any, api: str, hub: Hub, within: float = 15.0) -> None:
     import aiohttp
 
     deadline = time.monotonic() + within
@@ -126,7 +129,7 @@ async def _wait_api(session: Any, api: str, hub: Any, within: float = 15.0) -> N
         await asyncio.sleep(0.1)
 
 
-async def _setup(hub: Any, api: str, receiver_url: str, s: Secrets, board: Any) -> None:
+async def _setup(hub: Hub, api: str, receiver_url: str, s: Secrets, board: Any) -> None:
     """Subscribe the receiver in every dialect and log an agent in, through the HTTP API."""
     import aiohttp
 
@@ -147,7 +150,7 @@ async def _setup(hub: Any, api: str, receiver_url: str, s: Secrets, board: Any) 
                 board.say(f"demo: agent login through the API answered {r.status}")
 
 
-async def _follow(hub: Any, board: Any) -> None:
+async def _follow(hub: Hub, board: Any) -> None:
     listener = hub.broadcast.listen()
     try:
         while True:
@@ -227,7 +230,7 @@ async def _run(
     if args.duration is not None:
         loop.call_later(args.duration, stop.set)
 
-    def ready(hub: Any) -> None:
+    def ready(hub: Hub) -> None:
         board.hub = hub
         board.api = api
         board.lines = [
@@ -264,7 +267,7 @@ async def _run(
     return code
 
 
-async def _setup_or_stop(hub: Any, api: str, receiver_url: str, keys: Secrets, board: Any, stop: asyncio.Event) -> None:
+async def _setup_or_stop(hub: Hub, api: str, receiver_url: str, keys: Secrets, board: Any, stop: asyncio.Event) -> None:
     try:
         await _setup(hub, api, receiver_url, keys, board)
     except Exception as exc:  # the demo cannot show anything without its subscriptions

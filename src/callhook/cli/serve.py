@@ -95,6 +95,7 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
 
     from callhook.api.app import create_app
     from callhook.bootstrap import build
+    from callhook.sources.election import AlreadyRunning
 
     host, port = cfg.host_port
     try:
@@ -111,6 +112,10 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
         print(f"callhook: admin token (shown once): {hub.admin_token}", flush=True)
     try:
         await hub.start()
+    except AlreadyRunning as exc:
+        sock.close()
+        print(f"callhook: {exc}", file=sys.stderr, flush=True)
+        return 2
     except BaseException:
         sock.close()
         raise
@@ -153,8 +158,8 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
             exit_code = 2
             server.should_exit = True
 
-    if hub._ami_task is not None:
-        hub._ami_task.add_done_callback(ami_ended)
+    if hub.ami_task is not None:
+        hub.ami_task.add_done_callback(ami_ended)
     log.info("listening on http://%s:%d", host, port)
     if ready is not None:
         ready(hub)

@@ -21,6 +21,7 @@ so an encoder can print an unknown value as the vendor documents it (``""``).
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ __all__ = [
     "PresenceState",
     "QueueCall",
     "Transfer",
+    "derived_event_id",
     "new_event_id",
 ]
 
@@ -301,6 +303,21 @@ def new_event_id(ms: int, rand: bytes | None = None) -> str:
         out.append(_CROCKFORD[n & 31])
         n >>= 5
     return "".join(reversed(out))
+
+
+def derived_event_id(ms: int, pbx: str, scope: str, key: str, etype: str, seq: int) -> str:
+    """A ULID whose 80 low bits are not random but derived from what the event *is*.
+
+    ``pbx`` is the PBX's name (ids of two PBXs never meet), ``scope`` what ``key``
+    names (``call``: the Linkedid; ``agent``: the agent's login or number;
+    ``presence``: the extension), ``etype`` the event type and ``seq`` its place in
+    that key's sequence. The same fact derived twice (two readers of one PBX, or a
+    reader taking over after another died) gets the same id, so the store keeps it
+    once and a receiver sees one ``webhook-id``. ``ms`` stays the time prefix (the
+    PBX's own timestamp of the event), so ids still sort by time as text.
+    """
+    material = "\x1f".join((pbx, scope, key, etype, str(seq))).encode("utf-8", "surrogatepass")
+    return new_event_id(ms if 0 <= ms < 1 << 48 else 0, hashlib.blake2b(material, digest_size=10).digest())
 
 
 def ulid_ms(event_id: str) -> int:

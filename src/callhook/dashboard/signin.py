@@ -15,15 +15,19 @@ caller puts the address it reached the hub at in front, since the hub cannot kno
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.api.sessions import SessionBook
 from callhook.store.sessions import session_store
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["LINK_PREFIX", "issue_code", "issue_link", "links"]
 
@@ -32,19 +36,19 @@ LINK_PREFIX = "/s/"
 links = APIRouter(prefix="/api/v1", tags=["dashboard"], responses=ERRORS)
 
 
-def _book(hub: Any) -> SessionBook:
+def _book(hub: Hub) -> SessionBook:
     book = getattr(hub, "sessions", None)
     if book is None:
         book = hub.sessions = SessionBook(session_store(getattr(hub, "store", None)))
     return book
 
 
-async def issue_code(hub: Any, *, tenant: str | None = None, name: str = "") -> str:
+async def issue_code(hub: Hub, *, tenant: str | None = None, name: str = "") -> str:
     """A one-time code signing in as the admin (or as ``tenant``), stored in the hub's store."""
     return await _book(hub).issue_code(Principal(tenant), name)
 
 
-async def issue_link(hub: Any, base_url: str, *, tenant: str | None = None, name: str = "") -> str:
+async def issue_link(hub: Hub, base_url: str, *, tenant: str | None = None, name: str = "") -> str:
     """``{base_url}/s/CODE`` signing in as the admin (or as ``tenant``).
 
     ``base_url`` is where the browser reaches the hub, e.g. ``http://127.0.0.1:8080``.
@@ -73,6 +77,6 @@ async def new_link(request: Request, p: Auth, body: LinkIn | None = None) -> Lin
     if p.tenant is not None and body.tenant and body.tenant != p.tenant:
         raise HTTPException(status_code=403, detail="a tenant token gets links for its own tenant only")
     tenant = p.tenant if p.tenant is not None else (body.tenant or None)
-    hub = request.app.state.hub
+    hub = hub_of(request)
     code = await issue_code(hub, tenant=tenant, name=body.name.strip())
     return LinkOut(path=f"{LINK_PREFIX}{code}", expires_in=int(_book(hub).code_ttl), tenant=tenant)

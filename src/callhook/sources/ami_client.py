@@ -236,7 +236,10 @@ class AmiClient:
             self._writer.close()
 
     async def run(self) -> None:
-        """Connect and stay connected until :meth:`stop`; raises AmiAuthError on a refused login."""
+        """Connect and stay connected until :meth:`stop`; raises AmiAuthError on a refused login.
+        May be called again after it returned (a new elected term, docs/deployment.md)."""
+        self._stopping = False
+        self._stop_event.clear()
         attempt = 0
         while not self._stopping:
             try:

@@ -128,6 +128,22 @@ _INSERT_DELIVERY = (
 )
 
 
+_EVENT_LOCKS = 0x63_68_6B  # the class key of the per-event-id locks (two-int advisory keys)
+
+
+async def _lock_events(c: Conn, ids: Sequence[str]) -> None:
+    """Two processes appending the same event id (two readers of one PBX, a takeover)
+    serialise on it: the second one's SELECT then sees the first one's committed row and
+    skips the event with its deliveries, instead of failing on the primary key. Held to
+    the end of the transaction; taken in one order everywhere, before any group lock
+    (and in a key space of their own), so appends cannot deadlock."""
+    keys = sorted(
+        {int.from_bytes(hashlib.blake2b(i.encode(), digest_size=4).digest(), "big", signed=True) for i in ids}
+    )
+    if keys:
+        await c.execute("SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k", (_EVENT_LOCKS, keys))
+
+
 async def _active_groups(c: Conn, groups: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """The groups among ``groups`` that already have a pending or inflight delivery."""
     if not groups:
@@ -157,6 +173,7 @@ async def append(
     """Returns (deliveries created, those leased to the feed)."""
     async with c.transaction():
         ids = [i.event.id for i in items]
+        await _lock_events(c, ids)
         rows = await (await c.execute("SELECT id FROM events WHERE id = ANY(%s)", (ids,))).fetchall()
         fresh = outbox.fresh_items(items, {r[0] for r in rows})
         groups = {(d.subscription_id, d.order_key) for i in fresh for d in i.deliveries if d.status not in FINAL}

@@ -31,10 +31,18 @@ from callhook.core.tracker.machine import (
 )
 from callhook.core.tracker.state import Call, Chan, QueueVisit
 
-__all__ = ["UNKNOWN", "IdFactory", "Ledger", "num"]
+__all__ = ["UNKNOWN", "IdFactory", "KeyedIds", "Ledger", "num"]
 
 UNKNOWN = ("", "<unknown>", "<Unknown>")
 IdFactory = Callable[[datetime], str]
+# (time, scope, key, event type, seq) -> id: the deterministic ids of a PBX's events
+# (core.events.derived_event_id with the PBX's name; docs/delivery.md)
+KeyedIds = Callable[[datetime, str, str, str, int], str]
+
+
+def _leg_key(call_id: str, leg: Leg | None) -> str:
+    """A call event's id key: the Linkedid, and the channel when the event is about one."""
+    return f"{call_id}/{leg.leg_id}" if leg is not None and leg.leg_id else call_id
 
 
 def num(v: str) -> str:
@@ -43,11 +51,14 @@ def num(v: str) -> str:
 
 
 class Ledger:
-    def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC) -> None:
+    def __init__(
+        self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC, *, ids: KeyedIds | None = None
+    ) -> None:
         self.directory = directory
         self.tenant = directory.tenant
         self.tz = tz
         self.new_id = new_id
+        self.ids = ids
         self.calls: dict[str, Call] = {}
         self.chans: dict[str, Chan] = {}
         self.out: list[Event] = []
@@ -93,6 +104,14 @@ class Ledger:
         return now.astimezone(self.tz)
 
     # --------------------------------------------------------------- events
+    def event_id(self, ts: datetime, scope: str, key: str, etype: EventType, seq: int) -> str:
+        """The id of an event: derived from (scope, key, type, seq) when the tracker was
+        given ``ids`` (the hub does: the same fact gets the same id in every process),
+        else ``new_id`` (replays, tests)."""
+        if self.ids is not None:
+            return self.ids(ts, scope, key, etype.value, seq)
+        return self.new_id(ts)
+
     def party(self, call: Call, direction: Direction | None = None) -> CallParty:
         return CallParty(
             caller_num=call.caller_num,
@@ -125,7 +144,7 @@ class Ledger:
         direction = self.direction_of(call, kw.get("leg"))
         self.out.append(
             Event(
-                id=self.new_id(ts),
+                id=self.event_id(ts, "call", _leg_key(call.id, kw.get("leg")), etype, call.seq),
                 type=etype,
                 ts=ts,
                 tenant=call.tenant or self.tenant,
@@ -143,7 +162,17 @@ class Ledger:
         self._agent_seq[key] = seq
         ext = self.directory.extension(agent.number)
         tenant = (ext.tenant if ext is not None else "") or self.tenant
-        self.out.append(Event(id=self.new_id(ts), type=etype, ts=ts, tenant=tenant, seq=seq, queue=queue, agent=agent))
+        self.out.append(
+            Event(
+                id=self.event_id(ts, "agent", key, etype, seq),
+                type=etype,
+                ts=ts,
+                tenant=tenant,
+                seq=seq,
+                queue=queue,
+                agent=agent,
+            )
+        )
 
     def announce(self, call: Call, ts: datetime) -> None:
         if call.announced:

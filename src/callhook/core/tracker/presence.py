@@ -71,7 +71,7 @@ class PresenceDesk:
         self._seq[ext.number] = seq
         self.led.out.append(
             Event(
-                id=self.led.new_id(ts),
+                id=self.led.event_id(ts, "presence", ext.number, EventType.EXTENSION_PRESENCE, seq),
                 type=EventType.EXTENSION_PRESENCE,
                 ts=ts,
                 tenant=ext.tenant or self.led.tenant,

@@ -50,7 +50,7 @@ from callhook.core.directory import Directory
 from callhook.core.events import Event
 from callhook.core.tracker.agents import AgentBook
 from callhook.core.tracker.calls import CallDesk
-from callhook.core.tracker.ledger import IdFactory, Ledger
+from callhook.core.tracker.ledger import IdFactory, KeyedIds, Ledger
 from callhook.core.tracker.machine import LegState, Unexpected
 from callhook.core.tracker.presence import PresenceDesk
 from callhook.core.tracker.queues import QueueDesk
@@ -62,10 +62,21 @@ __all__ = ["Tracker"]
 
 
 class Tracker:
-    def __init__(self, directory: Directory, new_id: IdFactory, tz: tzinfo = UTC, *, presence: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        new_id: IdFactory,
+        tz: tzinfo = UTC,
+        *,
+        presence: bool = False,
+        ids: KeyedIds | None = None,
+    ) -> None:
         """``presence``: also tell extension presence (``extension.presence``); the hub
-        turns it on, replays of one call (tests, ``callhook simulate``) leave it off."""
-        self._led = led = Ledger(directory, new_id, tz)
+        turns it on, replays of one call (tests, ``callhook simulate``) leave it off.
+        ``ids``: derive each event's id from what it is (the hub passes the PBX's
+        :func:`~callhook.core.events.derived_event_id`); without it ``new_id`` is used."""
+        self._args = (directory, new_id, tz, presence, ids)
+        self._led = led = Ledger(directory, new_id, tz, ids=ids)
         self.queue_desk = QueueDesk(led)
         self.call_desk = CallDesk(led, self.queue_desk)
         self.transfer_desk = TransferDesk(led)
@@ -174,6 +185,15 @@ class Tracker:
         for m in msgs:
             out.extend(self.feed(m, now))
         return out
+
+    def forget(self) -> None:
+        """Drop everything learnt (calls, channels, agents, presence): a new elected AMI
+        term starts from what the PBX reports, not from what this process saw in an
+        earlier term (another process may have told the calls' ends since)."""
+        _, new_id, tz, presence, ids = self._args
+        directory, unexpected = self.directory, self._led.unexpected  # the current directory; counts go on
+        self.__init__(directory, new_id, tz, presence=presence, ids=ids)  # type: ignore[misc]
+        self._led.unexpected = unexpected
 
     def resync_channels(self, listed: Iterable[AmiMessage], now: datetime) -> list[Event]:
         """After a (re)connect: CoreShowChannel entries. Calls whose channels are gone
