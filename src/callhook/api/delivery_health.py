@@ -3,7 +3,8 @@
 Per webhook the token sees: over the last ``window`` seconds (default an hour) the
 attempts, the success rate (2xx attempts / attempts), the p50 and p99 latency of
 the attempts (nearest rank, in ms) and the last failed attempt's error; now, the
-backlog (pending + inflight deliveries), the dead and expired deliveries, and the
+backlog (pending + inflight deliveries), the dead and expired deliveries, the loss
+ledger (``ledger``: see :mod:`callhook.api.ledger`), and the
 circuit breaker of its endpoint (scheme, host and port: shared by the webhooks of
 one endpoint) as the dispatcher of this process sees it; ``open_until`` is when an
 open circuit lets its next probe through.
@@ -23,11 +24,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth
+from callhook.api.ledger import LedgerOut
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
-from callhook.store.base import DeliveryQuery, Status
+from callhook.store.base import DeliveryQuery, LedgerRow, Status
 
 __all__ = ["router"]
 
@@ -60,6 +62,7 @@ class WebhookHealth(BaseModel):
     backlog: int
     dead: int
     expired: int
+    ledger: LedgerOut  # the loss ledger of this webhook (GET /api/v1/webhooks/{id}/ledger)
     breaker: BreakerOut
 
 
@@ -88,6 +91,8 @@ async def delivery_health(
     for sub in await hub.store.list_subscriptions(tenant=p.scope(tenant)):
         st = await hub.store.subscription_stats(sub.id, since)
         counts = await hub.store.counts(subscription_id=sub.id)
+        rows = await hub.store.ledger(subscription_id=sub.id)
+        led = LedgerOut.of(rows[0] if rows else LedgerRow(sub.id, sub.tenant))
         key = endpoint_key(sub.url)
         breaker = breakers.get(key) or BreakerOut(endpoint=key, state="closed", failures=0, open_until=None)
         out.append(
@@ -110,6 +115,7 @@ async def delivery_health(
                 backlog=counts.backlog,
                 dead=counts.dead,
                 expired=counts.expired,
+                ledger=led,
                 breaker=breaker,
             )
         )

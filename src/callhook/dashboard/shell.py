@@ -144,7 +144,7 @@ def render(version: str) -> str:
         _table(
             "health-table",
             "Webhooks",
-            ["Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Circuit", "Last error", "Actions"],
+            ["Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Ledger", "Circuit", "Last error", "Actions"],
         ),
         '<button type="button" id="health-refresh">Refresh</button>',
     )

@@ -52,7 +52,7 @@ from callhook.delivery.endpoints import Endpoints, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
-from callhook.store.base import Attempt, Delivery, Finish, Lease, Status, Store
+from callhook.store.base import Attempt, DeadReason, Delivery, Finish, Lease, Status, Store
 
 __all__ = ["Dispatcher", "DispatcherOptions", "Encoder", "Signer"]
 
@@ -313,8 +313,9 @@ class Dispatcher:
         now = self._clock()
         if sub is None or not sub.enabled:
             why = "subscription deleted" if sub is None else "subscription disabled"
+            reason = DeadReason.DELETED if sub is None else DeadReason.DISABLED
             log.info("delivery %s: %s, dead-lettered", d.id, why, extra=extra)
-            return Finish(d.id, d.lease_id, Status.DEAD, last_error=why, last_status=d.last_status)
+            return Finish(d.id, d.lease_id, Status.DEAD, last_error=why, last_status=d.last_status, reason=reason)
         policy = self._policy_of(sub)
         expires_at = self._expires_at(d, sub, policy)
         if expires_at is not None and now >= expires_at:

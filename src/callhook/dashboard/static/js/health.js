@@ -1,5 +1,6 @@
 // Delivery health per webhook: success rate and p50/p99 latency over the last hour,
-// backlog, dead letters, the endpoint's circuit breaker (and, when open, when it tries
+// backlog, dead letters, the loss ledger (routed = delivered + pending + in flight +
+// dead by reason + expired), the endpoint's circuit breaker (and, when open, when it tries
 // again), the last error; per webhook: disable or enable it, "Send now" (its retries
 // due now and an open circuit probed now), "Retry all dead". Delivery attempts are not
 // events, so this view reads the API when shown, on "Refresh", and every REFRESH_MS
@@ -18,6 +19,15 @@ function circuit(b) {
   const left = Math.max(0, Math.round((at - Date.now()) / 1000));
   return { text: `open: tries again at ${fmt.time(at)} (in ${left} s)`, cls: "bad circuit-open",
     title: `${fmt.n(b.failures)} failures in a row at ${b.endpoint}` };
+}
+
+// The loss ledger: routed = delivered + pending + inflight + dead (by reason) + expired.
+function ledger(l) {
+  const why = [["gave up", l.dead_gave_up], ["disabled", l.dead_disabled], ["deleted", l.dead_deleted]]
+    .filter(([, n]) => n).map(([k, n]) => `${fmt.n(n)} ${k}`).join(", ");
+  const text = `${fmt.n(l.routed)} = ${fmt.n(l.delivered)} delivered + ${fmt.n(l.pending)} pending + `
+    + `${fmt.n(l.inflight)} in flight + ${fmt.n(l.dead)} dead${why ? ` (${why})` : ""} + ${fmt.n(l.expired)} expired`;
+  return { text, value: l.routed, cls: l.dead_gave_up + l.expired ? "ledger bad" : "ledger" };
 }
 
 async function load() {
@@ -39,6 +49,7 @@ async function load() {
       { text: fmt.ms(w.p99_ms), cls: "num" },
       { text: fmt.n(w.backlog), value: w.backlog, cls: "num" },
       { text: fmt.n(w.dead + w.expired), value: w.dead + w.expired, cls: w.dead + w.expired ? "num bad" : "num" },
+      ledger(w.ledger),
       circuit(w.breaker),
       { text: w.last_error ? `${w.last_error} (${fmt.stamp(ms(w.last_error_at))})` : "",
         cls: w.last_error ? "bad" : "" },
