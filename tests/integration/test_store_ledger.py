@@ -79,3 +79,14 @@ def test_deleting_a_subscription_closes_its_deliveries_at_once(store_url: str) -
         assert (k.inflight, k.dead) == (1, 0)  # another subscription is untouched
 
     with_store(store_url, body)
+
+
+def test_a_subscriptions_limits_are_stored(store_url: str) -> None:
+    async def body(store: Store) -> None:
+        sub = make_sub("lim", "http://127.0.0.1:9/l", limit_concurrency=3, limit_rps=2.5, limit_burst=7)
+        await store.put_subscription(sub, T0)
+        got = await store.get_subscription("lim", with_secrets=True)
+        assert got == sub
+        assert (got.limit_concurrency, got.limit_rps, got.limit_burst) == (3, 2.5, 7)
+
+    with_store(store_url, body)

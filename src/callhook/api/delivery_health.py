@@ -4,7 +4,8 @@ Per webhook the token sees: over the last ``window`` seconds (default an hour) t
 attempts, the success rate (2xx attempts / attempts), the p50 and p99 latency of
 the attempts (nearest rank, in ms) and the last failed attempt's error; now, the
 backlog (pending + inflight deliveries), the dead and expired deliveries, the loss
-ledger (``ledger``: see :mod:`callhook.api.ledger`), and the
+ledger (``ledger``: see :mod:`callhook.api.ledger`), its own delivery limits
+(``limits``, :mod:`callhook.api.limits`) and how many deliveries they deferred, and the
 circuit breaker of its endpoint (scheme, host and port: shared by the webhooks of
 one endpoint) as the dispatcher of this process sees it; ``open_until`` is when an
 open circuit lets its next probe through.
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.ledger import LedgerOut
+from callhook.api.limits import LimitsModel
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.delivery.endpoints import endpoint_key
@@ -34,6 +36,18 @@ from callhook.store.base import DeliveryQuery, LedgerRow, Status
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
+
+
+class LimitedOut(BaseModel):
+    in_flight: int  # its requests in flight now (counted while it has limits)
+    deferred: int  # deliveries deferred by its limits since the process started (no attempt counted)
+
+
+def _limited(hub: Any, sub_id: str) -> LimitedOut:
+    dispatcher = getattr(hub, "dispatcher", None)
+    limits = getattr(dispatcher, "limits", None)
+    snap = limits.snapshot(sub_id) if limits is not None else None
+    return LimitedOut(in_flight=snap.in_flight, deferred=snap.deferred) if snap else LimitedOut(in_flight=0, deferred=0)
 
 
 class BreakerOut(BaseModel):
@@ -63,6 +77,8 @@ class WebhookHealth(BaseModel):
     dead: int
     expired: int
     ledger: LedgerOut  # the loss ledger of this webhook (GET /api/v1/webhooks/{id}/ledger)
+    limits: LimitsModel | None  # its own delivery limits (null: none)
+    limited: LimitedOut  # how this process applies them now
     breaker: BreakerOut
 
 
@@ -116,6 +132,8 @@ async def delivery_health(
                 dead=counts.dead,
                 expired=counts.expired,
                 ledger=led,
+                limits=LimitsModel.of(sub),
+                limited=_limited(hub, sub.id),
                 breaker=breaker,
             )
         )

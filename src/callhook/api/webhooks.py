@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
+from callhook.api.limits import LimitsModel, limit_fields
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
 from callhook.core import dialects
@@ -180,6 +181,7 @@ class WebhookIn(BaseModel):
     enabled: bool = True
     get_data_header: GetDataHeader = ""
     retry: RetryModel | None = None
+    limits: LimitsModel | None = None  # issue 15: this webhook's own delivery limits
 
     @field_validator("url")
     @classmethod
@@ -217,6 +219,7 @@ class WebhookPatch(BaseModel):
     enabled: bool | None = None
     get_data_header: GetDataHeader | None = None
     retry: RetryModel | None = Field(default=None, description="replaces the override; null removes it")
+    limits: LimitsModel | None = Field(default=None, description="replaces the limits; null removes them")
 
     @field_validator("url")
     @classmethod
@@ -266,6 +269,7 @@ class WebhookOut(BaseModel):
     enabled: bool
     get_data_header: str = ""
     retry: RetryModel | None = Field(description="this webhook's own retry settings; null: the installation's")
+    limits: LimitsModel | None = Field(default=None, description="this webhook's own delivery limits; null: none")
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -285,6 +289,7 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         enabled=sub.enabled,
         get_data_header=sub.get_data_header,
         retry=RetryModel.of(sub.retry),
+        limits=LimitsModel.of(sub),
     )
 
 
@@ -357,6 +362,7 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         description=body.description,
         get_data_header=body.get_data_header,
         retry=body.retry.to_override() if body.retry else None,
+        **limit_fields(body.limits),
     )
     await hub.store.put_subscription(sub, hub.now())
     subscriptions_changed(hub)
@@ -411,6 +417,8 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
         changes["retry"] = body.retry.to_override()
     elif "retry" in body.model_fields_set:  # an explicit null: the installation's policy again
         changes["retry"] = None
+    if "limits" in body.model_fields_set:  # issue 15: replaced as a whole; null removes them
+        changes.update(limit_fields(body.limits))
     new = replace(sub, **changes)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)

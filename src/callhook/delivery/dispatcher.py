@@ -48,7 +48,7 @@ from callhook.core.events import Event
 from callhook.core.retry import Action, Outcome, RetryOverride, RetryPolicy, decide
 from callhook.core.subscription import Subscription
 from callhook.delivery.batching import GroupCommit
-from callhook.delivery.endpoints import Endpoints, health
+from callhook.delivery.endpoints import Endpoints, Limits, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
@@ -130,6 +130,7 @@ class Dispatcher:
         self._store, self._sender = store, sender
         self._policy = policy or RetryPolicy()
         self.endpoints = endpoints or Endpoints()
+        self.limits = Limits(self.endpoints.policy.busy_retry)  # per-subscription limits
         self._sign, self._encode, self._clock, self._rand = sign, encode, now, rand
         self._metrics = metrics or NullMetrics()
         self.options = o = options or DispatcherOptions()
@@ -326,9 +327,31 @@ class Dispatcher:
         if isinstance(encoded, str):
             return Finish(d.id, d.lease_id, Status.DEAD, last_error=encoded, last_status=d.last_status)
         sent = None if encoded == d.request else encoded
+        # the subscription's own limits first (a deferral: no attempt, the task is free)
+        later = self.limits.admit(sub.id, sub.limit_concurrency, sub.limit_rps, sub.limit_burst, now)
+        if later is not None:
+            return Finish(d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status)
+        try:
+            return await self._send(d, sub, encoded, sent, policy, expires_at, now, extra)
+        finally:
+            self.limits.release(sub.id)
+
+    async def _send(
+        self,
+        d: Delivery,
+        sub: Subscription,
+        encoded: Request,
+        sent: Request | None,
+        policy: RetryPolicy,
+        expires_at: float | None,
+        now: float,
+        extra: dict[str, object],
+    ) -> Finish:
+        """The endpoint's limits and breaker, then the request (the subscription's quota is taken)."""
         endpoint = self.endpoints.get(encoded.url)
         later = endpoint.admit(now)
         if later is not None:  # busy or circuit open: no attempt, come back later
+            self.limits.refund(sub.id)
             return Finish(d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status)
         result: bool | None = False
         try:

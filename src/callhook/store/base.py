@@ -453,6 +453,9 @@ SUBSCRIPTION_COLUMNS = (
     "telphin_agent_id",
     "get_data_header",
     "retry",
+    "limit_concurrency",
+    "limit_rps",
+    "limit_burst",
 )
 
 
@@ -507,6 +510,9 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.telphin_agent_id,
         sub.get_data_header,
         retry_to_text(sub.retry, dumps),
+        sub.limit_concurrency,
+        sub.limit_rps,
+        sub.limit_burst,
     )
 
 
@@ -533,6 +539,9 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         telphin_agent_id=r["telphin_agent_id"],
         get_data_header=r["get_data_header"],
         retry=retry_from_text(r["retry"], loads),
+        limit_concurrency=int(r["limit_concurrency"]),
+        limit_rps=float(r["limit_rps"]),
+        limit_burst=int(r["limit_burst"]),
     )
 
 

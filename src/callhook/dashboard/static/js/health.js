@@ -21,6 +21,16 @@ function circuit(b) {
     title: `${fmt.n(b.failures)} failures in a row at ${b.endpoint}` };
 }
 
+// The webhook's own limits, and how many deliveries waited for them.
+function limits(w) {
+  const l = w.limits;
+  if (!l) return "";
+  const parts = [];
+  if (l.concurrency) parts.push(`${fmt.n(l.concurrency)} at once`);
+  if (l.per_second) parts.push(`${l.per_second}/s${l.burst ? ` (burst ${fmt.n(l.burst)})` : ""}`);
+  return ` · limits: ${parts.join(", ")}; ${fmt.n(w.limited.deferred)} waited for quota`;
+}
+
 // The loss ledger: routed = delivered + pending + inflight + dead (by reason) + expired.
 function ledger(l) {
   const why = [["gave up", l.dead_gave_up], ["disabled", l.dead_disabled], ["deleted", l.dead_deleted]]
@@ -42,7 +52,7 @@ async function load() {
     }
     if (w.dead) buttons.push({ label: `Retry all ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id });
     return [
-      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}`, th: true },
+      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}${limits(w)}`, th: true },
       { text: w.success_rate === null ? "–" : `${fmt.pct(w.success_rate)} of ${fmt.n(w.attempts)}`,
         value: w.success_rate, cls: rateBad ? "num bad" : "num" },
       { text: fmt.ms(w.p50_ms), cls: "num" },
