@@ -157,7 +157,10 @@ class Hub:
             now=time.time,
             metrics=self.metrics,
             endpoints=self.endpoints,
-            options=DispatcherOptions(max_inflight=config.dispatch_concurrency),
+            options=DispatcherOptions(
+                max_inflight=config.dispatch_concurrency,
+                disable_after=config.disable_after_days * 86400.0,  # i15-ledger: disable notices
+            ),
         )
         self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
         self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)

@@ -82,6 +82,7 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     retry_client_error_attempts: int = 3
     retry_lifetimes: Mapping[str, float] = field(default_factory=lambda: DEFAULT_LIFETIMES)
+    disable_after_days: float = 0.0  # issue 15: disable a webhook failing this long (0: never)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,6 +121,7 @@ _ENV = {
     "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
     "retry_client_error_attempts": "CALLHOOK_RETRY_CLIENT_ERROR_ATTEMPTS",
     "retry_lifetimes": "CALLHOOK_RETRY_LIFETIMES",
+    "disable_after_days": "CALLHOOK_DISABLE_AFTER_DAYS",
 }
 
 # The command-line flag of a setting, where it has one (the rest: environment or TOML).
@@ -157,6 +159,8 @@ _HELP = {
     "retry_client_error_attempts": "attempts after which any other 4xx/3xx answer is dead",
     "retry_lifetimes": "seconds an event type stays worth sending (TOML table, or `type=seconds,...`), "
     "merged over the defaults; 0 removes a type's lifetime",
+    "disable_after_days": "days of continuous failure (no 2xx) after which a webhook is disabled, with a "
+    "`webhook.disabled` notice; 0: never (a 410 Gone disables at once)",
 }
 
 # How a default reads in the documentation, where its value alone would mislead.
@@ -452,6 +456,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
     for key in ("originate_timeout_ms", "dispatch_concurrency", "endpoint_concurrency", "max_body_bytes"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
+    if not cfg.disable_after_days >= 0:
+        raise ConfigError(f"disable_after_days: expected days >= 0, got {cfg.disable_after_days}")
     if not cfg.ami_ping_interval > 0:
         raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
     if cfg.log_format not in ("text", "json"):

@@ -288,7 +288,7 @@ def test_delivery_health_send_now_and_retry_all_dead(world: World, browser: Any)
     world.api("POST", f"/api/v1/webhooks/{hid}/test", {"wait": 10})
     rx.statuses.clear()
     page.click("#health-refresh")
-    expect(row).to_contain_text("(disabled)")
+    expect(row).to_contain_text("(disabled: 410 Gone, ")  # the webhook.disabled notice says why
     expect(row.locator("td").nth(5)).to_contain_text("1 dead (1 gave up)")  # the 410: given up
     row.get_by_role("button", name="Enable").click()
     retry = row.get_by_role("button", name="Retry all 1 dead")

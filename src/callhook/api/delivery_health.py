@@ -29,13 +29,31 @@ from callhook.api.ledger import LedgerOut
 from callhook.api.limits import LimitsModel
 from callhook.api.paging import ERRORS
 from callhook.api.times import Timestamp
+from callhook.core.events import EventType
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
-from callhook.store.base import DeliveryQuery, LedgerRow, Status
+from callhook.store.base import DeliveryQuery, EventQuery, LedgerRow, Status
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
+
+
+class DisabledNotice(BaseModel):
+    reason: str  # "410 Gone" or "failing since <time>"
+    at: Timestamp
+    event_id: str
+
+
+async def _notices(hub: Any) -> dict[str, DisabledNotice]:
+    """The newest webhook.disabled notice of each webhook (among the last 1000)."""
+    page = await hub.store.list_events(EventQuery(type=EventType.WEBHOOK_DISABLED.value, limit=1000))
+    out: dict[str, DisabledNotice] = {}
+    for ev in page.items:  # newest first
+        sid = ev.variables.get("subscription_id", "")
+        if sid and sid not in out:
+            out[sid] = DisabledNotice(reason=ev.variables.get("reason", ""), at=ev.ts.timestamp(), event_id=ev.id)
+    return out
 
 
 class LimitedOut(BaseModel):
@@ -78,6 +96,7 @@ class WebhookHealth(BaseModel):
     expired: int
     ledger: LedgerOut  # the loss ledger of this webhook (GET /api/v1/webhooks/{id}/ledger)
     limits: LimitsModel | None  # its own delivery limits (null: none)
+    disabled_notice: DisabledNotice | None  # why and when it was disabled (its last webhook.disabled)
     limited: LimitedOut  # how this process applies them now
     breaker: BreakerOut
 
@@ -103,6 +122,7 @@ async def delivery_health(
     hub = request.app.state.hub
     since = hub.now() - window
     breakers = _breakers(hub)
+    notices = await _notices(hub)
     out = []
     for sub in await hub.store.list_subscriptions(tenant=p.scope(tenant)):
         st = await hub.store.subscription_stats(sub.id, since)
@@ -134,6 +154,7 @@ async def delivery_health(
                 ledger=led,
                 limits=LimitsModel.of(sub),
                 limited=_limited(hub, sub.id),
+                disabled_notice=None if sub.enabled else notices.get(sub.id),
                 breaker=breaker,
             )
         )

@@ -68,6 +68,9 @@ class EventType(enum.StrEnum):
     AGENT_UNPAUSED = "agent.unpaused"
     AGENT_WRAPUP = "agent.wrapup"
     EXTENSION_PRESENCE = "extension.presence"
+    # callhook's own notices (issue 15): a webhook was disabled (410 Gone, or failing
+    # for the configured days); only the admin's webhooks that list it get it.
+    WEBHOOK_DISABLED = "webhook.disabled"
 
     @property
     def is_agent(self) -> bool:

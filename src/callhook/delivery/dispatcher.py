@@ -42,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from callhook.core.dialects.base import Request
 from callhook.core.events import Event
@@ -50,6 +51,7 @@ from callhook.core.subscription import Subscription
 from callhook.delivery.batching import GroupCommit
 from callhook.delivery.endpoints import Endpoints, Limits, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
+from callhook.delivery.notices import Notices
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
 from callhook.store.base import Attempt, DeadReason, Delivery, Finish, Lease, Status, Store
@@ -85,6 +87,9 @@ class DispatcherOptions:
     # successors one task sends before it gives the group back to the shared queue
     # (other processes on PostgreSQL get their share of long-running groups)
     max_chain: int = 64
+    # a webhook whose attempts failed (no success) for this long is disabled, with a
+    # webhook.disabled notice; 0: never (CALLHOOK_DISABLE_AFTER_DAYS)
+    disable_after: float = 0.0
 
 
 class _Subscriptions:
@@ -141,6 +146,9 @@ class Dispatcher:
         self._next: dict[Group, Delivery] = {}  # successors leased by the last record, by group
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
+        self.notices = Notices(store, encode)
+        self._failing_since: dict[str, float] = {}  # sub id -> first failure since its last success
+        self._notice_tasks: set[asyncio.Task[int]] = set()
 
     async def start(self) -> None:
         """Run :meth:`run` in a task of its own (stopped by :meth:`stop`); from now on
@@ -227,6 +235,8 @@ class Dispatcher:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._notice_tasks:  # disable notices being stored: let them finish
+            await asyncio.wait(set(self._notice_tasks), timeout=grace)
         await self._finishes.drain()
         if self._next:  # leased successors no task went on with: back to pending
             left, self._next = list(self._next.values()), {}
@@ -388,9 +398,13 @@ class Dispatcher:
             log.info(
                 "delivery %s attempt %d: %s -> %s", d.id, d.attempts + 1, step.reason, step.action.value, extra=extra
             )
-        if step.disable_subscription:
+        disable = step.disable_subscription
+        if disable:
             self._subs.disabled(sub)
             log.warning("subscription %s answered 410 Gone: disabled", sub.id, extra=extra)
+            self._notice(sub, "410 Gone", now, None)
+        elif self._failed_too_long(sub, result, sent_at, now):
+            disable = True
         attempt = Attempt(
             d.id,
             d.subscription_id,
@@ -411,9 +425,38 @@ class Dispatcher:
             step.reason,
             outcome.status,
             attempt,
-            sub.id if step.disable_subscription else "",
+            sub.id if disable else "",
             sent,
         )
+
+    def _failed_too_long(self, sub: Subscription, result: bool | None, sent_at: float, now: float) -> bool:
+        """Track the webhook's run of failures; True (and a notice) when it reached
+        ``disable_after`` without a success in between."""
+        if result is True:
+            self._failing_since.pop(sub.id, None)
+            return False
+        if result is None:
+            return False
+        since = self._failing_since.setdefault(sub.id, sent_at)
+        limit = self.options.disable_after
+        if limit <= 0 or now - since < limit:
+            return False
+        del self._failing_since[sub.id]
+        self._subs.disabled(sub)
+        log.warning("subscription %s failing since %.0f: disabled", sub.id, since, extra={"subscription_id": sub.id})
+        reason = "failing since " + datetime.fromtimestamp(since, UTC).isoformat()
+        self._notice(sub, reason, now, since)
+        return True
+
+    def _notice(self, sub: Subscription, reason: str, now: float, since: float | None) -> None:
+        task = asyncio.create_task(self.notices.disabled(sub, reason, now, since), name="callhook-disable-notice")
+        self._notice_tasks.add(task)
+        task.add_done_callback(self._notice_done)
+
+    def _notice_done(self, task: asyncio.Task[int]) -> None:
+        self._notice_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the webhook.disabled notice could not be stored", exc_info=task.exception())
 
 
 def _release(d: Delivery, now: float) -> Finish:

@@ -21,6 +21,12 @@ function circuit(b) {
     title: `${fmt.n(b.failures)} failures in a row at ${b.endpoint}` };
 }
 
+// A disabled webhook: why and when (its last webhook.disabled notice), if callhook disabled it.
+function disabledText(w) {
+  const n = w.disabled_notice;
+  return n ? ` (disabled: ${n.reason}, ${fmt.stamp(ms(n.at))})` : " (disabled)";
+}
+
 // The webhook's own limits, and how many deliveries waited for them.
 function limits(w) {
   const l = w.limits;
@@ -52,7 +58,7 @@ async function load() {
     }
     if (w.dead) buttons.push({ label: `Retry all ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id });
     return [
-      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}${limits(w)}`, th: true },
+      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : disabledText(w)}${limits(w)}`, th: true },
       { text: w.success_rate === null ? "–" : `${fmt.pct(w.success_rate)} of ${fmt.n(w.attempts)}`,
         value: w.success_rate, cls: rateBad ? "num bad" : "num" },
       { text: fmt.ms(w.p50_ms), cls: "num" },
