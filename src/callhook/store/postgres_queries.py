@@ -17,7 +17,7 @@ import psycopg
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox, sql
+from callhook.store import outbox, reporting, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -232,6 +232,11 @@ async def append(
                         for ev in (i.event for i in fresh)
                     ],
                 )
+                calls, steps = reporting.apply_sql([i.event for i in fresh])  # the reporting tables, same commit
+                if calls:
+                    await cur.executemany(sql.pg(reporting.CALL_INSERT), calls)
+                for stmt, args in steps:
+                    await cur.execute(sql.pg(stmt), args)
             if d_rows:
                 await cur.executemany(_INSERT_DELIVERY, d_rows)
         fed = [outbox.to_delivery(p, did, now) for did, p in zip(new_ids, planned, strict=True) if p.lease]

@@ -17,7 +17,7 @@ import orjson
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox, sql
+from callhook.store import outbox, reporting, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -196,6 +196,11 @@ def append(
                 for ev in (i.event for i in fresh)
             ],
         )
+        calls, steps = reporting.apply_sql([i.event for i in fresh])  # the reporting tables, same commit
+        if calls:
+            conn.executemany(reporting.CALL_INSERT, calls)
+        for stmt, args in steps:
+            conn.execute(stmt, args)
         rows = []
         for p in planned:
             d, r, final = p.new, p.new.request, p.status in FINAL
