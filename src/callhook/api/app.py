@@ -36,6 +36,7 @@ from callhook.api import (
     ingest,
     ledger,
     missed,
+    recordings,
     statistics,
     stream,
     telphin,
@@ -68,6 +69,7 @@ ROUTERS = (
     telphin,
     ingest,
     tokens,
+    recordings,  # i15-ledger: signed recording downloads
 )
 
 

@@ -24,13 +24,16 @@ a call the PBX recorded, :meth:`RecordingNames.apply` adds a ``call.recording`` 
 (the call's next ``seq``, the same time, party and tenant) whose ``variables`` carry
 ``file`` (the path as the PBX reported it) and ``name`` (the base name, as above).
 Its id is derived from the call.record's (a repeated call.record gives the same id,
-so it is stored once).
+so it is stored once). With a ``link`` (the hub's, when a recordings directory and a
+public URL are configured) it also carries ``download_url``: a signed link to the
+file served by callhook, valid for the configured days from the call's end
+(:mod:`callhook.core.recording_links`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from callhook.core.ami.message import AmiMessage
@@ -48,9 +51,14 @@ def recording_name(path: str) -> str:
     return _FORMAT.sub("", base)
 
 
+# (file name, the call.record's Unix time) -> its download URL, or "" (none configured)
+Linker = Callable[[str, float], str]
+
+
 class RecordingNames:
-    def __init__(self, limit: int = 100_000) -> None:
+    def __init__(self, limit: int = 100_000, link: Linker | None = None) -> None:
         self.limit = limit
+        self._link = link
         self._names: dict[str, str] = {}  # Linkedid -> recording name
         self._files: dict[str, str] = {}  # Linkedid -> the file as the PBX reported it
 
@@ -77,7 +85,9 @@ class RecordingNames:
                 ev = replace(ev, party=replace(ev.party, record_name=name))
             out.append(ev)
             if name is not None and ev.type is EventType.CALL_RECORD:
-                out.append(recording_event(ev, self._files.get(ev.call_id, name), name))
+                file = self._files.get(ev.call_id, name)
+                url = self._link(file_name(file), ev.ts.timestamp()) if self._link is not None else ""
+                out.append(recording_event(ev, file, name, url))
         return out
 
     def forget(self, events: Sequence[Event]) -> None:
@@ -88,8 +98,16 @@ class RecordingNames:
                 self._files.pop(ev.call_id, None)
 
 
-def recording_event(record: Event, file: str, name: str) -> Event:
+def file_name(path: str) -> str:
+    """The file's base name with its format (``/var/.../x-1.wav`` -> ``x-1.wav``)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def recording_event(record: Event, file: str, name: str, download_url: str = "") -> Event:
     """The ``call.recording`` that follows a recorded call's ``call.record``."""
+    variables = {"file": file, "name": name}
+    if download_url:
+        variables["download_url"] = download_url
     return Event(
         id=_next_id(record.id),
         type=EventType.CALL_RECORDING,
@@ -98,7 +116,7 @@ def recording_event(record: Event, file: str, name: str) -> Event:
         call_id=record.call_id,
         seq=record.seq + 1,
         party=record.party,
-        variables={"file": file, "name": name},
+        variables=variables,
         source=record.source,
     )
 
