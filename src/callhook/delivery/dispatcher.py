@@ -92,6 +92,9 @@ class DispatcherOptions:
     disable_after: float = 0.0
 
 
+NOTICE_QUIET = 60.0  # seconds in which a webhook's further disables send no second notice
+
+
 class _Subscriptions:
     """A short-lived cache of subscriptions (with secrets) by id."""
 
@@ -149,6 +152,7 @@ class Dispatcher:
         self.notices = Notices(store, encode)
         self._failing_since: dict[str, float] = {}  # sub id -> first failure since its last success
         self._notice_tasks: set[asyncio.Task[int]] = set()
+        self._noticed: dict[str, float] = {}  # sub id -> when its last disable notice went out
 
     async def start(self) -> None:
         """Run :meth:`run` in a task of its own (stopped by :meth:`stop`); from now on
@@ -449,6 +453,11 @@ class Dispatcher:
         return True
 
     def _notice(self, sub: Subscription, reason: str, now: float, since: float | None) -> None:
+        # several of its deliveries in flight answered at once: one notice for that disable
+        last = self._noticed.get(sub.id)
+        if last is not None and now - last < NOTICE_QUIET:
+            return
+        self._noticed[sub.id] = now
         task = asyncio.create_task(self.notices.disabled(sub, reason, now, since), name="callhook-disable-notice")
         self._notice_tasks.add(task)
         task.add_done_callback(self._notice_done)
