@@ -15,13 +15,13 @@ import os
 import secrets
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from callhook.api.recordings import link_key
+from callhook.api.recordings import recording_linker  # i15-ledger
 from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
@@ -31,7 +31,6 @@ from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
 from callhook.core.events import Event, new_event_id
 from callhook.core.ingest_calls import IngestCalls
-from callhook.core.recording_links import LinkError, link
 from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
 from callhook.delivery.accept import Accepter
@@ -116,21 +115,6 @@ def new_id(ts: datetime) -> str:
     return new_event_id(ms if 0 <= ms < 1 << 48 else 0, _entropy.take())
 
 
-def _recording_linker(config: Config, admin_token: str) -> Callable[[str, float], str] | None:
-    """i15-ledger: download links for call.recording, when recordings are served."""
-    if not (config.recordings_dir and config.public_url):
-        return None
-    key, ttl = link_key(admin_token), config.recording_link_days * 86400.0
-
-    def make(name: str, at: float) -> str:
-        try:
-            return link(config.public_url, key, name, int(at + ttl))
-        except LinkError:  # a file name callhook would not serve: no link
-            return ""
-
-    return make
-
-
 class _RecordedSink:
     """The AMI source's sink: the accepter's queue, with the PBX's recording name put into
     the tracker's events where MixMonitor reported one (the reader still never waits)."""
@@ -180,7 +164,7 @@ class Hub:
             ),
         )
         # --- i15-ledger: call.recording's signed download link (when configured) ---
-        self.recordings = RecordingNames(link=_recording_linker(config, admin_token))
+        self.recordings = RecordingNames(link=recording_linker(config, admin_token))
         # --- end i15-ledger ---
         self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)
         self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from test_api_support import ADMIN, Api, mapi  # noqa: F401
 
-from callhook.api.recordings import link_key
-from callhook.bootstrap import _recording_linker
+from callhook.api.recordings import link_key, recording_linker
 from callhook.config import Config
 from callhook.core.ami.codec import AmiParser
 from callhook.core.events import EventType
@@ -46,7 +45,7 @@ def _path(url: str) -> str:
 
 def test_the_call_recording_event_carries_a_link_that_downloads_the_file(served: tuple[Api, Path]) -> None:
     api, _ = served
-    names = RecordingNames(link=_recording_linker(api.hub.config, ADMIN))
+    names = RecordingNames(link=recording_linker(api.hub.config, ADMIN))
     tracker, events = Tracker(lab_directory(), ids()), []
     for msg in AmiParser().feed(with_mixmonitor("inbound_ringall_answered", MIXMONITOR_PATH)):
         names.observe(msg)
@@ -95,4 +94,4 @@ def test_bad_links_are_refused(served: tuple[Api, Path]) -> None:
 def test_nothing_is_served_without_a_recordings_directory(mapi: Api) -> None:
     key = link_key(ADMIN)
     assert mapi.client.get(_path(link("https://h", key, "a.wav", int(mapi.hub.now()) + 60))).status_code == 404
-    assert _recording_linker(Config(), ADMIN) is None  # and no links are made
+    assert recording_linker(Config(), ADMIN) is None  # and no links are made

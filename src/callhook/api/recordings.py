@@ -13,17 +13,34 @@ import asyncio
 import hashlib
 import mimetypes
 import os
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from callhook.api.paging import ERRORS
-from callhook.core.recording_links import LinkError, verify
+from callhook.core.recording_links import LinkError, link, verify
 
-__all__ = ["link_key", "router"]
+__all__ = ["link_key", "recording_linker", "router"]
 
 router = APIRouter(tags=["recordings"], responses=ERRORS)
+
+
+def recording_linker(config: Any, admin_token: str) -> Callable[[str, float], str] | None:
+    """The download links of call.recording events (file name, call end -> URL), when
+    recordings are served (``recordings_dir`` and ``public_url`` set); else None."""
+    if not (config.recordings_dir and config.public_url):
+        return None
+    key, ttl = link_key(admin_token), config.recording_link_days * 86400.0
+
+    def make(name: str, at: float) -> str:
+        try:
+            return link(config.public_url, key, name, int(at + ttl))
+        except LinkError:  # a file name callhook would not serve: no link
+            return ""
+
+    return make
 
 
 def link_key(admin_token: str) -> bytes:
