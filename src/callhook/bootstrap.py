@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callhook.api.directory import directory_state  # i12-state
+from callhook.api.recordings import recording_linker  # i15-ledger
 from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
 from callhook.config import Config, ConfigError
@@ -177,9 +178,12 @@ class Hub:
                 lease=config.delivery_lease,
                 # expired leases (a process that died mid-send) back to pending within a quarter lease
                 sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
+                disable_after=config.disable_after_days * 86400.0,  # i15-ledger: disable notices
             ),
         )
-        self.recordings = RecordingNames()  # MixMonitor's file names for PBX2IS record_name
+        # --- i15-ledger: call.recording's signed download link (when configured) ---
+        self.recordings = RecordingNames(link=recording_linker(config, admin_token))
+        # --- end i15-ledger ---
         self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)
         self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)
         self.ami: Any = None

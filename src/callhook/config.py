@@ -85,6 +85,10 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     retry_client_error_attempts: int = 3
     retry_lifetimes: Mapping[str, float] = field(default_factory=lambda: DEFAULT_LIFETIMES)
+    disable_after_days: float = 0.0  # issue 15: disable a webhook failing this long (0: never)
+    recordings_dir: str = ""  # issue 15: where the PBX's recordings are readable (empty: no downloads)
+    public_url: str = ""  # issue 15: callhook's URL as receivers reach it (for download links)
+    recording_link_days: float = 7.0  # issue 15: how long a recording's download link is valid
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -126,6 +130,10 @@ _ENV = {
     "retry_schedule": "CALLHOOK_RETRY_SCHEDULE",
     "retry_client_error_attempts": "CALLHOOK_RETRY_CLIENT_ERROR_ATTEMPTS",
     "retry_lifetimes": "CALLHOOK_RETRY_LIFETIMES",
+    "disable_after_days": "CALLHOOK_DISABLE_AFTER_DAYS",
+    "recordings_dir": "CALLHOOK_RECORDINGS_DIR",
+    "public_url": "CALLHOOK_PUBLIC_URL",
+    "recording_link_days": "CALLHOOK_RECORDING_LINK_DAYS",
 }
 
 # The command-line flag of a setting, where it has one (the rest: environment or TOML).
@@ -169,6 +177,12 @@ _HELP = {
     "retry_client_error_attempts": "attempts after which any other 4xx/3xx answer is dead",
     "retry_lifetimes": "seconds an event type stays worth sending (TOML table, or `type=seconds,...`), "
     "merged over the defaults; 0 removes a type's lifetime",
+    "disable_after_days": "days of continuous failure (no 2xx) after which a webhook is disabled, with a "
+    "`webhook.disabled` notice; 0: never (a 410 Gone disables at once)",
+    "recordings_dir": "directory where callhook can read the PBX's recordings (MixMonitor's files, by base name); "
+    "with `public_url`, `call.recording` events carry a signed `download_url`; empty: no downloads",
+    "public_url": "callhook's base URL as receivers reach it (`https://hub.example.com`), for download links",
+    "recording_link_days": "days a recording's download link stays valid, from the call's end",
 }
 
 # How a default reads in the documentation, where its value alone would mislead.
@@ -466,6 +480,12 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
     for key in ("originate_timeout_ms", "dispatch_concurrency", "endpoint_concurrency", "max_body_bytes"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key}: expected a positive integer, got {getattr(cfg, key)}")
+    if not cfg.recording_link_days > 0:
+        raise ConfigError(f"recording_link_days: expected days > 0, got {cfg.recording_link_days}")
+    if cfg.public_url and not cfg.public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"public_url: expected an http:// or https:// URL, got {cfg.public_url!r}")
+    if not cfg.disable_after_days >= 0:
+        raise ConfigError(f"disable_after_days: expected days >= 0, got {cfg.disable_after_days}")
     if not cfg.ami_ping_interval > 0:
         raise ConfigError(f"ami_ping_interval: expected seconds > 0, got {cfg.ami_ping_interval}")
     if not 1 <= cfg.delivery_lease <= 86400:

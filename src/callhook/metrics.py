@@ -143,12 +143,56 @@ def _int(obj: Any, name: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+class _Ledger:
+    """The loss ledger at scrape time: ``callhook_ledger_deliveries{subscription,
+    status,reason}`` (status delivered|pending|inflight|dead|expired; reason set for
+    dead only) and ``callhook_ledger_routed{subscription}``."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    def collect(self) -> Iterator[Any]:
+        by = GaugeMetricFamily(
+            "callhook_ledger_deliveries",
+            "Deliveries routed, by what became of them",
+            labels=["subscription", "status", "reason"],
+        )
+        routed = GaugeMetricFamily("callhook_ledger_routed", "Deliveries routed", labels=["subscription"])
+        for r in self.rows:
+            sid = r.subscription_id
+            for status, n in (
+                ("delivered", r.delivered),
+                ("pending", r.pending),
+                ("inflight", r.inflight),
+                ("expired", r.expired),
+            ):
+                by.add_metric([sid, status, ""], n)
+            for reason, n in (
+                ("gave_up", r.dead_gave_up),
+                ("subscription_disabled", r.dead_disabled),
+                ("subscription_deleted", r.dead_deleted),
+            ):
+                by.add_metric([sid, "dead", reason], n)
+            routed.add_metric([sid], r.routed)
+        yield by
+        yield routed
+
+
 class Metrics(PrometheusMetrics):
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         super().__init__(self.registry)
         self._events = Counter("callhook_events", "Events accepted (made durable)", registry=self.registry)
-        self.dead_letters = Gauge("callhook_dead_letters", "Deliveries given up", registry=self.registry)
+        self.dead_letters = Gauge(
+            "callhook_dead_letters",
+            "Deliveries given up (dead of a deleted or disabled webhook not counted)",
+            registry=self.registry,
+        )
+        self.dead_by_reason = Gauge(
+            "callhook_dead_letters_by_reason", "Dead deliveries by reason", ["reason"], registry=self.registry
+        )
+        self._ledger = _Ledger()
+        self.registry.register(self._ledger)
         self.ami_connected = Gauge("callhook_ami_connected", "1 when the AMI connection is up", registry=self.registry)
         self.ami_reconnects = ObservedCounter("callhook_ami_reconnects", "AMI reconnects since start", self.registry)
         self.ami_held = Gauge(
@@ -184,6 +228,15 @@ class Metrics(PrometheusMetrics):
             "ami_errors": _int(ami, "handler_errors"),
             "ami_big": _int(ami, "frames_too_large"),
         }
+
+    def ledger(self, rows: list[Any], total: Any) -> None:
+        """The loss ledger's rows and total (at scrape time): the dead-letter gauge
+        counts what was given up only (the other reasons are no failure)."""
+        self._ledger.rows = rows
+        self.dead_letters.set(total.dead_gave_up)
+        self.dead_by_reason.labels("gave_up").set(total.dead_gave_up)
+        self.dead_by_reason.labels("subscription_disabled").set(total.dead_disabled)
+        self.dead_by_reason.labels("subscription_deleted").set(total.dead_deleted)
 
     def on_scrape(self, fn: Callable[[], None]) -> None:
         self._refresh.append(fn)

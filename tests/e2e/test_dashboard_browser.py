@@ -184,6 +184,23 @@ def test_statistics_equal_the_statistics_api(world: World, browser: Any) -> None
     expect = _expect()
     world.pbx.play("inbound_ringall_answered", caller="606000111", answered_by="22", ring_s=0.5, talk_s=0.5)
     wait_for(lambda: world.ended_call("606000111"), what="a queue call to end")
+
+    # an agent's session for the agent time table: logged in, paused, back, logged out
+    def member() -> dict[str, Any] | None:
+        agents = world.api("GET", "/api/v1/agents")[1]
+        return next((a for a in agents if a["extension"] == "163" and a["queue"] == "NOC"), None)
+
+    if member() is not None:  # an earlier test left it logged in: start from logged out
+        assert world.api("POST", "/api/v1/actions/agent/logout", {"exten": "163", "queue": "NOC"})[0] == 200
+        wait_for(lambda: member() is None, what="the agent logged out")
+    for action, body, done in (
+        ("login", {"exten": "163", "queue": "NOC"}, lambda m: m is not None and not m["paused"]),
+        ("pause", {"exten": "163", "reason": "Oběd"}, lambda m: m is not None and m["paused"]),
+        ("unpause", {"exten": "163"}, lambda m: m is not None and not m["paused"]),
+        ("logout", {"exten": "163", "queue": "NOC"}, lambda m: m is None),
+    ):
+        assert world.api("POST", f"/api/v1/actions/agent/{action}", body)[0] == 200
+        wait_for(lambda done=done: done(member()), what=f"the agent {action}")
     page = new_page(browser)
     sign_in(page, world)
     page.goto(world.base + "/#/stats")
@@ -215,6 +232,24 @@ def test_statistics_equal_the_statistics_api(world: World, browser: Any) -> None
     assert [(r["queue"], int(r["offered"])) for r in csv_rows] == [
         (q["queue"], q["offered"]) for b in api["buckets"] for q in b["queues"]
     ]
+    # agent time for the same range: the table shows the API's rows, seconds as data-value
+    status, agents = world.api("GET", "/api/v1/agents/time?" + urlencode({"since": since, "until": until}))
+    assert status == 200
+    want_t = {f"{r['day']}|{r['extension']}|{r['queue']}": r for r in agents["rows"]}
+    assert any(r["extension"] == "163" and r["queue"] == "NOC" and r["login"] > 0 for r in agents["rows"])
+    wait_for(
+        lambda: page.locator("#agent-time-table tbody tr").count() == len(want_t),
+        what="the agent time table to show the API's rows",
+    )
+    shown_t = page.evaluate("""() => Array.from(document.querySelectorAll('#agent-time-table tbody tr')).map((tr) =>
+        ({key: tr.dataset.key, values: Array.from(tr.cells).filter((td) => td.dataset.value !== undefined)
+            .map((td) => Number(td.dataset.value))}))""")
+    for r in shown_t:
+        a = want_t[r["key"]]
+        assert r["values"] == [a["login"], a["paused"], a["talk"], a["idle"]], r["key"]
+    csv_t = page.request.get(world.base + page.locator("#agent-time-csv").get_attribute("href"))
+    assert csv_t.status == 200
+    assert len(list(csv.DictReader(io.StringIO(csv_t.text())))) == len(want_t)
     assert page.errors == []
 
 

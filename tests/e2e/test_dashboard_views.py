@@ -277,13 +277,19 @@ def test_delivery_health_send_now_and_retry_all_dead(world: World, browser: Any)
     )
     expect(page.locator("#notice")).to_contain_text(f"deliveries of {hid} are due now")
     page.click("#health-refresh")
-    expect(row.locator("td").nth(5)).to_have_text("closed")  # the circuit (the first cell is a th)
+    expect(row.locator("td").nth(6)).to_have_text("closed")  # the circuit (the first cell is a th)
+    # the ledger: every routed delivery in one bucket (docs/delivery.md)
+    led = {w["id"]: w for w in world.api("GET", "/api/v1/delivery-health")[1]}[hid]["ledger"]
+    assert led["delivered"] >= 5
+    assert led["routed"] == led["delivered"] + led["pending"] + led["inflight"] + led["dead"] + led["expired"]
+    expect(row.locator("td").nth(5)).to_contain_text(" delivered + ")
     # the CRM answers 410 Gone: the delivery is dead and the webhook disabled; enable, "Retry all dead"
     rx.statuses["/health-crm"] = 410
     world.api("POST", f"/api/v1/webhooks/{hid}/test", {"wait": 10})
     rx.statuses.clear()
     page.click("#health-refresh")
-    expect(row).to_contain_text("(disabled)")
+    expect(row).to_contain_text("(disabled: 410 Gone, ")  # the webhook.disabled notice says why
+    expect(row.locator("td").nth(5)).to_contain_text("1 dead (1 gave up)")  # the 410: given up
     row.get_by_role("button", name="Enable").click()
     retry = row.get_by_role("button", name="Retry all 1 dead")
     before = len(rx.requests)

@@ -160,6 +160,7 @@ def test_no_secret_of_a_run_in_any_answer_cli_output_or_log_line(hub: tuple[Any,
         "dialect": "pbx2is",
         "token_id": made["id"],
         "delivery_id": "1",
+        "file": "none.wav",  # a recording download (no recordings served here: 404/422)
     }
     st, page = call("GET", "/api/v1/deliveries?limit=1000")
     assert page["items"]

@@ -1,4 +1,4 @@
-"""Two `callhook serve` processes on one database (SQLite file, PostgreSQL) agree.
+"""Two `callhook serve` processes on one PostgreSQL database agree.
 
 As behind a load balancer: a dashboard session made through one works through the
 other, a one-time sign-in code used through one is refused by the other, a revoked
@@ -153,9 +153,11 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# Several processes on one database is a PostgreSQL deployment: on SQLite a second
+# `callhook serve` on the same file refuses to start (docs/deployment.md).
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
 def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serve, Serve]]:
-    db = f"sqlite:///{tmp_path / 'shared.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_db_url")
+    db = request.getfixturevalue("pg_db_url")
     directory = tmp_path / "directory.json"
     directory.write_text(json.dumps(DIRECTORY))
     a = Serve(db, tmp_path, directory).start()  # the first one applies the migrations

@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from callhook.bootstrap import Hub
 from callhook.config import Config
@@ -26,7 +27,7 @@ def test_the_hub_names_the_recording(tmp_path: Path) -> None:
     ami_file.write_bytes(with_mixmonitor("inbound_ringall_answered", MIXMONITOR_PATH))
     fake = ReplayAmi(ami_file).start()
 
-    async def go() -> list[str]:
+    async def go() -> list[Any]:
         config = Config(database_url="memory://", ami_url=f"ami://lab:labsecret@127.0.0.1:{fake.port}")
         hub = Hub(config, MemoryStore(), lab_directory(), admin_token="admin-token-0123456789")
         await hub.start()
@@ -42,14 +43,20 @@ def test_the_hub_names_the_recording(tmp_path: Path) -> None:
                     break
                 assert time.monotonic() < deadline, "the call did not end"
                 await asyncio.sleep(0.02)
-            events = await hub.store.call_events(page.items[0].call_id)
-            return [e.party.record_name for e in events]
+            return list(await hub.store.call_events(page.items[0].call_id))
         finally:
             await hub.stop()
 
     try:
-        names = asyncio.run(go())
+        events = asyncio.run(go())
     finally:
         fake.stop()
+    names = [e.party.record_name for e in events]
+    # the recording is finished when the call has ended: call.recording right after the CDR
+    assert [e.type for e in events[-2:]] == [EventType.CALL_RECORD, EventType.CALL_RECORDING]
+    rec, cdr = events[-1], events[-2]
+    assert rec.variables == {"file": MIXMONITOR_PATH, "name": "1795270964.0"}
+    assert (rec.call_id, rec.seq, rec.ts, rec.tenant) == (cdr.call_id, cdr.seq + 1, cdr.ts, cdr.tenant)
+    assert rec.id > cdr.id
     assert names[0] == "20261121-142244-777888999-222333444"  # call.new: before MixMonitor started
     assert names[-1] == "1795270964.0"  # call.ended and the CDR: the PBX's file

@@ -65,6 +65,7 @@ def _seed_b(api: Api) -> dict[str, str]:
         "agent_type": "local",
         "agent_id": "1",
         "dialect": "callhook",
+        "file": "none.wav",  # a recording download: no recordings served here
     }
 
 

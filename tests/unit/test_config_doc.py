@@ -48,6 +48,7 @@ def test_every_field_is_a_documented_setting_with_a_variable_that_works() -> Non
         CALLHOOK_LOG_FORMAT="json",
         CALLHOOK_ACCESS_LOG="true",
         CALLHOOK_ALLOW_PRIVATE_NETWORKS="false",
+        CALLHOOK_PUBLIC_URL="https://hub.example.com",
     )
     cfg, default = load({}, env), Config()
     for f in dataclasses.fields(Config):

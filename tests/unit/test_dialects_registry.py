@@ -63,7 +63,8 @@ def test_canonical_types() -> None:
 CARRIED = {
     Dialect.VOIPEX: set(T)
     - {T.CALL_ENDED, T.CALL_TRANSFER_BLIND, T.AGENT_WRAPUP, T.CALL_HOLD, T.CALL_UNHOLD, T.EXTENSION_PRESENCE}
-    - {t for t in T if t.is_queue},
+    - {t for t in T if t.is_queue}
+    - {T.WEBHOOK_DISABLED, T.CALL_RECORDING},  # callhook's own notice, a recording: no VOIPEX message
     Dialect.PBX2IS: {
         T.CALL_NEW,
         T.CALL_ANSWERED,

@@ -34,7 +34,9 @@ from callhook.api import (
     directory,
     health,
     ingest,
+    ledger,
     missed,
+    recordings,
     statistics,
     stream,
     telphin,
@@ -58,6 +60,7 @@ ROUTERS = (
     webhooks,
     deliveries,
     delivery_health,
+    ledger,
     calls,
     cdrs,
     agents,
@@ -69,6 +72,7 @@ ROUTERS = (
     telphin,
     ingest,
     tokens,
+    recordings,  # i15-ledger: signed recording downloads
 )
 
 

@@ -3,7 +3,9 @@
 Per webhook the token sees: over the last ``window`` seconds (default an hour) the
 attempts, the success rate (2xx attempts / attempts), the p50 and p99 latency of
 the attempts (nearest rank, in ms) and the last failed attempt's error; now, the
-backlog (pending + inflight deliveries), the dead and expired deliveries, and the
+backlog (pending + inflight deliveries), the dead and expired deliveries, the loss
+ledger (``ledger``: see :mod:`callhook.api.ledger`), its own delivery limits
+(``limits``, :mod:`callhook.api.limits`) and how many deliveries they deferred, and the
 circuit breaker of its endpoint (scheme, host and port: shared by the webhooks of
 one endpoint) as the dispatcher of this process sees it; ``open_until`` is when an
 open circuit lets its next probe through.
@@ -23,12 +25,15 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth
+from callhook.api.ledger import LedgerOut
+from callhook.api.limits import LimitsModel
 from callhook.api.paging import ERRORS
 from callhook.api.services import hub_of
 from callhook.api.times import Timestamp
+from callhook.core.events import EventType
 from callhook.delivery.endpoints import endpoint_key
 from callhook.delivery.redact import redact_url
-from callhook.store.base import DeliveryQuery, Status
+from callhook.store.base import DeliveryQuery, EventQuery, LedgerRow, Status
 
 if TYPE_CHECKING:
     from callhook.bootstrap import Hub
@@ -36,6 +41,35 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=ERRORS)
+
+
+class DisabledNotice(BaseModel):
+    reason: str  # "410 Gone" or "failing since <time>"
+    at: Timestamp
+    event_id: str
+
+
+async def _notices(hub: Hub) -> dict[str, DisabledNotice]:
+    """The newest webhook.disabled notice of each webhook (among the last 1000)."""
+    page = await hub.store.list_events(EventQuery(type=EventType.WEBHOOK_DISABLED.value, limit=1000))
+    out: dict[str, DisabledNotice] = {}
+    for ev in page.items:  # newest first
+        sid = ev.variables.get("subscription_id", "")
+        if sid and sid not in out:
+            out[sid] = DisabledNotice(reason=ev.variables.get("reason", ""), at=ev.ts.timestamp(), event_id=ev.id)
+    return out
+
+
+class LimitedOut(BaseModel):
+    in_flight: int  # its requests in flight now (counted while it has limits)
+    deferred: int  # deliveries deferred by its limits since the process started (no attempt counted)
+
+
+def _limited(hub: Hub, sub_id: str) -> LimitedOut:
+    dispatcher = getattr(hub, "dispatcher", None)
+    limits = getattr(dispatcher, "limits", None)
+    snap = limits.snapshot(sub_id) if limits is not None else None
+    return LimitedOut(in_flight=snap.in_flight, deferred=snap.deferred) if snap else LimitedOut(in_flight=0, deferred=0)
 
 
 class BreakerOut(BaseModel):
@@ -64,6 +98,10 @@ class WebhookHealth(BaseModel):
     backlog: int
     dead: int
     expired: int
+    ledger: LedgerOut  # the loss ledger of this webhook (GET /api/v1/webhooks/{id}/ledger)
+    limits: LimitsModel | None  # its own delivery limits (null: none)
+    disabled_notice: DisabledNotice | None  # why and when it was disabled (its last webhook.disabled)
+    limited: LimitedOut  # how this process applies them now
     breaker: BreakerOut
 
 
@@ -88,10 +126,13 @@ async def delivery_health(
     hub = hub_of(request)
     since = hub.now() - window
     breakers = _breakers(hub)
+    notices = await _notices(hub)
     out = []
     for sub in await hub.store.list_subscriptions(tenant=p.scope(tenant)):
         st = await hub.store.subscription_stats(sub.id, since)
         counts = await hub.store.counts(subscription_id=sub.id)
+        rows = await hub.store.ledger(subscription_id=sub.id)
+        led = LedgerOut.of(rows[0] if rows else LedgerRow(sub.id, sub.tenant))
         key = endpoint_key(sub.url)
         breaker = breakers.get(key) or BreakerOut(endpoint=key, state="closed", failures=0, open_until=None)
         out.append(
@@ -114,6 +155,10 @@ async def delivery_health(
                 backlog=counts.backlog,
                 dead=counts.dead,
                 expired=counts.expired,
+                ledger=led,
+                limits=LimitsModel.of(sub),
+                limited=_limited(hub, sub.id),
+                disabled_notice=None if sub.enabled else notices.get(sub.id),
                 breaker=breaker,
             )
         )

@@ -28,6 +28,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from callhook.store.ledger import total as ledger_total
+
 __all__ = ["install_metrics", "router"]
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,7 @@ async def metrics(request: Request) -> Response:
     hub = hub_of(request)
     try:
         request.app.state.counts = await hub.store.counts()
+        request.app.state.ledger = await hub.store.ledger()
     except Exception as exc:  # the other metrics are still worth scraping
         log.warning("metrics: store unreachable: %s", type(exc).__name__)
     return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -153,12 +156,15 @@ def install_metrics(app: FastAPI) -> None:
     """Register the scrape-time refresh of the gauges (once per app)."""
     hub = app_hub(app)
     app.state.counts = None
+    app.state.ledger = None
 
     def refresh() -> None:
         counts: Any = app.state.counts
         if counts is not None:
             hub.metrics.backlog(counts.backlog)
-            hub.metrics.dead_letters.set(counts.dead)
+        rows: Any = app.state.ledger
+        if rows is not None:
+            hub.metrics.ledger(rows, ledger_total(rows))
         hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
         if hub.ami is not None:
             hub.metrics.ami_held.labels(pbx=hub.config.pbx_name).set(1 if hub.ami_held else 0)

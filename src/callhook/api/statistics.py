@@ -24,6 +24,7 @@ from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS, Since, Until, epoch, invalid
 from callhook.api.services import hub_of
 from callhook.core import stats
+from callhook.core.agent_time import agent_time
 from callhook.core.events import Event, EventType
 from callhook.store.base import EventQuery
 
@@ -296,3 +297,98 @@ async def agent_stats(
                 )
             )
     return AgentStatsPage(since=start, until=end, truncated=truncated, agents=out)
+
+
+# ---------------------------------------------------------------- agent time (issue 15)
+AGENT_TIME_TYPES = (
+    EventType.AGENT_LOGIN,
+    EventType.AGENT_LOGOUT,
+    EventType.AGENT_PAUSED,
+    EventType.AGENT_UNPAUSED,
+    EventType.QUEUE_BRIDGED,
+    EventType.QUEUE_LEFT,
+)
+
+
+class AgentTimeOut(BaseModel):
+    day: str  # YYYY-MM-DD in the installation's time zone
+    extension: str
+    name: str
+    tenant: str
+    queue: str
+    login: float  # seconds logged in to the queue
+    paused: float  # seconds paused, all reasons
+    paused_by_reason: dict[str, float]
+    talk: float  # seconds on calls taken from the queue
+    idle: float  # login - paused - talk
+
+
+class AgentTimePage(BaseModel):
+    since: datetime
+    until: datetime
+    truncated: bool
+    rows: list[AgentTimeOut]
+
+
+async def compute_agent_time(
+    request: Request, p: Principal, since: datetime | None, until: datetime | None, tenant: str | None
+) -> AgentTimePage:
+    hub = request.app.state.hub
+    start, end = stats_range(request, since, until)
+    events, truncated = await events_in_range(hub.store, p, tenant, AGENT_TIME_TYPES, start, end)
+    out = []
+    for r in agent_time(events, start, end, hub.tz):
+        ext = hub.directory.extension(r.extension)
+        owner = (ext.tenant if ext else "") or hub.directory.tenant
+        if not p.sees(owner):
+            continue
+        out.append(
+            AgentTimeOut(
+                day=r.day.isoformat(),
+                extension=r.extension,
+                name=ext.name if ext else "",
+                tenant=owner,
+                queue=r.queue,
+                login=round(r.login, 3),
+                paused=round(r.paused_total, 3),
+                paused_by_reason={k: round(v, 3) for k, v in sorted(r.paused.items())},
+                talk=round(r.talk, 3),
+                idle=round(r.idle, 3),
+            )
+        )
+    return AgentTimePage(since=start, until=end, truncated=truncated, rows=out)
+
+
+@router.get("/agents/time", response_model=AgentTimePage)
+async def agent_time_report(
+    request: Request, p: Auth, since: Since = None, until: Until = None, tenant: Tenant = None
+) -> AgentTimePage:
+    """Per day, extension and queue: login, paused (by reason), talk and idle seconds."""
+    return await compute_agent_time(request, p, since, until, tenant)
+
+
+AGENT_TIME_CSV = ("day", "extension", "name", "tenant", "queue", "login", "paused", "talk", "idle", "paused_by_reason")
+
+
+@router.get(
+    "/agents/time/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
+)
+async def agent_time_csv(
+    request: Request, p: Auth, since: Since = None, until: Until = None, tenant: Tenant = None
+) -> Response:
+    """The same rows as ``/agents/time`` as CSV; ``paused_by_reason`` as ``reason=seconds;...``."""
+    page = await compute_agent_time(request, p, since, until, tenant)
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(AGENT_TIME_CSV)
+    for r in page.rows:
+        reasons = ";".join(f"{k}={v:g}" for k, v in r.paused_by_reason.items())
+        out.writerow([r.day, r.extension, r.name, r.tenant, r.queue, r.login, r.paused, r.talk, r.idle, reasons])
+    name = f"agent-time-{page.since:%Y%m%d%H%M}-{page.until:%Y%m%d%H%M}.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

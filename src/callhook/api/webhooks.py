@@ -32,6 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from callhook.api import webhook_test
 from callhook.api.auth import Auth, Principal
+from callhook.api.limits import LimitsModel, limit_fields
 from callhook.api.paging import ERRORS
 from callhook.api.services import hub_of
 from callhook.api.times import Timestamp
@@ -206,6 +207,7 @@ class WebhookIn(BaseModel):
     ordering: Ordering = Field(default="arrival", description=ORDERING_HELP)
     masking: MaskingIn | None = None
     template: TemplateModel | None = Field(default=None, description="the template dialect's request (only there)")
+    limits: LimitsModel | None = None  # issue 15: this webhook's own delivery limits
 
     @field_validator("url")
     @classmethod
@@ -246,6 +248,7 @@ class WebhookPatch(BaseModel):
     ordering: Ordering | None = None
     masking: MaskingIn | None = Field(default=None, description="replaces the masking; null removes it")
     template: TemplateModel | None = None
+    limits: LimitsModel | None = Field(default=None, description="replaces the limits; null removes them")
 
     @field_validator("url")
     @classmethod
@@ -301,6 +304,7 @@ class WebhookOut(BaseModel):
     previous_secret_until: Timestamp | None = Field(
         default=None, description="a rotation's old secret signs too until then; null: no overlap"
     )
+    limits: LimitsModel | None = Field(default=None, description="this webhook's own delivery limits; null: none")
 
 
 def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
@@ -324,6 +328,7 @@ def to_out(sub: Subscription, has_secret: bool) -> WebhookOut:
         masking=masking_out(sub.masking),
         template=TemplateModel.of(sub.template),
         previous_secret_until=sub.previous_secret_until if sub.previous_secret else None,
+        limits=LimitsModel.of(sub),
     )
 
 
@@ -411,6 +416,7 @@ async def create_webhook(body: WebhookIn, request: Request, p: Auth) -> WebhookO
         retry=body.retry.to_override() if body.retry else None,
         ordering=body.ordering,
         masking=masking_of(body.masking, None) if body.masking else None,
+        **limit_fields(body.limits),
     )
     sub = _dialect_template(sub, body.template)
     await hub.store.put_subscription(sub, hub.now())
@@ -474,6 +480,8 @@ async def patch_webhook(sub_id: str, body: WebhookPatch, request: Request, p: Au
         changes["retry"] = None
     if body.ordering is not None:
         changes["ordering"] = body.ordering
+    if "limits" in body.model_fields_set:  # issue 15: replaced as a whole; null removes them
+        changes.update(limit_fields(body.limits))
     new = _dialect_template(replace(sub, **changes), body.template)
     await hub.store.put_subscription(new, hub.now())
     subscriptions_changed(hub)

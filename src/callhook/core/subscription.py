@@ -163,6 +163,13 @@ class Subscription:
     # accepted, across calls too (as a PBX posting its own webhooks does); "call": calls
     # in parallel, each in its own order (receivers that order by ``seq``).
     ordering: str = "arrival"
+    # --- per-subscription delivery limits (issue 15; keep these last) ---
+    # At most this many of its requests in flight at once (0: only the endpoint's limit),
+    # and at most this many requests per second, a token bucket of ``limit_burst``
+    # (0: no rate limit; burst 0: one second's worth). docs/delivery.md, "Limits".
+    limit_concurrency: int = 0
+    limit_rps: float = 0.0
+    limit_burst: int = 0
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -74,6 +74,8 @@ _MISSED_PAGER = """
 </nav>"""
 
 _STAT_HEADS = ["Time", "Queue", "Offered", "Answered", "Abandoned", "Service level", "ASA", "AHT"]
+# agent time per day and queue (GET /api/v1/agents/time), the same range as the queue statistics
+_AGENT_TIME_HEADS = ["Day", "Agent", "Queue", "Logged in", "Paused", "Pause reasons", "Talk", "Idle"]
 
 
 def render(version: str) -> str:
@@ -144,7 +146,7 @@ def render(version: str) -> str:
         _table(
             "health-table",
             "Webhooks",
-            ["Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Circuit", "Last error", "Actions"],
+            ["Webhook", "Success", "p50", "p99", "Backlog", "Dead", "Ledger", "Circuit", "Last error", "Actions"],
         ),
         '<button type="button" id="health-refresh">Refresh</button>',
     )
@@ -154,6 +156,11 @@ def render(version: str) -> str:
         _STATS_FORM
         + '<div id="stats-chart" class="chart"></div>'
         + _table("stats-table", "Queue statistics", _STAT_HEADS),
+    ) + _panel(
+        "panel-agent-time",
+        "Agent time",
+        '<p><a id="agent-time-csv" class="button" href="#/stats" download>Download CSV</a></p>'
+        + _table("agent-time-table", "Agent time per day and queue", _AGENT_TIME_HEADS),
     )
     return f"""<!doctype html>
 <html lang="en">

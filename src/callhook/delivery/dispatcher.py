@@ -45,18 +45,20 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from callhook.core.dialects.base import Request
 from callhook.core.events import Event
 from callhook.core.retry import Action, Outcome, RetryOverride, RetryPolicy, decide
 from callhook.core.subscription import Subscription
 from callhook.delivery.batching import GroupCommit
-from callhook.delivery.endpoints import Endpoints, health
+from callhook.delivery.endpoints import Endpoints, Limits, health
 from callhook.delivery.metrics import DeliveryMetrics, NullMetrics
+from callhook.delivery.notices import Notices
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.delivery.sender import Sender, SendError
 from callhook.delivery.turns import Turns
-from callhook.store.base import Attempt, Delivery, Finish, Lease, Status, Store
+from callhook.store.base import Attempt, DeadReason, Delivery, Finish, Lease, Status, Store
 
 __all__ = ["Dispatcher", "DispatcherOptions", "Encoder", "Signer"]
 
@@ -92,6 +94,12 @@ class DispatcherOptions:
     max_chain: int = 64
     # the longest a delivery waits for an older one of its subscription (arrival order)
     arrival_hold: float = 30.0
+    # a webhook whose attempts failed (no success) for this long is disabled, with a
+    # webhook.disabled notice; 0: never (CALLHOOK_DISABLE_AFTER_DAYS)
+    disable_after: float = 0.0
+
+
+NOTICE_QUIET = 60.0  # seconds in which a webhook's further disables send no second notice
 
 
 class _Subscriptions:
@@ -137,6 +145,7 @@ class Dispatcher:
         self._store, self._sender = store, sender
         self._policy = policy or RetryPolicy()
         self.endpoints = endpoints or Endpoints()
+        self.limits = Limits(self.endpoints.policy.busy_retry)  # per-subscription limits
         self._sign, self._encode, self._clock, self._rand = sign, encode, now, rand
         self._metrics = metrics or NullMetrics()
         self.options = o = options or DispatcherOptions()
@@ -148,6 +157,10 @@ class Dispatcher:
         self._turns = Turns(hold=o.arrival_hold)
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
+        self.notices = Notices(store, encode)
+        self._failing_since: dict[str, float] = {}  # sub id -> first failure since its last success
+        self._notice_tasks: set[asyncio.Task[int]] = set()
+        self._noticed: dict[str, float] = {}  # sub id -> when its last disable notice went out
 
     async def start(self) -> None:
         """Run :meth:`run` in a task of its own (stopped by :meth:`stop`); from now on
@@ -235,6 +248,8 @@ class Dispatcher:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._notice_tasks:  # disable notices being stored: let them finish
+            await asyncio.wait(set(self._notice_tasks), timeout=grace)
         await self._finishes.drain()
         if self._next:  # leased successors no task went on with: back to pending
             left, self._next = list(self._next.values()), {}
@@ -347,8 +362,9 @@ class Dispatcher:
         now = self._clock()
         if sub is None or not sub.enabled:
             why = "subscription deleted" if sub is None else "subscription disabled"
+            reason = DeadReason.DELETED if sub is None else DeadReason.DISABLED
             log.info("delivery %s: %s, dead-lettered", d.id, why, extra=extra)
-            return Finish(d.id, d.lease_id, Status.DEAD, last_error=why, last_status=d.last_status)
+            return Finish(d.id, d.lease_id, Status.DEAD, last_error=why, last_status=d.last_status, reason=reason)
         policy = self._policy_of(sub)
         expires_at = self._expires_at(d, sub, policy)
         if expires_at is not None and now >= expires_at:
@@ -359,9 +375,31 @@ class Dispatcher:
         if isinstance(encoded, str):
             return Finish(d.id, d.lease_id, Status.DEAD, last_error=encoded, last_status=d.last_status)
         sent = None if encoded == d.request else encoded
+        # the subscription's own limits first (a deferral: no attempt, the task is free)
+        later = self.limits.admit(sub.id, sub.limit_concurrency, sub.limit_rps, sub.limit_burst, now)
+        if later is not None:
+            return Finish(d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status)
+        try:
+            return await self._send(d, sub, encoded, sent, policy, expires_at, now, extra)
+        finally:
+            self.limits.release(sub.id)
+
+    async def _send(
+        self,
+        d: Delivery,
+        sub: Subscription,
+        encoded: Request,
+        sent: Request | None,
+        policy: RetryPolicy,
+        expires_at: float | None,
+        now: float,
+        extra: dict[str, object],
+    ) -> Finish:
+        """The endpoint's limits and breaker, then the request (the subscription's quota is taken)."""
         endpoint = self.endpoints.get(encoded.url)
         later = endpoint.admit(now)
         if later is not None:  # busy or circuit open: no attempt, come back later
+            self.limits.refund(sub.id)
             return Finish(d.id, d.lease_id, Status.PENDING, later, last_error=d.last_error, last_status=d.last_status)
         result: bool | None = False
         try:
@@ -399,9 +437,13 @@ class Dispatcher:
             log.info(
                 "delivery %s attempt %d: %s -> %s", d.id, d.attempts + 1, step.reason, step.action.value, extra=extra
             )
-        if step.disable_subscription:
+        disable = step.disable_subscription
+        if disable:
             self._subs.disabled(sub)
             log.warning("subscription %s answered 410 Gone: disabled", sub.id, extra=extra)
+            self._notice(sub, "410 Gone", now, None)
+        elif self._failed_too_long(sub, result, sent_at, now):
+            disable = True
         attempt = Attempt(
             d.id,
             d.subscription_id,
@@ -422,9 +464,43 @@ class Dispatcher:
             step.reason,
             outcome.status,
             attempt,
-            sub.id if step.disable_subscription else "",
+            sub.id if disable else "",
             sent,
         )
+
+    def _failed_too_long(self, sub: Subscription, result: bool | None, sent_at: float, now: float) -> bool:
+        """Track the webhook's run of failures; True (and a notice) when it reached
+        ``disable_after`` without a success in between."""
+        if result is True:
+            self._failing_since.pop(sub.id, None)
+            return False
+        if result is None:
+            return False
+        since = self._failing_since.setdefault(sub.id, sent_at)
+        limit = self.options.disable_after
+        if limit <= 0 or now - since < limit:
+            return False
+        del self._failing_since[sub.id]
+        self._subs.disabled(sub)
+        log.warning("subscription %s failing since %.0f: disabled", sub.id, since, extra={"subscription_id": sub.id})
+        reason = "failing since " + datetime.fromtimestamp(since, UTC).isoformat()
+        self._notice(sub, reason, now, since)
+        return True
+
+    def _notice(self, sub: Subscription, reason: str, now: float, since: float | None) -> None:
+        # several of its deliveries in flight answered at once: one notice for that disable
+        last = self._noticed.get(sub.id)
+        if last is not None and now - last < NOTICE_QUIET:
+            return
+        self._noticed[sub.id] = now
+        task = asyncio.create_task(self.notices.disabled(sub, reason, now, since), name="callhook-disable-notice")
+        self._notice_tasks.add(task)
+        task.add_done_callback(self._notice_done)
+
+    def _notice_done(self, task: asyncio.Task[int]) -> None:
+        self._notice_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the webhook.disabled notice could not be stored", exc_info=task.exception())
 
 
 def _release(d: Delivery, now: float) -> Finish:

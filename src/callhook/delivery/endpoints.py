@@ -13,6 +13,13 @@ Circuit breaker::
 
 A failure is no response, 408, 429 or 5xx; a 2xx is a success; any other status
 proves the endpoint is alive and leaves the count alone (it resolves a probe).
+
+Per subscription (:class:`Limits`): its own concurrency cap (``limit_concurrency``) and
+a requests-per-second token bucket (``limit_rps``, ``limit_burst``; the rule is
+:mod:`callhook.core.ratelimit`). A delivery over either is deferred to the moment a
+slot or token will be there: no attempt is counted and its task is free at once, so
+it holds up no other subscription or endpoint. The subscription's quota is taken
+before the endpoint's, and given back when the endpoint defers the delivery.
 """
 
 from __future__ import annotations
@@ -23,7 +30,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["BreakerState", "Endpoint", "EndpointPolicy", "EndpointState", "Endpoints", "endpoint_key", "health"]
+from callhook.core.ratelimit import Bucket, default_burst, take
+
+__all__ = [
+    "BreakerState",
+    "Endpoint",
+    "EndpointPolicy",
+    "EndpointState",
+    "Endpoints",
+    "LimitState",
+    "Limits",
+    "endpoint_key",
+    "health",
+]
 
 
 class BreakerState(enum.StrEnum):
@@ -152,3 +171,83 @@ class Endpoints:
 
     def snapshot(self) -> list[EndpointState]:
         return [ep.snapshot() for _, ep in sorted(self._by_key.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """A subscription's limits as this process applies them now."""
+
+    subscription_id: str
+    concurrency: int  # 0: none of its own
+    rps: float  # 0: no rate limit
+    burst: int
+    in_flight: int
+    deferred: int  # deliveries deferred by these limits since start (no attempt counted)
+
+
+class _SubLimit:
+    def __init__(self, concurrency: int, rps: float, burst: int, now: float) -> None:
+        self.concurrency, self.rps, self.burst = concurrency, rps, burst
+        self.bucket = Bucket.full(rps, burst, now) if rps > 0 else None
+        self.in_flight = 0
+        self.deferred = 0
+
+
+class Limits:
+    """Per-subscription concurrency and rate limits (see the module's docstring)."""
+
+    def __init__(self, busy_retry: float = 0.2) -> None:
+        self._busy_retry = busy_retry
+        self._by_id: dict[str, _SubLimit] = {}
+
+    def _of(self, sub_id: str, concurrency: int, rps: float, burst: int, now: float) -> _SubLimit | None:
+        if concurrency <= 0 and rps <= 0:
+            self._by_id.pop(sub_id, None)
+            return None
+        burst = burst if burst > 0 else default_burst(rps) if rps > 0 else 0
+        lim = self._by_id.get(sub_id)
+        if lim is None or (lim.concurrency, lim.rps, lim.burst) != (concurrency, rps, burst):
+            fresh = _SubLimit(concurrency, rps, burst, now)  # a changed limit applies at once
+            if lim is not None:
+                fresh.in_flight, fresh.deferred = lim.in_flight, lim.deferred
+            lim = self._by_id[sub_id] = fresh
+        return lim
+
+    def admit(self, sub_id: str, concurrency: int, rps: float, burst: int, now: float) -> float | None:
+        """None: go ahead (call :meth:`release` after); else when to come back."""
+        lim = self._of(sub_id, concurrency, rps, burst, now)
+        if lim is None:
+            return None
+        if lim.concurrency > 0 and lim.in_flight >= lim.concurrency:
+            lim.deferred += 1
+            return now + self._busy_retry
+        if lim.bucket is not None:
+            bucket, later = take(lim.bucket, now)
+            lim.bucket = bucket
+            if later is not None:
+                lim.deferred += 1
+                return later
+        lim.in_flight += 1
+        return None
+
+    def release(self, sub_id: str) -> None:
+        lim = self._by_id.get(sub_id)
+        if lim is not None and lim.in_flight > 0:
+            lim.in_flight -= 1
+
+    def refund(self, sub_id: str) -> None:
+        """An admitted delivery that was not sent after all: its slot and token back."""
+        lim = self._by_id.get(sub_id)
+        if lim is None:
+            return
+        if lim.in_flight > 0:
+            lim.in_flight -= 1
+        if lim.bucket is not None:
+            b = lim.bucket
+            lim.bucket = Bucket(b.rate, b.burst, min(float(b.burst), b.tokens + 1.0), b.at)
+
+    def snapshot(self, sub_id: str) -> LimitState | None:
+        lim = self._by_id.get(sub_id)
+        if lim is None:
+            return None
+        return LimitState(sub_id, lim.concurrency, lim.rps, lim.burst, lim.in_flight, lim.deferred)

@@ -60,6 +60,7 @@ __all__ = [
     "Attempt",
     "Calls",
     "Counts",
+    "DeadReason",
     "Delivery",
     "DeliveryLog",
     "DeliveryQuery",
@@ -67,6 +68,7 @@ __all__ = [
     "Feed",
     "Finish",
     "Lease",
+    "LedgerRow",
     "MissedMark",
     "NewDelivery",
     "NewEvent",
@@ -95,6 +97,15 @@ class Status(enum.StrEnum):
     DONE = "done"
     DEAD = "dead"
     EXPIRED = "expired"
+
+
+class DeadReason(enum.StrEnum):
+    """Why a dead delivery is dead (the loss ledger splits ``dead`` by it): only
+    ``gave_up`` is a failure monitoring should alert on."""
+
+    GAVE_UP = "gave_up"  # retries exhausted, a permanent answer, or no message could be encoded
+    DISABLED = "subscription_disabled"  # its webhook was disabled before it was sent
+    DELETED = "subscription_deleted"  # its webhook was deleted (closed at the delete)
 
 
 ACTIVE = (Status.PENDING.value, Status.INFLIGHT.value)
@@ -214,6 +225,8 @@ class Finish:
     # The request as encoded at send time (unsigned) when it differs from the stored
     # one: the delivery then shows what was really sent.
     sent: Request | None = None
+    # Why, when ``status`` is DEAD (default: gave up); see :class:`DeadReason`.
+    reason: DeadReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +289,33 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """The loss ledger of one subscription (or, with ``subscription_id`` "", all):
+    every delivery ever routed is in exactly one of the other counts, so
+    ``routed == delivered + pending + inflight + dead + expired`` (``replays``: how
+    many of the routed rows are replays of an earlier delivery)."""
+
+    subscription_id: str
+    tenant: str = ""
+    delivered: int = 0
+    pending: int = 0
+    inflight: int = 0
+    expired: int = 0
+    dead_gave_up: int = 0
+    dead_disabled: int = 0
+    dead_deleted: int = 0
+    replays: int = 0
+
+    @property
+    def dead(self) -> int:
+        return self.dead_gave_up + self.dead_disabled + self.dead_deleted
+
+    @property
+    def routed(self) -> int:
+        return self.delivered + self.pending + self.inflight + self.dead + self.expired
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionStats:
     attempts: int
     successes: int
@@ -297,7 +337,12 @@ class Subscriptions(Protocol):
     async def list_subscriptions(
         self, *, tenant: str | None = None, with_secrets: bool = False
     ) -> list[Subscription]: ...
-    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool: ...
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None, now: float | None = None) -> bool:
+        """Delete it; its pending and inflight deliveries end in the same commit as
+        dead, reason :attr:`DeadReason.DELETED` (``now``: their finish time, default
+        the wall clock)."""
+        ...
+
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool: ...
 
 
@@ -360,6 +405,9 @@ class DeliveryLog(Protocol):
     async def list_deliveries(self, q: DeliveryQuery) -> Page[Delivery]: ...
     async def counts(self, *, subscription_id: str | None = None) -> Counts: ...
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats: ...
+    async def ledger(self, *, tenant: str | None = None, subscription_id: str | None = None) -> list[LedgerRow]:
+        """One row per subscription that has deliveries (deleted ones included), by id."""
+        ...
 
 
 class Calls(Protocol):
@@ -420,6 +468,9 @@ SUBSCRIPTION_COLUMNS = (
     "previous_secret",
     "previous_secret_until",
     "ordering",
+    "limit_concurrency",
+    "limit_rps",
+    "limit_burst",
 )
 
 
@@ -480,6 +531,9 @@ def subscription_row(sub: Subscription, dumps: Any) -> tuple[Any, ...]:
         sub.previous_secret,
         sub.previous_secret_until,
         sub.ordering,
+        sub.limit_concurrency,
+        sub.limit_rps,
+        sub.limit_burst,
     )
 
 
@@ -516,6 +570,9 @@ def subscription_from_row(r: Mapping[str, Any], loads: Any, with_secrets: bool) 
         previous_secret=(r["previous_secret"] or "") if with_secrets else "",
         previous_secret_until=r["previous_secret_until"],
         ordering=r["ordering"],
+        limit_concurrency=int(r["limit_concurrency"]),
+        limit_rps=float(r["limit_rps"]),
+        limit_burst=int(r["limit_burst"]),
     )
 
 

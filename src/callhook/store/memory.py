@@ -6,6 +6,7 @@ except :meth:`wait_for_work`, so each one is atomic like a transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -17,12 +18,14 @@ from callhook.store.base import (
     FINAL,
     Attempt,
     Counts,
+    DeadReason,
     Delivery,
     DeliveryQuery,
     EventQuery,
     Feed,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -34,6 +37,7 @@ from callhook.store.base import (
     replay_expiry,
     stats_from_attempts,
 )
+from callhook.store.ledger import fold
 
 __all__ = ["MemoryStore"]
 
@@ -43,6 +47,7 @@ class _Row:
     d: Delivery
     head: bool = False
     lease_until: float | None = None
+    dead_reason: str = ""
 
 
 class MemoryStore:
@@ -79,11 +84,20 @@ class MemoryStore:
         subs = [s for _, s in sorted(self._subs.items()) if tenant is None or s.tenant == tenant]
         return subs if with_secrets else [public_subscription(s) for s in subs]
 
-    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool:
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None, now: float | None = None) -> bool:
         sub = self._subs.get(sub_id)
         if sub is None or (tenant is not None and sub.tenant != tenant):
             return False
         del self._subs[sub_id]
+        at = time.time() if now is None else now
+        for row in list(self._rows.values()):
+            if row.d.subscription_id == sub_id and row.d.status in ACTIVE:
+                self._end(row)
+                row.d = replace(
+                    row.d, status=Status.DEAD, lease_id="", last_error="subscription deleted", finished_at=at
+                )
+                row.lease_until = None
+                row.dead_reason = DeadReason.DELETED.value
         return True
 
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool:
@@ -179,6 +193,7 @@ class MemoryStore:
                 request=sent,
             )
             row.lease_until = None
+            row.dead_reason = o.dead_reason
             if o.final:
                 nxt = self._end(row)
                 if nxt is None:
@@ -330,6 +345,17 @@ class MemoryStore:
             if subscription_id is None or r.d.subscription_id == subscription_id:
                 by[r.d.status] = by.get(r.d.status, 0) + 1
         return Counts(by.get("pending", 0), by.get("inflight", 0), by.get("dead", 0), by.get("expired", 0))
+
+    async def ledger(self, *, tenant: str | None = None, subscription_id: str | None = None) -> list[LedgerRow]:
+        by: dict[tuple[str, str, str, str, bool], int] = {}
+        for r in self._rows.values():
+            d = r.d
+            if (tenant is None or d.tenant == tenant) and (
+                subscription_id is None or d.subscription_id == subscription_id
+            ):
+                key = (d.subscription_id, d.tenant, d.status.value, r.dead_reason, d.replay_of is not None)
+                by[key] = by.get(key, 0) + 1
+        return fold((*k, n) for k, n in by.items())
 
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
         return stats_from_attempts(

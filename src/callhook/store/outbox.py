@@ -47,6 +47,12 @@ the moment of sending (URL, method, auth, headers, template). When that differs
 from the stored request, ``record`` stores what was sent (:attr:`Finish.sent`), so
 the delivery and its attempt log show what really went out. Replays create new
 rows of the same event, so they too are sent with the current configuration.
+
+The loss ledger (:mod:`callhook.store.ledger`): rows are never removed, a dead row
+keeps why it is dead (``dead_reason``: gave up, subscription disabled, subscription
+deleted), and deleting a subscription closes its pending and inflight rows as dead,
+reason deleted, in the delete's own commit -- so every routed delivery is counted
+exactly once as delivered, pending, inflight, dead (by reason) or expired.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from callhook.core.events import Event
-from callhook.store.base import FINAL, Delivery, Finish, Lease, NewDelivery, NewEvent, Status
+from callhook.store.base import FINAL, DeadReason, Delivery, Finish, Lease, NewDelivery, NewEvent, Status
 
 __all__ = ["Outcome", "Planned", "RecentEvents", "fresh_items", "outcomes", "plan", "to_delivery"]
 
@@ -162,6 +168,7 @@ class Outcome:
     last_error: str
     last_status: int | None
     finished_at: float | None
+    dead_reason: str = ""  # why, when status is dead (DeadReason), else ""
 
     @property
     def final(self) -> bool:
@@ -189,6 +196,7 @@ def outcomes(items: Sequence[Finish], now: float) -> list[Outcome]:
                 f.last_error,
                 f.last_status,
                 now if final else None,
+                (f.reason or DeadReason.GAVE_UP).value if f.status == Status.DEAD else "",
             )
         )
     return out

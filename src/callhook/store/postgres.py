@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
@@ -36,6 +37,7 @@ from callhook.store.base import (
     Feed,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -140,9 +142,9 @@ class PostgresStore:
         async with self._conn() as c:
             return await q.select_subscriptions(c, None, tenant, with_secrets)
 
-    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool:
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None, now: float | None = None) -> bool:
         async with self._conn() as c:
-            return await q.delete_subscription(c, sub_id, tenant)
+            return await q.delete_subscription(c, sub_id, tenant, time.time() if now is None else now)
 
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool:
         async with self._conn() as c:
@@ -233,6 +235,10 @@ class PostgresStore:
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
         async with self._conn() as c:
             return await q.subscription_stats(c, sub_id, since)
+
+    async def ledger(self, *, tenant: str | None = None, subscription_id: str | None = None) -> list[LedgerRow]:
+        async with self._conn() as c:
+            return await q.ledger(c, tenant, subscription_id)
 
     async def put_missed_mark(self, mark: MissedMark) -> None:
         async with self._conn() as c:

@@ -17,7 +17,7 @@ import psycopg
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox, sql
+from callhook.store import outbox, reporting, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -30,6 +30,7 @@ from callhook.store.base import (
     EventQuery,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -42,6 +43,7 @@ from callhook.store.base import (
     subscription_from_row,
     subscription_row,
 )
+from callhook.store.ledger import LEDGER_SQL, fold
 from callhook.store.migrations import migrations
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -103,12 +105,34 @@ async def select_subscriptions(
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
-async def delete_subscription(c: Conn, sub_id: str, tenant: str | None) -> bool:
-    if tenant is None:
-        cur = await c.execute("DELETE FROM subscriptions WHERE id = %s", (sub_id,))
-    else:
-        cur = await c.execute("DELETE FROM subscriptions WHERE id = %s AND tenant = %s", (sub_id, tenant))
-    return cur.rowcount > 0
+async def delete_subscription(c: Conn, sub_id: str, tenant: str | None, now: float) -> bool:
+    """Delete it and close its open deliveries as dead, reason deleted, in one commit."""
+    async with c.transaction():
+        if tenant is None:
+            cur = await c.execute("DELETE FROM subscriptions WHERE id = %s", (sub_id,))
+        else:
+            cur = await c.execute("DELETE FROM subscriptions WHERE id = %s AND tenant = %s", (sub_id, tenant))
+        if cur.rowcount > 0:
+            await c.execute(
+                "UPDATE deliveries SET status = 'dead', dead_reason = 'subscription_deleted', head = false, "
+                "lease_id = NULL, lease_until = NULL, last_error = 'subscription deleted', finished_at = %s "
+                "WHERE subscription_id = %s AND status IN ('pending', 'inflight')",
+                (now, sub_id),
+            )
+        return cur.rowcount > 0
+
+
+async def ledger(c: Conn, tenant: str | None, sub_id: str | None) -> list[LedgerRow]:
+    where: list[str] = []
+    args: list[Any] = []
+    if tenant is not None:
+        where.append("tenant = %s")
+        args.append(tenant)
+    if sub_id is not None:
+        where.append("subscription_id = %s")
+        args.append(sub_id)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return fold(await (await c.execute(LEDGER_SQL.format(where=clause), args)).fetchall())
 
 
 async def set_enabled(c: Conn, sub_id: str, enabled: bool, now: float) -> bool:
@@ -225,6 +249,11 @@ async def append(
                         for ev in (i.event for i in fresh)
                     ],
                 )
+                calls, steps = reporting.apply_sql([i.event for i in fresh])  # the reporting tables, same commit
+                if calls:
+                    await cur.executemany(sql.pg(reporting.CALL_INSERT), calls)
+                for stmt, args in steps:
+                    await cur.execute(sql.pg(stmt), args)
             if d_rows:
                 await cur.executemany(_INSERT_DELIVERY, d_rows)
         fed = [outbox.to_delivery(p, did, now) for did, p in zip(new_ids, planned, strict=True) if p.lease]
@@ -265,10 +294,10 @@ _FINISH = (
     "UPDATE deliveries d SET status = f.status, head = f.head, attempts = d.attempts + f.n, "
     "next_at = coalesce(f.next_at, d.next_at), lease_id = NULL, lease_until = NULL, last_error = f.err, "
     "last_status = f.st, finished_at = f.fin, method = coalesce(f.method, d.method), url = coalesce(f.url, d.url), "
-    "headers = coalesce(f.headers, d.headers), body = coalesce(f.body, d.body) "
+    "headers = coalesce(f.headers, d.headers), body = coalesce(f.body, d.body), dead_reason = f.why "
     "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bool[], %s::int[], %s::float8[], %s::text[], %s::int[], "
-    "%s::float8[], %s::text[], %s::text[], %s::text[], %s::bytea[]) "
-    "AS f(id, lease, status, head, n, next_at, err, st, fin, method, url, headers, body) "
+    "%s::float8[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[]) "
+    "AS f(id, lease, status, head, n, next_at, err, st, fin, method, url, headers, body, why) "
     "WHERE d.id = f.id AND d.status = 'inflight' AND d.lease_id = f.lease "
     "RETURNING d.subscription_id, d.order_key, d.status IN ('done', 'dead', 'expired')"
 )
@@ -336,6 +365,7 @@ async def record(
                     sent_col(lambda r: r.url),
                     sent_col(lambda r: dumps(r.headers)),
                     sent_col(lambda r: r.body),
+                    [o.dead_reason for o in rows],
                 ),
             )
         ).fetchall()
@@ -388,7 +418,7 @@ async def retry_delivery(c: Conn, delivery_id: int, now: float, tenant: str | No
         head = not await _active_groups(c, {(row[0], row[1])})
         await c.execute(
             "UPDATE deliveries SET status = 'pending', head = %s, attempts = 0, next_at = %s, "
-            "expires_at = %s, finished_at = NULL WHERE id = %s",
+            "expires_at = %s, finished_at = NULL, dead_reason = '' WHERE id = %s",
             (head, now, replay_expiry(row[3], row[4], now), delivery_id),
         )
         await c.execute("SELECT pg_notify(%s, '')", (CHANNEL,))

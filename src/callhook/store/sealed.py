@@ -38,6 +38,7 @@ from callhook.store.base import (
     Feed,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -177,8 +178,11 @@ class SealedStore:
         subs = await self.inner.list_subscriptions(tenant=tenant, with_secrets=with_secrets)
         return [self.sealer.open_sub(s) for s in subs]
 
-    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool:
-        return await self.inner.delete_subscription(sub_id, tenant=tenant)
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None, now: float | None = None) -> bool:
+        return await self.inner.delete_subscription(sub_id, tenant=tenant, now=now)
+
+    async def ledger(self, *, tenant: str | None = None, subscription_id: str | None = None) -> list[LedgerRow]:
+        return await self.inner.ledger(tenant=tenant, subscription_id=subscription_id)
 
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool:
         return await self.inner.set_subscription_enabled(sub_id, enabled, now)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from callhook.store.base import (
     Feed,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -141,8 +143,8 @@ class SqliteStore:
     async def list_subscriptions(self, *, tenant: str | None = None, with_secrets: bool = False) -> list[Subscription]:
         return await self._read(q.select_subscriptions, None, tenant, with_secrets)
 
-    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None) -> bool:
-        return await self._write(q.delete_subscription, sub_id, tenant)
+    async def delete_subscription(self, sub_id: str, *, tenant: str | None = None, now: float | None = None) -> bool:
+        return await self._write(q.delete_subscription, sub_id, tenant, time.time() if now is None else now)
 
     async def set_subscription_enabled(self, sub_id: str, enabled: bool, now: float) -> bool:
         return await self._write(q.set_enabled, sub_id, enabled, now)
@@ -228,6 +230,9 @@ class SqliteStore:
 
     async def subscription_stats(self, sub_id: str, since: float) -> SubscriptionStats:
         return await self._read(q.subscription_stats, sub_id, since)
+
+    async def ledger(self, *, tenant: str | None = None, subscription_id: str | None = None) -> list[LedgerRow]:
+        return await self._read(q.ledger, tenant, subscription_id)
 
     async def put_missed_mark(self, mark: MissedMark) -> None:
         await self._write(q.put_missed_mark, mark)

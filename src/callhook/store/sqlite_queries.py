@@ -17,7 +17,7 @@ import orjson
 from callhook.core.events import Event
 from callhook.core.serialize import event_from_dict, event_to_dict
 from callhook.core.subscription import Subscription
-from callhook.store import outbox, sql
+from callhook.store import outbox, reporting, sql
 from callhook.store.base import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -30,6 +30,7 @@ from callhook.store.base import (
     EventQuery,
     Finish,
     Lease,
+    LedgerRow,
     MissedMark,
     NewEvent,
     Page,
@@ -42,6 +43,7 @@ from callhook.store.base import (
     subscription_from_row,
     subscription_row,
 )
+from callhook.store.ledger import LEDGER_SQL, fold
 
 loads = orjson.loads
 
@@ -97,13 +99,36 @@ def select_subscriptions(
     return [subscription_from_row(dict(zip(SUBSCRIPTION_COLUMNS, r, strict=True)), loads, with_secrets) for r in rows]
 
 
-def delete_subscription(conn: sqlite3.Connection, sub_id: str, tenant: str | None) -> bool:
+def delete_subscription(conn: sqlite3.Connection, sub_id: str, tenant: str | None, now: float) -> bool:
+    """Delete it and close its open deliveries as dead, reason deleted, in one commit."""
     with _tx(conn, durable=True):
         if tenant is None:
             cur = conn.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
         else:
             cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND tenant = ?", (sub_id, tenant))
+        if cur.rowcount > 0:
+            conn.execute(CLOSE_DELETED, (now, sub_id))
         return cur.rowcount > 0
+
+
+# A deleted subscription's open deliveries end at once (the ledger's "deleted").
+CLOSE_DELETED = (
+    "UPDATE deliveries SET status = 'dead', dead_reason = 'subscription_deleted', head = 0, lease_id = NULL, "
+    "lease_until = NULL, last_error = 'subscription deleted', finished_at = ? "
+    "WHERE subscription_id = ? AND status IN ('pending', 'inflight')"
+)
+
+
+def ledger(conn: sqlite3.Connection, tenant: str | None, sub_id: str | None) -> list[LedgerRow]:
+    where, args = [], []
+    if tenant is not None:
+        where.append("tenant = ?")
+        args.append(tenant)
+    if sub_id is not None:
+        where.append("subscription_id = ?")
+        args.append(sub_id)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return fold(conn.execute(LEDGER_SQL.format(where=clause), args).fetchall())
 
 
 def set_enabled(conn: sqlite3.Connection, sub_id: str, enabled: bool, now: float) -> bool:
@@ -171,6 +196,11 @@ def append(
                 for ev in (i.event for i in fresh)
             ],
         )
+        calls, steps = reporting.apply_sql([i.event for i in fresh])  # the reporting tables, same commit
+        if calls:
+            conn.executemany(reporting.CALL_INSERT, calls)
+        for stmt, args in steps:
+            conn.execute(stmt, args)
         rows = []
         for p in planned:
             d, r, final = p.new, p.new.request, p.status in FINAL
@@ -247,9 +277,10 @@ def claim(
 _FINISH = (
     "UPDATE deliveries SET status = f.status, head = f.head, attempts = attempts + f.n, "
     "next_at = coalesce(f.next_at, deliveries.next_at), lease_id = NULL, lease_until = NULL, "
-    "last_error = f.err, last_status = f.st, finished_at = f.fin "
+    "last_error = f.err, last_status = f.st, finished_at = f.fin, dead_reason = f.why "
     "FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease, value ->> 2 AS status, value ->> 3 AS head, "
-    "value ->> 4 AS n, value ->> 5 AS next_at, value ->> 6 AS err, value ->> 7 AS st, value ->> 8 AS fin "
+    "value ->> 4 AS n, value ->> 5 AS next_at, value ->> 6 AS err, value ->> 7 AS st, value ->> 8 AS fin, "
+    "value ->> 9 AS why "
     "FROM json_each(?)) AS f "
     "WHERE deliveries.id = f.id AND deliveries.status = 'inflight' AND deliveries.lease_id = f.lease "
     "RETURNING deliveries.subscription_id, deliveries.order_key, deliveries.status IN ('done', 'dead', 'expired')"
@@ -301,7 +332,18 @@ def record(
         if sent:
             conn.executemany(_SENT, sent)
         values = [
-            (o.id, o.lease_id, o.status, int(o.head), o.attempts, o.next_at, o.last_error, o.last_status, o.finished_at)
+            (
+                o.id,
+                o.lease_id,
+                o.status,
+                int(o.head),
+                o.attempts,
+                o.next_at,
+                o.last_error,
+                o.last_status,
+                o.finished_at,
+                o.dead_reason,
+            )
             for o in rows
         ]
         applied = conn.execute(_FINISH, (dumps(values),)).fetchall() if values else []
@@ -338,7 +380,7 @@ def retry_delivery(conn: sqlite3.Connection, delivery_id: int, now: float, tenan
         head = not _active_groups(conn, {(row[0], row[1])})
         conn.execute(
             "UPDATE deliveries SET status = 'pending', head = ?, attempts = 0, next_at = ?, "
-            "expires_at = ?, finished_at = NULL WHERE id = ?",
+            "expires_at = ?, finished_at = NULL, dead_reason = '' WHERE id = ?",
             (head, now, replay_expiry(row[3], row[4], now), delivery_id),
         )
         return True

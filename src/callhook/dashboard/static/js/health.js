@@ -1,5 +1,6 @@
 // Delivery health per webhook: success rate and p50/p99 latency over the last hour,
-// backlog, dead letters, the endpoint's circuit breaker (and, when open, when it tries
+// backlog, dead letters, the loss ledger (routed = delivered + pending + in flight +
+// dead by reason + expired), the endpoint's circuit breaker (and, when open, when it tries
 // again), the last error; per webhook: disable or enable it, "Send now" (its retries
 // due now and an open circuit probed now), "Retry all dead". Delivery attempts are not
 // events, so this view reads the API when shown, on "Refresh", and every REFRESH_MS
@@ -20,6 +21,31 @@ function circuit(b) {
     title: `${fmt.n(b.failures)} failures in a row at ${b.endpoint}` };
 }
 
+// A disabled webhook: why and when (its last webhook.disabled notice), if callhook disabled it.
+function disabledText(w) {
+  const n = w.disabled_notice;
+  return n ? ` (disabled: ${n.reason}, ${fmt.stamp(ms(n.at))})` : " (disabled)";
+}
+
+// The webhook's own limits, and how many deliveries waited for them.
+function limits(w) {
+  const l = w.limits;
+  if (!l) return "";
+  const parts = [];
+  if (l.concurrency) parts.push(`${fmt.n(l.concurrency)} at once`);
+  if (l.per_second) parts.push(`${l.per_second}/s${l.burst ? ` (burst ${fmt.n(l.burst)})` : ""}`);
+  return ` · limits: ${parts.join(", ")}; ${fmt.n(w.limited.deferred)} waited for quota`;
+}
+
+// The loss ledger: routed = delivered + pending + inflight + dead (by reason) + expired.
+function ledger(l) {
+  const why = [["gave up", l.dead_gave_up], ["disabled", l.dead_disabled], ["deleted", l.dead_deleted]]
+    .filter(([, n]) => n).map(([k, n]) => `${fmt.n(n)} ${k}`).join(", ");
+  const text = `${fmt.n(l.routed)} = ${fmt.n(l.delivered)} delivered + ${fmt.n(l.pending)} pending + `
+    + `${fmt.n(l.inflight)} in flight + ${fmt.n(l.dead)} dead${why ? ` (${why})` : ""} + ${fmt.n(l.expired)} expired`;
+  return { text, value: l.routed, cls: l.dead_gave_up + l.expired ? "ledger bad" : "ledger" };
+}
+
 async function load() {
   const rows = await api("/api/v1/delivery-health", { query: { window: 3600 } });
   const panel = document.getElementById("panel-health");
@@ -32,13 +58,14 @@ async function load() {
     }
     if (w.dead) buttons.push({ label: `Retry all ${fmt.n(w.dead)} dead`, action: "retry-dead", arg: w.id });
     return [
-      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : " (disabled)"}`, th: true },
+      { text: `${w.id} · ${w.dialect} ${w.method} ${w.url}${w.enabled ? "" : disabledText(w)}${limits(w)}`, th: true },
       { text: w.success_rate === null ? "–" : `${fmt.pct(w.success_rate)} of ${fmt.n(w.attempts)}`,
         value: w.success_rate, cls: rateBad ? "num bad" : "num" },
       { text: fmt.ms(w.p50_ms), cls: "num" },
       { text: fmt.ms(w.p99_ms), cls: "num" },
       { text: fmt.n(w.backlog), value: w.backlog, cls: "num" },
       { text: fmt.n(w.dead + w.expired), value: w.dead + w.expired, cls: w.dead + w.expired ? "num bad" : "num" },
+      ledger(w.ledger),
       circuit(w.breaker),
       { text: w.last_error ? `${w.last_error} (${fmt.stamp(ms(w.last_error_at))})` : "",
         cls: w.last_error ? "bad" : "" },

@@ -1,7 +1,7 @@
 // Statistics: per queue and per hour or day, offered, answered, abandoned, service
 // level, ASA and AHT -- the numbers of GET /api/v1/queues/stats?bucket=..., shown as a
 // table (each cell's data-value is the API's number) and a chart, with the same
-// numbers as CSV from /api/v1/queues/stats/csv.
+// numbers as CSV from /api/v1/queues/stats/csv. Below, agent time per day and queue.
 
 import { api, url } from "./api.js";
 import { fmt, notice, renderRows } from "./dom.js";
@@ -9,6 +9,7 @@ import { barChart } from "./chart.js";
 
 const dayShort = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "numeric" });
 const hourShort = new Intl.DateTimeFormat(undefined, { hour: "2-digit" });
+const oneDecimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 
 function isoDay(d) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -59,6 +60,26 @@ async function load() {
   barChart(document.getElementById("stats-chart"), buckets,
     `Calls offered and answered per ${query.bucket}, all queues`);
   document.getElementById("stats-csv").href = url("/api/v1/queues/stats/csv", query, true);
+  await loadAgentTime({ since: query.since, until: query.until });
+}
+
+// Agent time per day and queue: login, paused (by reason), talk, idle -- the rows of
+// GET /api/v1/agents/time for the same range (each cell's data-value is the API's seconds).
+async function loadAgentTime(query) {
+  const page = await api("/api/v1/agents/time", { query });
+  const table = document.getElementById("agent-time-table");
+  const hours = (s) => `${oneDecimal.format(s / 3600)} h`;
+  renderRows(table.tBodies[0], page.rows, (r) => `${r.day}|${r.extension}|${r.queue}`, (r) => [
+    { text: r.day, th: true },
+    r.name ? `${r.extension} ${r.name}` : r.extension,
+    r.queue || "–",
+    { text: hours(r.login), value: r.login, cls: "num" },
+    { text: hours(r.paused), value: r.paused, cls: "num" },
+    Object.entries(r.paused_by_reason).map(([k, v]) => `${k || "no reason"} ${hours(v)}`).join(", "),
+    { text: hours(r.talk), value: r.talk, cls: "num" },
+    { text: hours(r.idle), value: r.idle, cls: "num" },
+  ]);
+  document.getElementById("agent-time-csv").href = url("/api/v1/agents/time/csv", query, true);
 }
 
 export function show() {
