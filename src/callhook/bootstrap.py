@@ -296,6 +296,9 @@ class Hub:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ami.stop(), 2.0)
+            # no longer the reader: what the tracker holds goes stale from now on, so this
+            # process shows no live calls rather than calls another process ends
+            self.tracker.forget()
 
     async def _run_ami(self) -> None:
         try:

@@ -48,8 +48,10 @@ def test_a_concurrency_limit_caps_the_requests_in_flight(tmp_path: Path) -> None
         async with Receiver() as rx, engine(tmp_path) as e:
             rx.script["/capped"] = lambda n, b: Reply(delay=0.15)
             rx.script["/free"] = lambda n, b: Reply(delay=0.15)
+            # calls in parallel ("call"): with arrival order a webhook sends one at a time anyway
             await e.subscribe(
-                make_sub("capped", rx.url("/capped"), limit_concurrency=2), make_sub("free", rx.url("/free"))
+                make_sub("capped", rx.url("/capped"), limit_concurrency=2, ordering="call"),
+                make_sub("free", rx.url("/free"), ordering="call"),
             )
             await e.accepter.accept([make_event(f"c{i}", 1) for i in range(8)])
             await rx.wait_for(lambda: len(rx.delivered("/capped")) == 8 and len(rx.delivered("/free")) == 8, 20)
