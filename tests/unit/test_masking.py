@@ -76,3 +76,10 @@ def test_agent_masks_a_remote_agents_phone_only() -> None:
     assert masked.number == "+*********33"
     assert mask_event(local, agent) == local
     assert mask_event(remote, LAST4) == remote  # "agent" not asked for
+
+
+def test_a_digit_outside_ascii_is_masked_too_and_never_breaks_the_hash() -> None:
+    """Found by the encoders' property test: "²" is a digit to Python (str.isdigit)."""
+    hashed = mask_number("²", Masking(fields=frozenset({"caller"}), mode="hash", keep=0, key="k"))
+    assert hashed.startswith("n_")
+    assert mask_number("1²3", Masking(fields=frozenset({"caller"}), mode="last_digits", keep=1, key="")) == "**3"

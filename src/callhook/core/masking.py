@@ -46,7 +46,7 @@ def mask_number(value: str, masking: Masking) -> str:
     if not digits:
         return value
     if masking.mode == "hash":
-        mac = hmac.new(masking.key.encode("utf-8", "surrogatepass"), digits.encode("ascii"), hashlib.sha256)
+        mac = hmac.new(masking.key.encode("utf-8", "surrogatepass"), digits.encode("utf-8"), hashlib.sha256)
         return "n_" + mac.hexdigest()[:16]
     hide = len(digits) - masking.keep
     if hide <= 0:
