@@ -16,14 +16,18 @@ from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callhook.api.times import Timestamp
-from callhook.core.events import Direction
+from callhook.core.events import Direction, EventType
+from callhook.core.retry import MAX_CLIENT_ERROR_ATTEMPTS, MAX_DELAY, MAX_SCHEDULE, RetryOverride, check_lifetimes
 from callhook.core.subscription import Filters, Masking, Subscription, Template, check_secret
 from callhook.templating import TemplateError, build, check
 
 __all__ = [
+    "ORDERING_HELP",
     "FiltersModel",
     "MaskingIn",
     "MaskingOut",
+    "Ordering",
+    "RetryModel",
     "RotateIn",
     "RotateOut",
     "TemplateModel",
@@ -200,3 +204,53 @@ class RotateOut(BaseModel):
 def new_secret() -> str:
     """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+# --- retries and ordering (docs/delivery.md) ---
+Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY, allow_inf_nan=False)]
+_EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
+class RetryModel(BaseModel):
+    """This webhook's own retry settings; a field left out keeps the installation's."""
+
+    model_config = ConfigDict(extra="forbid")
+    schedule: Annotated[list[Seconds], Field(max_length=MAX_SCHEDULE)] | None = Field(
+        default=None, description="seconds before retry 1, 2, ...; its length + 1 is the number of attempts"
+    )
+    client_error_attempts: Annotated[int, Field(ge=1, le=MAX_CLIENT_ERROR_ATTEMPTS)] | None = Field(
+        default=None, description="attempts after which another 4xx (or a 3xx) answer is a dead letter"
+    )
+    lifetimes: Annotated[dict[Text, Seconds], Field(max_length=64)] = Field(
+        default_factory=dict,
+        description="seconds an event type stays worth sending, e.g. {'call.ringing': 60}; 0: no lifetime",
+    )
+
+    @field_validator("lifetimes")
+    @classmethod
+    def _lifetimes(cls, v: dict[str, float]) -> dict[str, float]:
+        check_lifetimes(v, _EVENT_TYPES)
+        return v
+
+    def to_override(self) -> RetryOverride | None:
+        o = RetryOverride(
+            None if self.schedule is None else tuple(self.schedule), self.client_error_attempts, dict(self.lifetimes)
+        )
+        return None if o.empty else o
+
+    @classmethod
+    def of(cls, o: RetryOverride | None) -> RetryModel | None:
+        if o is None or o.empty:
+            return None
+        return cls(
+            schedule=None if o.schedule is None else list(o.schedule),
+            client_error_attempts=o.client_error_attempts,
+            lifetimes=dict(o.lifetimes),
+        )
+
+
+Ordering = Literal["arrival", "call"]
+ORDERING_HELP = (
+    '"arrival": one after the other in acceptance order, across calls (as a PBX sends them); '
+    '"call": calls in parallel, each in its own order'
+)
