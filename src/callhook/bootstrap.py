@@ -1,55 +1,59 @@
 """The composition root: builds the store, the sources, the dispatcher and the API.
 
 Nothing else constructs adapters; everything below takes its dependencies by
-constructor. ``Hub`` is what the API routes and the CLI commands are handed: the
-same services, so a command and a route never disagree.
+constructor. :func:`build` returns one frozen, typed :class:`Hub`: what the API
+routes and the CLI commands are handed, the same services, so a command and a route
+never disagree. Tests build it with the same function, replacing parts through its
+keyword arguments (a memory store, a clock, a fake AMI connection). The running state
+lives in the parts (the PBX links' tasks and elections, the SQLite process lock), so
+the hub itself never changes after :func:`build`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import os
 import secrets
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from callhook.api.directory import directory_state  # i12-state
-from callhook.api.recordings import recording_linker  # i15-ledger
+from callhook.api.recordings import recording_linker
 from callhook.api.sessions import SessionBook
 from callhook.broadcast import Broadcast
-from callhook.config import Config, ConfigError
+from callhook.config import Config, ConfigError, PbxSource, pbx_sources
 from callhook.core import dialects
 from callhook.core.ami.message import AmiMessage
 from callhook.core.dialects import signing
 from callhook.core.directory import Directory, DirectoryError
-from callhook.core.events import Event, derived_event_id, new_event_id
+from callhook.core.events import Event, new_event_id
 from callhook.core.ingest_calls import IngestCalls
 from callhook.core.recordings import RecordingNames
-from callhook.core.tracker.tracker import Tracker
+from callhook.core.retry import RetryPolicy
 from callhook.delivery.accept import Accepter
 from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
 from callhook.delivery.endpoints import EndpointPolicy, Endpoints
 from callhook.delivery.sender import Sender, make_sender
 from callhook.directories import DirectoryHolder
+from callhook.directory_sync import DirectoryState
 from callhook.metrics import Metrics
-from callhook.sources.asterisk import AsteriskSource, PbxActions
-from callhook.sources.election import FileLock, PgElection
+from callhook.pbx_link import AmiConnection, Connect, PbxLink, PbxOptions, pbx_ids
+from callhook.sources.asterisk import AmiLike
+from callhook.sources.election import FileLock
 from callhook.sources.ingest import IngestSource
 from callhook.store import open_store
 from callhook.store.base import NewEvent, Store
+from callhook.store.directory_versions import directory_versions
 from callhook.store.sealed import SealedStore, Sealer
-from callhook.store.sessions import session_store  # i12-state
+from callhook.store.sessions import session_store
 from callhook.store.sqlite import SqliteStore
 
-__all__ = ["Hub", "build", "load_directory"]
+__all__ = ["Clock", "Hub", "ProcessLock", "build", "load_directory", "pbx_ids", "sealed_store"]
 
 log = logging.getLogger(__name__)
 
@@ -120,212 +124,129 @@ def new_id(ts: datetime) -> str:
     return new_event_id(ms if 0 <= ms < 1 << 48 else 0, _entropy.take())
 
 
-def pbx_ids(pbx: str) -> Callable[[datetime, str, str, str, int], str]:
-    """The tracker's id hook for one PBX: each event's id derived from what it is
-    (:func:`callhook.core.events.derived_event_id`), time-prefixed by the PBX's time."""
+class Clock:
+    """The process's clock: Unix seconds and the installation's local time (tests pass
+    one they move by hand)."""
 
-    def ids(ts: datetime, scope: str, key: str, etype: str, seq: int) -> str:
-        return derived_event_id(int(ts.timestamp() * 1000), pbx, scope, key, etype, seq)
+    def __init__(self, tz: tzinfo = UTC) -> None:
+        self.tz = tz
 
-    return ids
+    def now(self) -> float:
+        return time.time()
 
-
-class _RecordedSink:
-    """The AMI source's sink: the accepter's queue, with the PBX's recording name put into
-    the tracker's events where MixMonitor reported one (the reader still never waits)."""
-
-    def __init__(self, accepter: Accepter, recordings: RecordingNames) -> None:
-        self._accepter, self._recordings = accepter, recordings
-
-    def enqueue(self, events: Sequence[Event]) -> None:
-        self._accepter.enqueue(self._recordings.apply(events))
-        self._recordings.forget(events)
-
-    async def room(self) -> None:
-        await self._accepter.room()
+    def now_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), self.tz)
 
 
+class ProcessLock:
+    """SQLite: one serving process per database file (:class:`FileLock`); nothing elsewhere."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._lock: FileLock | None = None
+
+    def acquire(self) -> None:
+        if self.path is not None and self._lock is None:
+            lock = FileLock(self.path)
+            lock.acquire()  # AlreadyRunning: a clear message, nothing started
+            self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+@dataclass(frozen=True, slots=True)
 class Hub:
-    """The running services of one callhook process."""
+    """The running services of one callhook process: what the API routes and the CLI
+    commands are handed (:func:`build` makes it; tests pass test doubles to it)."""
 
-    def __init__(self, config: Config, store: Store, directory: Directory, *, admin_token: str) -> None:
-        self.config = config
-        self.store = store
-        self.directories = DirectoryHolder(directory)  # hub.directory reads it; replace() changes it everywhere
-        self.admin_token = admin_token
-        self.tz = _tz(config.timezone)
-        self.started = time.time()
-        self.metrics = Metrics()
-        self.broadcast = Broadcast()
-        self.sessions = SessionBook(session_store(store))  # dashboard sessions and codes, in the store
-        self.tracker = Tracker(directory, new_id, self.tz, presence=True, ids=pbx_ids(config.pbx_name))
-        policy = config.retry_policy
-        self.accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
-        self.accepter.on_committed(self._committed)
-        self.sender = _sender(config)
-        self.endpoints = Endpoints(EndpointPolicy(concurrency=config.endpoint_concurrency))
-        self.dispatcher = Dispatcher(
-            store,
-            self.sender,
-            sign=signing.sign,
-            encode=dialects.encode,
-            policy=policy,
-            now=time.time,
-            metrics=self.metrics,
-            endpoints=self.endpoints,
-            options=DispatcherOptions(
-                max_inflight=config.dispatch_concurrency,
-                lease=config.delivery_lease,
-                # expired leases (a process that died mid-send) back to pending within a quarter lease
-                sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
-                disable_after=config.disable_after_days * 86400.0,  # i15-ledger: disable notices
-            ),
-        )
-        # --- i15-ledger: call.recording's signed download link (when configured) ---
-        self.recordings = RecordingNames(link=recording_linker(config, admin_token))
-        # --- end i15-ledger ---
-        self.source = AsteriskSource(self.tracker, _RecordedSink(self.accepter, self.recordings), self.now_dt)
-        self.ingest = IngestSource(IngestCalls(new_id), self.accept, self.now_dt, lambda: self.directory)
-        self.ami: Any = None
-        if config.ami_url:
-            from callhook.sources.ami_client import AmiClient, parse_ami_url
+    config: Config
+    store: Store
+    admin_token: str
+    clock: Clock
+    metrics: Metrics
+    broadcast: Broadcast
+    sessions: SessionBook  # dashboard sessions and one-time codes, in the store
+    directories: DirectoryHolder  # the deployment's directory (``--directory``)
+    directory_state: DirectoryState  # its stored versions, followed
+    accepter: Accepter
+    sender: Sender
+    endpoints: Endpoints
+    dispatcher: Dispatcher
+    ingest: IngestSource
+    pbxes: tuple[PbxLink, ...]  # the PBXs read over AMI, in the config's order
+    lock: ProcessLock
+    started: float = field(default_factory=time.time)
 
-            host, port, user, secret = parse_ami_url(config.ami_url)
-            self.ami = AmiClient(
-                host,
-                port,
-                user,
-                secret,
-                on_message=self._on_ami_message,
-                on_connect=self.source.on_connect,
-                ping_interval=config.ami_ping_interval,
-            )
-        self.election: PgElection | None = None  # set by start() on PostgreSQL with a PBX
-        self.file_lock: FileLock | None = None  # SQLite: one serving process per database
-        self._ami_task: asyncio.Task[None] | None = None
-        self.actions = PbxActions(
-            self.ami,
-            self.tracker,
-            directory,
-            self.now_dt,
-            context=config.originate_context,
-            variable=config.originate_variable,
-            timeout_ms=config.originate_timeout_ms,
-        )
-        self.directory_state = directory_state(self)  # i12-state: the directory's stored versions, followed
-        self.directories.on_replace(self._directory_replaced)
+    # ------------------------------------------------------------------ reads
+    @property
+    def tz(self) -> tzinfo:
+        return self.clock.tz
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def now_dt(self) -> datetime:
+        return self.clock.now_dt()
 
     @property
     def directory(self) -> Directory:
-        """The running directory (:class:`~callhook.directories.DirectoryHolder`)."""
+        """The deployment's running directory (:class:`~callhook.directories.DirectoryHolder`)."""
         return self.directories.current
 
-    def _directory_replaced(self, new: Directory) -> None:
-        self.tracker.directory = new
-        self.tracker.agents.directory = new
-        self.actions.directory = new
+    @property
+    def pbx(self) -> PbxLink | None:
+        """The first PBX (the only one of a one-PBX installation); None without a PBX."""
+        return self.pbxes[0] if self.pbxes else None
 
-    def now_dt(self) -> datetime:
-        return datetime.now(self.tz)
-
-    @staticmethod
-    def now() -> float:
-        return time.time()
+    def pbx_named(self, name: str) -> PbxLink | None:
+        return next((p for p in self.pbxes if p.name == name), None)
 
     @property
     def ami_connected(self) -> bool:
-        return bool(self.ami is not None and self.ami.connected)
+        """Every configured PBX's AMI connection is up (False without a PBX)."""
+        return bool(self.pbxes) and all(p.connected for p in self.pbxes)
 
     async def accept(self, events: Sequence[Event]) -> None:
         """Make events durable (with their deliveries); returns once they are committed."""
         await self.accepter.accept(events)
 
-    def _committed(self, items: Sequence[NewEvent]) -> None:
+    def committed(self, items: Sequence[NewEvent]) -> None:
         """Every commit, in order (the AMI path's and ingest's): count, tell the live listeners."""
         self.metrics.events_in(len(items))
+        self.metrics.pbx_events(items)
         self.broadcast.publish([i.event for i in items])
-
-    async def _on_ami_message(self, msg: AmiMessage) -> None:
-        self.recordings.observe(msg)
-        await self.source.on_message(msg)
-
-    @property
-    def ami_task(self) -> asyncio.Task[None] | None:
-        """The task that reads the PBX (or runs its election); None without a PBX or before start()."""
-        return self._ami_task
-
-    @property
-    def ami_held(self) -> bool:
-        """Does this process hold the PBX's AMI session (the election, docs/deployment.md)?
-        Without an election (SQLite, one process) the one process always does."""
-        if self.ami is None:
-            return False
-        return self.election.held if self.election is not None else True
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        """Open the store, start dispatching and (when a PBX is configured) reading it: on
-        PostgreSQL only while this process is the PBX's elected reader; on SQLite after
-        taking the database's process lock (a second process refuses to start)."""
-        path = _sqlite_path(self.store)
-        if path is not None and self.file_lock is None:
-            lock = FileLock(path)
-            lock.acquire()  # AlreadyRunning: a clear message, nothing started
-            self.file_lock = lock
+        """Open the store, start dispatching and reading the PBXs: on PostgreSQL each only
+        while this process is its elected reader; on SQLite after taking the database's
+        process lock (a second process refuses to start)."""
+        self.lock.acquire()
         await self.store.open()
-        await self.directory_state.start()  # i12-state: the newest stored directory, then follow it
+        await self.directory_state.start()  # the newest stored directory, then follow it
+        for p in self.pbxes:
+            if p.directory_state is not None:
+                await p.directory_state.start()
         await self.dispatcher.start()
-        if self.ami is None:
-            return
-        if self.config.database_url.startswith(("postgresql://", "postgres://")):
-            self.election = PgElection(
-                self.config.database_url, self.config.pbx_name, self._ami_term, poll=self.config.election_poll
-            )
-            self._ami_task = asyncio.create_task(self.election.run(), name="ami-election")
-        else:
-            self._ami_task = asyncio.create_task(self._run_ami(), name="ami")
-
-    async def _ami_term(self) -> None:
-        """One elected term: the tracker starts from what the PBX reports (the previous
-        holder's calls are adopted by the resync), then the AMI session runs until the
-        term ends (cancelled: the lock's connection failed, or this process stops)."""
-        if self.election is not None and self.election.terms > 1:
-            self.tracker.forget()
-        try:
-            await self._run_ami()
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.ami.stop(), 2.0)
-            # no longer the reader: what the tracker holds goes stale from now on, so this
-            # process shows no live calls rather than calls another process ends
-            self.tracker.forget()
-
-    async def _run_ami(self) -> None:
-        try:
-            await self.ami.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("AMI source stopped: %s", exc)
-            self.ami_error = str(exc)
-            raise
+        for p in self.pbxes:
+            p.start(self.config.database_url)
 
     async def stop(self) -> None:
-        if self._ami_task is not None:
-            with contextlib.suppress(Exception):
-                await self.ami.stop()
-            self._ami_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._ami_task
-        await self.directory_state.stop()  # i12-state
+        for p in self.pbxes:
+            await p.stop()
+        for p in self.pbxes:
+            if p.directory_state is not None:
+                await p.directory_state.stop()
+        await self.directory_state.stop()
         await self.ingest.close()
         await self.dispatcher.stop()
         await self.accepter.close()
         await self.sender.close()
         await self.store.close()
-        if self.file_lock is not None:
-            self.file_lock.release()
-            self.file_lock = None
+        self.lock.release()
 
 
 def _sqlite_path(store: Store) -> str | None:
@@ -333,16 +254,153 @@ def _sqlite_path(store: Store) -> str | None:
     return inner.path if isinstance(inner, SqliteStore) else None
 
 
-def build(config: Config) -> Hub:
-    directory = load_directory(config.directory)
-    token = config.admin_token or secrets.token_urlsafe(24)
-    store = sealed_store(config)
-    return Hub(config, store, directory, admin_token=token)
+def _ami_client(config: Config) -> Connect:
+    def connect(
+        url: str, on_message: Callable[[AmiMessage], Awaitable[None]], on_connect: Callable[[AmiLike], Awaitable[None]]
+    ) -> AmiConnection:
+        from callhook.sources.ami_client import AmiClient, parse_ami_url
+
+        host, port, user, secret = parse_ami_url(url)
+        return AmiClient(
+            host,
+            port,
+            user,
+            secret,
+            on_message=on_message,
+            on_connect=on_connect,
+            ping_interval=config.ami_ping_interval,
+        )
+
+    return connect
+
+
+def _pbx_directory(src: PbxSource) -> Directory:
+    """A PBX's own directory: its file, with its tenant as the default owner."""
+    d = load_directory(src.directory)
+    if not src.tenant:
+        return d
+    if src.directory and d.tenant and d.tenant != src.tenant:
+        raise ConfigError(
+            f"pbx {src.name}: tenant {src.tenant!r} differs from the tenant {d.tenant!r} "
+            f"of its directory {src.directory}"
+        )
+    data = d.to_mapping()
+    data["tenant"] = src.tenant
+    return Directory.from_mapping(data)
+
+
+def _reader(holder: DirectoryHolder) -> Callable[[], Directory]:
+    return lambda: holder.current
+
+
+def _accept(accepter: Accepter) -> Callable[[Sequence[Event]], Awaitable[None]]:
+    async def accept(events: Sequence[Event]) -> None:
+        await accepter.accept(events)
+
+    return accept
+
+
+def build(
+    config: Config,
+    *,
+    store: Store | None = None,
+    directory: Directory | None = None,
+    sender: Sender | None = None,
+    clock: Clock | None = None,
+    connect: Connect | None = None,
+    admin_token: str | None = None,
+    policy: RetryPolicy | None = None,
+    endpoint_policy: EndpointPolicy | None = None,
+    dispatch: DispatcherOptions | None = None,
+) -> Hub:
+    """The services of one process, from ``config``; the keyword arguments replace a
+    part (tests: a memory store, a directory, a clock, a fake AMI connection, quicker
+    retries, a circuit breaker or dispatcher tuned for the test)."""
+    token = admin_token or config.admin_token or secrets.token_urlsafe(24)
+    store = store if store is not None else sealed_store(config)
+    clock = clock if clock is not None else Clock(_tz(config.timezone))
+    holder = DirectoryHolder(directory if directory is not None else load_directory(config.directory))
+    versions = directory_versions(store)
+    metrics = Metrics()
+    policy = policy if policy is not None else config.retry_policy
+    accepter = Accepter(store, encode=dialects.encode, policy=policy, now=time.time)
+    sender = sender if sender is not None else _sender(config)
+    endpoints = Endpoints(endpoint_policy or EndpointPolicy(concurrency=config.endpoint_concurrency))
+    dispatcher = Dispatcher(
+        store,
+        sender,
+        sign=signing.sign,
+        encode=dialects.encode,
+        policy=policy,
+        now=time.time,
+        metrics=metrics,
+        endpoints=endpoints,
+        options=dispatch
+        or DispatcherOptions(
+            max_inflight=config.dispatch_concurrency,
+            lease=config.delivery_lease,
+            # expired leases (a process that died mid-send) back to pending within a quarter lease
+            sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
+            disable_after=config.disable_after_days * 86400.0,
+        ),
+    )
+    connect = connect if connect is not None else _ami_client(config)
+    options = PbxOptions(
+        originate_context=config.originate_context,
+        originate_variable=config.originate_variable,
+        originate_timeout_ms=config.originate_timeout_ms,
+        election_poll=config.election_poll,
+    )
+    pbxes: list[PbxLink] = []
+    listed = bool(config.extra.get("pbx"))  # [[pbx]] tables: call ids carry the PBX's name
+    for src in pbx_sources(config):
+        own: DirectoryHolder = holder
+        state: DirectoryState | None = None
+        if src.directory or src.tenant:  # a directory of its own, stored under its own scope
+            own = DirectoryHolder(_pbx_directory(src))
+            state = DirectoryState(versions, _reader(own), own.replace, scope=f"pbx:{src.name}")
+        pbxes.append(
+            PbxLink(
+                src.name,
+                src.ami,
+                tenant=src.tenant,
+                directories=own,
+                directory_state=state,
+                sink=accepter,
+                recordings=RecordingNames(link=recording_linker(config, token)),
+                new_id=new_id,
+                tz=clock.tz,
+                now=clock.now_dt,
+                connect=connect,
+                options=options,
+                call_prefix=f"{src.name}:" if listed else "",
+            )
+        )
+    hub = Hub(
+        config=config,
+        store=store,
+        admin_token=token,
+        clock=clock,
+        metrics=metrics,
+        broadcast=Broadcast(),
+        sessions=SessionBook(session_store(store)),
+        directories=holder,
+        directory_state=DirectoryState(versions, _reader(holder), holder.replace),
+        accepter=accepter,
+        sender=sender,
+        endpoints=endpoints,
+        dispatcher=dispatcher,
+        ingest=IngestSource(IngestCalls(new_id), _accept(accepter), clock.now_dt, _reader(holder)),
+        pbxes=tuple(pbxes),
+        lock=ProcessLock(_sqlite_path(store)),
+    )
+    accepter.on_committed(hub.committed)
+    return hub
 
 
 def sealed_store(config: Config) -> SealedStore:
     """The configured store behind the secrets-at-rest wrapper (:mod:`callhook.store.sealed`)."""
-    keys = list((getattr(config, "extra", {}) or {}).get("secret_keys", []))
+    keys = list(config.extra.get("secret_keys", []))
     if not keys:
         log.warning(
             "secrets at rest: no CALLHOOK_SECRET_KEYS, so webhook passwords and signing secrets are stored "

@@ -26,6 +26,13 @@ seconds an event type stays worth sending (a TOML table ``[retry_lifetimes]`` of
 the defaults, 0 removing a type's lifetime. Limits: at most 50 delays, each delay
 and lifetime at most 7 days, 1-100 attempts.
 
+Several PBXs: ``[[pbx]]`` tables of ``name``, ``ami`` (the ``ami://`` URL), and
+optionally ``directory`` (a directory file of that PBX's own; without it the PBX uses
+the deployment's ``directory``) and ``tenant`` (the tenant of that PBX's calls where its
+directory names none), parsed into :class:`PbxSource` values in ``Config.extra["pbx"]``;
+:func:`pbx_sources` gives the PBXs of a config either way (the single ``ami_url`` is one
+PBX named ``pbx_name``).
+
 The secret keys (Fernet keys, comma-separated in ``CALLHOOK_SECRET_KEYS``, a list
 ``secret_keys = [...]`` in the file; the first encrypts, all decrypt) land in
 ``Config.extra["secret_keys"]``.
@@ -33,6 +40,7 @@ The secret keys (Fernet keys, comma-separated in ``CALLHOOK_SECRET_KEYS``, a lis
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -51,7 +59,18 @@ from callhook.core.retry import (
     merge_lifetimes,
 )
 
-__all__ = ["Config", "ConfigError", "Setting", "env_help", "load", "parse_listen", "render_markdown", "settings"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "PbxSource",
+    "Setting",
+    "env_help",
+    "load",
+    "parse_listen",
+    "pbx_sources",
+    "render_markdown",
+    "settings",
+]
 
 
 class ConfigError(ValueError):
@@ -221,6 +240,16 @@ _EXTRA = (
     ),
     Setting("", "CALLHOOK_TELPHIN_LIMIT", "", "`10`", "Telphin subscriptions a client may create"),
     Setting(
+        "[[pbx]]",
+        "CALLHOOK_PBXS",
+        "",
+        "none: the one PBX of `ami_url`",
+        "several PBXs, each a table of `name`, `ami` (URL), `directory` (its own file; default the "
+        "deployment's) and `tenant` (of its calls; default the directory's); the environment a JSON array "
+        'of such objects (`[{"name": "hq", "ami": "ami://..."}]`); each PBX is elected separately '
+        "(docs/deployment.md)",
+    ),
+    Setting(
         "secret_keys",
         "CALLHOOK_SECRET_KEYS",
         "",
@@ -266,7 +295,13 @@ def render_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for s in settings():
-        cells = [f"`{s.toml}`" if s.toml else "", f"`{s.env}`", f"`{s.flag}`" if s.flag else "", s.default, s.help]
+        cells = [
+            f"`{s.toml}`" if s.toml else "",
+            f"`{s.env}`" if s.env else "",
+            f"`{s.flag}`" if s.flag else "",
+            s.default,
+            s.help,
+        ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += [
         "",
@@ -284,6 +319,29 @@ def render_markdown() -> str:
         "",
         "[tenant_tokens]",
         '"a-token-of-at-least-16-characters" = "acme"',
+        "```",
+        "",
+        "## Several PBXs",
+        "",
+        "One deployment may read several Asterisk servers: instead of `ami_url`, list them as",
+        "`[[pbx]]` tables. Each is elected separately on PostgreSQL (one process holds each",
+        "PBX's AMI session; docs/deployment.md); its name is in every event's id and `pbx`",
+        "field, and the API (`?pbx=`), the dashboard and the metrics (label `pbx`) filter by it.",
+        "A PBX without a `directory` of its own uses the deployment's `directory`; its `tenant`",
+        "owns its calls where its directory names no tenant:",
+        "",
+        "```toml",
+        'directory = "/etc/callhook/directory.json"',
+        "",
+        "[[pbx]]",
+        'name = "prague"',
+        'ami = "ami://callhook:change-me@10.0.0.5:5038"',
+        "",
+        "[[pbx]]",
+        'name = "brno"',
+        'ami = "ami://callhook:change-me@10.0.1.5:5038"',
+        'directory = "/etc/callhook/brno.json"',
+        'tenant = "globex"',
         "```",
         "",
         "Commands that talk to a running hub (`webhooks`, `deliveries`, `calls`, ...) take",
@@ -408,6 +466,65 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class PbxSource:
+    """One PBX of the deployment (a ``[[pbx]]`` table, or the single ``ami_url``)."""
+
+    name: str  # its identity: in every event's id and ``pbx`` field, its election lock, the API's ``pbx=``
+    ami: str  # ami://USER:SECRET@HOST:PORT
+    directory: str = ""  # a directory file of its own; "": the deployment's (``directory``)
+    tenant: str = ""  # the tenant of its calls where its directory names none; "": the directory's
+
+
+_PBX_KEYS = frozenset({"name", "ami", "directory", "tenant"})
+
+
+def _check_pbx_name(where: str, name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 64 or name != name.strip():
+        raise ConfigError(f"{where}: expected a name of 1-64 characters without surrounding spaces, got {name!r}")
+    return name
+
+
+def _check_ami_url(where: str, url: str) -> None:
+    if url and not url.startswith("ami://"):
+        raise ConfigError(f"{where}: expected ami://USER:SECRET@HOST:PORT, got a URL starting {url[:8]!r}")
+
+
+def _pbx_tables(origin: str, tables: object) -> tuple[PbxSource, ...]:
+    """``origin``: where they were read ("config file F: pbx" or "CALLHOOK_PBXS")."""
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{origin}: expected [[pbx]] tables (or a JSON array) of name, ami, directory, tenant")
+    out: list[PbxSource] = []
+    for i, t in enumerate(tables):
+        where = f"{origin}[{i}]"
+        unknown = sorted(set(t) - _PBX_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (expected name, ami, directory, tenant)")
+        for key in ("name", "ami"):
+            if key not in t:
+                raise ConfigError(f"{where}: {key} is required")
+        for key in _PBX_KEYS & set(t):
+            if not isinstance(t[key], str):
+                raise ConfigError(f"{where}: {key}: expected text")
+        name = _check_pbx_name(f"{where}: name", t["name"])
+        _check_ami_url(f"{where}: ami", t["ami"])
+        if not t["ami"]:
+            raise ConfigError(f"{where}: ami: expected ami://USER:SECRET@HOST:PORT")
+        if any(p.name == name for p in out):
+            raise ConfigError(f"{where}: name {name!r} is used by another [[pbx]] (names must be unique)")
+        out.append(PbxSource(name, t["ami"], t.get("directory", ""), t.get("tenant", "")))
+    return tuple(out)
+
+
+def pbx_sources(cfg: Config) -> tuple[PbxSource, ...]:
+    """The PBXs ``cfg`` reads: its ``[[pbx]]`` tables, else the one ``ami_url`` (named
+    ``pbx_name``), else none (webhooks in only)."""
+    listed: tuple[PbxSource, ...] = tuple(cfg.extra.get("pbx", ()))
+    if listed:
+        return listed
+    return (PbxSource(cfg.pbx_name, cfg.ami_url),) if cfg.ami_url else ()
+
+
 def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str | None = None) -> Config:
     """Merge the sources (see the module table) and validate once."""
     values: dict[str, Any] = {}
@@ -434,6 +551,11 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
             except MappingError as exc:
                 raise ConfigError(f"config file {path}: {exc}") from None
             extra["actions"] = mapped
+        tables = section.pop("pbx", None)
+        if tables is None and "callhook" in data:
+            tables = data.get("pbx")
+        if tables is not None:
+            extra["pbx"] = _pbx_tables(f"config file {path}: pbx", tables)
         file_keys = section.pop("secret_keys", None)
         if file_keys is not None:
             if not isinstance(file_keys, list) or not all(isinstance(k, str) for k in file_keys):
@@ -460,15 +582,25 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str], config_file: str 
         extra["tenant_tokens"] = tokens
     if environ.get("CALLHOOK_SECRET_KEYS", ""):
         extra["secret_keys"] = _secret_keys(environ["CALLHOOK_SECRET_KEYS"].split(","))
+    if environ.get("CALLHOOK_PBXS", ""):
+        try:
+            listed = json.loads(environ["CALLHOOK_PBXS"])
+        except ValueError as exc:
+            raise ConfigError(f"CALLHOOK_PBXS: not valid JSON: {exc}") from None
+        extra["pbx"] = _pbx_tables("CALLHOOK_PBXS", listed)
     if "CALLHOOK_TELPHIN_LIMIT" in environ:
         extra["telphin_limit"] = _coerce("CALLHOOK_TELPHIN_LIMIT", environ["CALLHOOK_TELPHIN_LIMIT"], int)
     values["extra"] = extra
     cfg = Config(**values)
     parse_listen(cfg.listen)
-    if cfg.ami_url and not cfg.ami_url.startswith("ami://"):
-        raise ConfigError(f"ami: expected ami://USER:SECRET@HOST:PORT, got a URL starting {cfg.ami_url[:8]!r}")
+    _check_ami_url("ami", cfg.ami_url)
     if not cfg.pbx_name.strip() or len(cfg.pbx_name) > 64:
         raise ConfigError(f"pbx_name: expected a name of 1-64 characters, got {cfg.pbx_name!r}")
+    if cfg.ami_url and extra.get("pbx"):
+        raise ConfigError(
+            "ami: the PBXs are listed as [[pbx]] tables (or in CALLHOOK_PBXS); give them there or one "
+            "with --ami (CALLHOOK_AMI_URL), not both"
+        )
     if cfg.sender not in ("curl", "aiohttp"):
         raise ConfigError(f"sender: expected curl or aiohttp, got {cfg.sender!r}")
     try:

@@ -47,7 +47,7 @@ Gauges and counters that mirror state elsewhere are refreshed at scrape time (``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -201,6 +201,15 @@ class Metrics(PrometheusMetrics):
         self.ami_terms = ObservedCounter(
             "callhook_ami_terms", "Times this process was elected the PBX's AMI reader", self.registry
         )
+        self.pbx_connected = Gauge(
+            "callhook_pbx_connected", "1 when the PBX's AMI connection is up", ["pbx"], registry=self.registry
+        )
+        self._pbx_events = Counter(
+            "callhook_pbx_events",
+            "Events accepted (made durable), by the PBX they came from",
+            ["pbx"],
+            registry=self.registry,
+        )
         self._capture = _Capture()
         self.registry.register(self._capture)
         self._refresh: list[Callable[[], None]] = []
@@ -208,8 +217,36 @@ class Metrics(PrometheusMetrics):
     def events_in(self, n: int) -> None:
         self._events.inc(n)
 
-    def capture(self, accepter: Any, source: Any, ami: Any = None) -> None:
-        """Copy the accepter's, the AMI source's and the AMI client's counters (at scrape time)."""
+    def pbx_events(self, items: Sequence[Any]) -> None:
+        """Count committed events by their PBX (``NewEvent`` items; ingested events have none)."""
+        counts: dict[str, int] = {}
+        for item in items:
+            name = item.event.pbx
+            if name:
+                counts[name] = counts.get(name, 0) + 1
+        for name, n in counts.items():
+            self._pbx_events.labels(name).inc(n)
+
+    def pbxes(self, links: Sequence[Any]) -> None:
+        """The PBXs' connection, election and reconnect figures (at scrape time): one series
+        per PBX where the metric has a ``pbx`` label, the sum over the PBXs where not."""
+        self.ami_connected.set(1 if links and all(p.connected for p in links) else 0)
+        for p in links:
+            self.pbx_connected.labels(pbx=p.name).set(1 if p.connected else 0)
+            self.ami_held.labels(pbx=p.name).set(1 if p.held else 0)
+        self.ami_terms.set(sum(p.election.terms for p in links if p.election is not None))
+        self.ami_reconnects.set(sum(_int(p.ami, "reconnects") for p in links))
+
+    def capture(self, accepter: Any, links: Sequence[Any] = ()) -> None:
+        """Copy the accepter's, the AMI sources' and the AMI clients' counters (at scrape
+        time), summed over the PBXs."""
+        bounded: dict[str, int] = {}
+        unexpected: dict[str, int] = {}
+        for p in links:
+            for k, v in getattr(p.source, "bounded", {}).items():
+                bounded[k] = bounded.get(k, 0) + v
+            for k, v in p.tracker.unexpected.items():
+                unexpected[k] = unexpected.get(k, 0) + v
         self._capture.snap = {
             "queue": accepter.pending,
             "stalled": 1 if accepter.stalled_since is not None else 0,
@@ -219,14 +256,14 @@ class Metrics(PrometheusMetrics):
             "repaired": accepter.repaired,
             "bp": accepter.backpressure,
             "bp_s": accepter.backpressure_seconds,
-            "bounded": dict(getattr(source, "bounded", {})),
-            "unexpected": dict(source.tracker.unexpected) if source is not None else {},
+            "bounded": bounded,
+            "unexpected": unexpected,
             "win_n": accepter.window_count,
             "win_sum": accepter.window_sum,
             "win_max": accepter.take_window_max(),
-            "ami_msgs": _int(ami, "messages"),
-            "ami_errors": _int(ami, "handler_errors"),
-            "ami_big": _int(ami, "frames_too_large"),
+            "ami_msgs": sum(_int(p.ami, "messages") for p in links),
+            "ami_errors": sum(_int(p.ami, "handler_errors") for p in links),
+            "ami_big": sum(_int(p.ami, "frames_too_large") for p in links),
         }
 
     def ledger(self, rows: list[Any], total: Any) -> None:

@@ -145,8 +145,17 @@ def api(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
 class Serve:
     """One ``callhook serve`` subprocess; its output goes to a file (read on failure)."""
 
-    def __init__(self, tmp: Path, name: str, db: str, ami_port: int, **env: str) -> None:
+    def __init__(
+        self, tmp: Path, name: str, db: str, ami_port: int, config_file: Path | None = None, **env: str
+    ) -> None:
+        """``config_file``: the PBXs and directories from that TOML file instead of
+        ``--ami`` (of ``ami_port``) and ``--directory``."""
         self.name, self.port = name, free_port()
+        sources = (
+            ["--config", str(config_file)]
+            if config_file is not None
+            else ["--ami", f"ami://lab:labsecret@127.0.0.1:{ami_port}", "--directory", str(DIRECTORY)]
+        )
         self.log = tmp / f"{name}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("CALLHOOK_")}
         environ.update(
@@ -169,10 +178,7 @@ class Serve:
                     f"127.0.0.1:{self.port}",
                     "--db",
                     db,
-                    "--ami",
-                    f"ami://lab:labsecret@127.0.0.1:{ami_port}",
-                    "--directory",
-                    str(DIRECTORY),
+                    *sources,
                 ],
                 cwd=tmp,
                 env=environ,

@@ -44,6 +44,8 @@ def test_wallboard_follows_a_call_from_ringing_to_talking_to_gone(world: World, 
     expect = _expect()
     page = new_page(browser)
     sign_in(page, world)
+    expect(page.locator("#pbx-filter option")).to_have_count(2)  # the one PBX (and "all") are listed
+    expect(page.locator("#pbx-pick")).to_be_hidden()  # one PBX: no filter to offer
     world.pbx.play("inbound_direct_answered", caller="604111222", ring_s=2.5, talk_s=3.0)
     row = page.locator("#calls-table tbody tr", has_text="604111222")
     expect(row.locator("td.state")).to_have_text("ringing")

@@ -147,11 +147,27 @@ class Receiver:
 
 
 class World:
-    def __init__(self, tmp: Path) -> None:
+    """``branch``: a second simulated PBX ("branch", with a directory of its own) next to
+    the first ("hq"), both read by the one serve process through ``[[pbx]]`` tables."""
+
+    def __init__(self, tmp: Path, *, branch: bool = False) -> None:
         self.tmp = tmp
         data = directory_data()
         (tmp / "directory.json").write_text(json.dumps(data), encoding="utf-8")
         self.pbx = Pbx(Directory.from_mapping(data))
+        self.branch = Pbx(Directory.from_mapping(data)) if branch else None
+        ami = f"ami://lab:labsecret@127.0.0.1:{self.pbx.port}"
+        sources = ["--ami", ami, "--directory", str(tmp / "directory.json")]
+        if self.branch is not None:
+            (tmp / "branch.json").write_text(json.dumps(data), encoding="utf-8")
+            (tmp / "callhook.toml").write_text(
+                f'directory = "{tmp / "directory.json"}"\n\n'
+                f'[[pbx]]\nname = "hq"\nami = "ami://lab:labsecret@127.0.0.1:{self.pbx.port}"\n\n'
+                f'[[pbx]]\nname = "branch"\nami = "ami://lab:labsecret@127.0.0.1:{self.branch.port}"\n'
+                f'directory = "{tmp / "branch.json"}"\n',
+                encoding="utf-8",
+            )
+            sources = ["--config", str(tmp / "callhook.toml")]
         self.receiver = Receiver()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -168,10 +184,7 @@ class World:
                 f"127.0.0.1:{self.port}",
                 "--db",
                 f"sqlite:///{tmp / 'callhook.db'}",
-                "--ami",
-                f"ami://lab:labsecret@127.0.0.1:{self.pbx.port}",
-                "--directory",
-                str(tmp / "directory.json"),
+                *sources,
             ],
             cwd=tmp,
             env=env,
@@ -215,6 +228,8 @@ class World:
         self.log.close()
         self.receiver.close()
         self.pbx.close()
+        if self.branch is not None:
+            self.branch.close()
 
 
 def require_browser() -> None:

@@ -21,7 +21,7 @@ def test_click_to_dial_as_the_seed_shows_it(mapi: Api) -> None:
     r = mapi.client.get("/dial?number=123456789&exten=20", headers=_basic(ADMIN))
     assert r.status_code == 200, r.text
     assert r.json()["ok"] is True
-    name, headers = mapi.hub.ami.actions[-1]
+    name, headers = mapi.hub.pbxes[0].ami.actions[-1]
     assert name == "Originate"
     assert ("Channel", "PJSIP/20") in headers
     assert ("Exten", "123456789") in headers
@@ -30,11 +30,11 @@ def test_click_to_dial_as_the_seed_shows_it(mapi: Api) -> None:
 def test_hangup(mapi: Api) -> None:
     assert mapi.get("/hangup?exten=20").status_code == 404  # no call on 20
     ch = Chan("u1", "PJSIP/20-0001", "c1", mapi.hub.now_dt(), ext=mapi.hub.directory.extension("20"))
-    mapi.hub.tracker.chans["u1"] = ch
+    mapi.hub.pbxes[0].tracker.chans["u1"] = ch
     r = mapi.get("/hangup?exten=20")
     assert r.status_code == 200
     assert r.json()["detail"] == "PJSIP/20-0001"
-    assert mapi.hub.ami.actions[-1] == ("Hangup", [("Channel", "PJSIP/20-0001")])
+    assert mapi.hub.pbxes[0].ami.actions[-1] == ("Hangup", [("Channel", "PJSIP/20-0001")])
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_hangup(mapi: Api) -> None:
 def test_agent_actions_get(mapi: Api, path: str, action: str, expect: tuple[str, str]) -> None:
     r = mapi.get(path)
     assert r.status_code == 200, r.text
-    name, headers = mapi.hub.ami.actions[-1]
+    name, headers = mapi.hub.pbxes[0].ami.actions[-1]
     assert name == action
     assert expect in headers
 
@@ -67,11 +67,11 @@ def test_agent_actions_get(mapi: Api, path: str, action: str, expect: tuple[str,
 def test_agent_actions_json(mapi: Api, path: str, body: dict[str, str], action: str) -> None:
     r = mapi.post(path, TOKEN_A, json=body)
     assert r.status_code == 200, r.text
-    assert mapi.hub.ami.actions[-1][0] == action
+    assert mapi.hub.pbxes[0].ami.actions[-1][0] == action
 
 
 def test_errors(mapi: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    ami = mapi.hub.ami
+    ami = mapi.hub.pbxes[0].ami
     r = mapi.get("/dial?number=1&exten=99")
     assert r.status_code == 404
     assert "99" in r.json()["detail"]
@@ -87,9 +87,9 @@ def test_errors(mapi: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     ami.answer = "Success"
     ami.connected = False
     assert mapi.get("/dial?number=1&exten=20").status_code == 503
-    mapi.hub.actions.client = None
+    mapi.hub.pbxes[0].actions.client = None
     assert mapi.post("/api/v1/actions/hangup", json={"exten": "20"}).status_code == 503
-    mapi.hub.actions.client = ami
+    mapi.hub.pbxes[0].actions.client = ami
     ami.connected, ami.hang = True, True
     monkeypatch.setattr(actions, "ACTION_TIMEOUT", 0.2)
     r = mapi.get("/dial?number=1&exten=20")

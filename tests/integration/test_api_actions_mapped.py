@@ -56,17 +56,17 @@ def test_the_defaults_are_listed(mapi: Api) -> None:
 
 
 def test_transfer_finds_the_extensions_channel(mapi: Api) -> None:
-    mapi.hub.ami = ChannelsAmi(CALL)
+    mapi.hub.pbxes[0].use_connection(ChannelsAmi(CALL))
     r = mapi.get("/is2pbx/transfer?exten=20&target=21", TOKEN_A)
     assert r.status_code == 200, r.text
     assert r.json() == {"ok": True, "action": "transfer", "exten": "20", "ami_action": "BlindTransfer", "detail": ""}
-    assert mapi.hub.ami.actions[-1] == (
+    assert mapi.hub.pbxes[0].ami.actions[-1] == (
         "BlindTransfer",
         [("Channel", "PJSIP/20-0001"), ("Context", "from-internal"), ("Exten", "21")],
     )
     r = mapi.post("/api/v1/actions/park", TOKEN_A, json={"exten": "20"})
     assert r.status_code == 200, r.text
-    assert mapi.hub.ami.actions[-1] == (
+    assert mapi.hub.pbxes[0].ami.actions[-1] == (
         "Park",
         [("Channel", "PJSIP/trunk-0002"), ("TimeoutChannel", "PJSIP/20-0001"), ("Parkinglot", "default")],
     )
@@ -75,7 +75,10 @@ def test_transfer_finds_the_extensions_channel(mapi: Api) -> None:
 def test_agent_state_needs_no_call(mapi: Api) -> None:
     r = mapi.post("/api/v1/actions/agent_penalty", json={"exten": "21", "penalty": "2", "queue": "NOC"})
     assert r.status_code == 200, r.text
-    assert mapi.hub.ami.actions[-1] == ("QueuePenalty", [("Interface", "PJSIP/21"), ("Penalty", "2"), ("Queue", "NOC")])
+    assert mapi.hub.pbxes[0].ami.actions[-1] == (
+        "QueuePenalty",
+        [("Interface", "PJSIP/21"), ("Penalty", "2"), ("Queue", "NOC")],
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,26 +99,26 @@ def test_agent_state_needs_no_call(mapi: Api) -> None:
 def test_bad_requests_are_refused_and_nothing_is_sent(
     mapi: Api, url: str, token: str, status: int, detail: str
 ) -> None:
-    mapi.hub.ami = ChannelsAmi([c for c in CALL if not c[0].startswith("PJSIP/21")])
+    mapi.hub.pbxes[0].use_connection(ChannelsAmi([c for c in CALL if not c[0].startswith("PJSIP/21")]))
     r = mapi.get(url, token)
     assert r.status_code == status, r.text
     assert detail in r.json()["detail"]
-    assert mapi.hub.ami.actions == []
+    assert mapi.hub.pbxes[0].ami.actions == []
 
 
 def test_park_without_another_party_is_a_conflict(mapi: Api) -> None:
-    mapi.hub.ami = ChannelsAmi([("PJSIP/20-0001", "Up", "")])
+    mapi.hub.pbxes[0].use_connection(ChannelsAmi([("PJSIP/20-0001", "Up", "")]))
     r = mapi.post("/api/v1/actions/park", json={"exten": "20"})
     assert r.status_code == 409
-    assert mapi.hub.ami.actions == []
+    assert mapi.hub.pbxes[0].ami.actions == []
 
 
 def test_the_pbx_refusal_and_absence(mapi: Api) -> None:
-    mapi.hub.ami = ChannelsAmi(CALL)
-    mapi.hub.ami.answer, mapi.hub.ami.message = "Error", "No such channel"
+    mapi.hub.pbxes[0].use_connection(ChannelsAmi(CALL))
+    mapi.hub.pbxes[0].ami.answer, mapi.hub.pbxes[0].ami.message = "Error", "No such channel"
     r = mapi.get("/is2pbx/transfer?exten=20&target=21")
     assert (r.status_code, r.json()["detail"]) == (502, "the PBX refused: No such channel")
-    mapi.hub.ami.connected = False
+    mapi.hub.pbxes[0].ami.connected = False
     assert mapi.get("/is2pbx/transfer?exten=20&target=21").status_code == 503
 
 
@@ -159,9 +162,12 @@ def test_against_the_simulators_ami(configured: Api) -> None:
     task = api.run(start())
     try:
         _wait(lambda: client.connected)
-        api.hub.ami = client
+        api.hub.pbxes[0].use_connection(client)
         # agent state through a configured mapping: QueuePause on the simulator
-        assert api.get("/agent/login?exten=21&queue=NOC").status_code == 200
+        # the built-in actions reach the same PBX: there 21 is a member of NOC already
+        r = api.get("/agent/login?exten=21&queue=NOC")
+        assert r.status_code == 502, r.text
+        assert "Already there" in r.json()["detail"]
         r = api.post("/api/v1/actions/agent_state", json={"exten": "21", "paused": "true", "reason": "Lunch"})
         assert r.status_code == 200, r.text
         status = api.run(client.collect("QueueStatus", (("Queue", "NOC"),)))

@@ -29,7 +29,7 @@ from callhook.core.tracker.state import Call, Chan, QueueVisit
 def _live(api: Api) -> None:
     """A call from outside queued in NOC ringing 20, and a globex internal call, in the tracker."""
     d = api.hub.directory
-    tr = api.hub.tracker
+    tr = api.hub.pbxes[0].tracker
     c1 = Call(
         id="live-1",
         start=T0,

@@ -36,7 +36,12 @@ def test_extension_crud_reaches_tracker_and_actions(mapi: Api) -> None:
     )
     assert r.status_code == 201
     assert r.json()["tenant"] == "acme"
-    for d in (hub.directory, hub.tracker.directory, hub.tracker.agents.directory, hub.actions.directory):
+    for d in (
+        hub.directory,
+        hub.pbxes[0].tracker.directory,
+        hub.pbxes[0].tracker.agents.directory,
+        hub.pbxes[0].actions.directory,
+    ):
         assert d.extension("22") is not None
         assert d.extension("22").name == "Eva"
     assert hub.directory.extension_of_channel("PJSIP/22-000001").number == "22"
@@ -47,13 +52,13 @@ def test_extension_crud_reaches_tracker_and_actions(mapi: Api) -> None:
         json={"number": "22", "name": "Eva K.", "email": "eva@acme.example", "channel": "PJSIP/22"},
     )
     assert r.status_code == 200, r.text
-    assert hub.tracker.directory.extension("22").name == "Eva K."
-    assert hub.tracker.directory.extension("22").email == "eva@acme.example"
+    assert hub.pbxes[0].tracker.directory.extension("22").name == "Eva K."
+    assert hub.pbxes[0].tracker.directory.extension("22").email == "eva@acme.example"
     assert mapi.put("/api/v1/directory/extensions/22", TOKEN_B, json={"number": "22"}).status_code == 404
     assert mapi.delete("/api/v1/directory/extensions/22", TOKEN_B).status_code == 404
     assert mapi.delete("/api/v1/directory/extensions/22", TOKEN_A).status_code == 403  # the admin removes
     assert mapi.delete("/api/v1/directory/extensions/22").status_code == 204
-    assert hub.actions.directory.extension("22") is None
+    assert hub.pbxes[0].actions.directory.extension("22") is None
     assert mapi.post("/api/v1/directory/extensions", json={"number": ""}).status_code == 422
     assert mapi.post("/api/v1/directory/extensions", json={"number": "a b"}).status_code == 422
     r = mapi.post("/api/v1/directory/extensions", json={"number": "40"})
@@ -66,7 +71,7 @@ def test_the_admin_moves_an_extension_between_tenants(mapi: Api) -> None:
         json={"number": "21", "name": "Petr", "login": "petr", "channel": "PJSIP/21", "tenant": "globex"},
     )
     assert r.status_code == 200, r.text
-    assert mapi.hub.tracker.directory.extension_of_channel("PJSIP/21-0000001").tenant == "globex"
+    assert mapi.hub.pbxes[0].tracker.directory.extension_of_channel("PJSIP/21-0000001").tenant == "globex"
     assert sorted(e["number"] for e in mapi.get("/api/v1/directory/extensions", TOKEN_B).json()) == ["21", "30"]
     assert mapi.get("/api/v1/directory/extensions/21", TOKEN_A).status_code == 404
 
@@ -91,7 +96,7 @@ def test_no_one_claims_a_device_number_or_login_held_by_another(mapi: Api, body:
     assert r.status_code == 409, r.text
     assert r.json()["detail"].startswith(field + ":")
     assert mapi.hub.directory is before  # nothing was installed
-    assert mapi.hub.tracker.directory.extension_of_channel("PJSIP/20-00000001").tenant == "acme"
+    assert mapi.hub.pbxes[0].tracker.directory.extension_of_channel("PJSIP/20-00000001").tenant == "acme"
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,7 @@ def test_an_edit_keeps_the_dids_tenants(mapi: Api) -> None:
         Directory.from_mapping({**DIRECTORY, "dids": {"100": {"description": "globex line", "tenant": "globex"}}})
     )
     assert mapi.put("/api/v1/directory/queues/X", json={"name": "X"}).status_code == 200
-    assert hub.tracker.directory.did_tenant("100") == "globex"
+    assert hub.pbxes[0].tracker.directory.did_tenant("100") == "globex"
 
 
 def test_a_directory_file_with_a_shared_device_is_refused() -> None:
@@ -176,7 +181,7 @@ def test_trunks_and_queues_are_the_admins(mapi: Api) -> None:
     assert mapi.delete("/api/v1/directory/queues/NEW").status_code == 404
     r = mapi.put("/api/v1/directory/trunks/t2", json={"name": "t2", "channel": "PJSIP/t2", "outbound_prefix": "9"})
     assert r.status_code == 200
-    assert hub.tracker.directory.trunk_of_channel("PJSIP/t2-0001").name == "t2"
+    assert hub.pbxes[0].tracker.directory.trunk_of_channel("PJSIP/t2-0001").name == "t2"
     assert mapi.delete("/api/v1/directory/trunks/t2", TOKEN_A).status_code == 403
     assert mapi.delete("/api/v1/directory/trunks/t2").status_code == 204
     assert mapi.delete("/api/v1/directory/trunks/t2").status_code == 404

@@ -18,17 +18,19 @@ def test_healthz_without_token(mapi: Api) -> None:
     mapi.accept(*ended_call("c1", "777", "20", answered=True))
     r = mapi.client.get("/healthz")
     assert r.status_code == 200
+    pbx = {
+        "configured": True,
+        "connected": True,
+        "pbx": "pbx",
+        "held": True,  # one process on a memory store: no election, it reads the PBX
+        "elected": False,
+        "terms": 1,
+        "election_error": "",
+        "error": "",
+    }
     assert r.json() == {
         "status": "ok",
-        "ami": {
-            "configured": True,
-            "connected": True,
-            "pbx": "pbx",
-            "held": True,  # one process on a memory store: no election, it reads the PBX
-            "elected": False,
-            "terms": 1,
-            "election_error": "",
-        },
+        "ami": {**pbx, "pbxes": [pbx]},  # the first PBX at the top level, every PBX in pbxes
         "store": {"reachable": True, "error": ""},
         "backlog": 3,
         "dead_letters": 0,
@@ -84,7 +86,7 @@ def test_metrics_refresh_gauges_at_scrape(mapi: Api) -> None:
     assert types["callhook_dead_letters"] == "gauge"  # the dead ones held now: a retry lowers it
     assert types["callhook_backlog"] == "gauge"
     assert float(lines["callhook_events_total"]) == 3
-    mapi.hub.ami.connected = False
+    mapi.hub.pbxes[0].ami.connected = False
     assert "callhook_ami_connected 0.0" in mapi.client.get("/metrics").text
 
 

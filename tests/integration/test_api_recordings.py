@@ -1,17 +1,16 @@
 """``call.recording``'s download link: signed and expiring, served by callhook from the
 recordings directory; bad names, signatures and expired links refused."""
-
 # ruff: noqa: F811 -- the fixtures imported from test_api_support are the test parameters
 
 from __future__ import annotations
 
-import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from test_api_support import ADMIN, Api, mapi  # noqa: F401
+from test_api_support import ADMIN, Api, make_api, mapi  # noqa: F401
 
 from callhook.api.recordings import link_key, recording_linker
 from callhook.config import Config
@@ -20,6 +19,7 @@ from callhook.core.events import EventType
 from callhook.core.recording_links import link
 from callhook.core.recordings import RecordingNames
 from callhook.core.tracker.tracker import Tracker
+from callhook.store.memory import MemoryStore
 
 from labdata import MIXMONITOR_PATH, NOW, ids, lab_directory, with_mixmonitor
 
@@ -27,15 +27,15 @@ AUDIO = b"RIFF....WAVEfmt fake audio bytes"
 
 
 @pytest.fixture
-def served(mapi: Api, tmp_path: Path) -> tuple[Api, Path]:
+def served(tmp_path: Path) -> Iterator[tuple[Api, Path]]:
+    """A hub that serves the recordings of ``tmp_path/monitor`` at a public URL."""
     rec = tmp_path / "monitor"
     rec.mkdir()
     (rec / "1795270964.0.wav").write_bytes(AUDIO)
     (tmp_path / "secret.txt").write_text("not a recording")
-    mapi.hub.config = dataclasses.replace(  # type: ignore[misc]
-        mapi.hub.config, recordings_dir=str(rec), public_url="https://hub.example.com"
-    )
-    return mapi, rec
+    settings = {"recordings_dir": str(rec), "public_url": "https://hub.example.com"}
+    for api in make_api(MemoryStore(), settings=settings):
+        yield api, rec
 
 
 def _path(url: str) -> str:
@@ -56,13 +56,13 @@ def test_the_call_recording_event_carries_a_link_that_downloads_the_file(served:
     assert url.startswith("https://hub.example.com/recordings/1795270964.0.wav?expires=")
     expires = int(url.split("expires=")[1].split("&")[0])
     assert expires == int(record.ts.timestamp() + 7 * 86400)  # the default: 7 days from the call's end
-    api.hub.clock = record.ts.timestamp() + 60  # type: ignore[attr-defined]
+    api.hub.clock.t = record.ts.timestamp() + 60  # type: ignore[attr-defined]
     r = api.client.get(_path(url))
     assert r.status_code == 200, r.text
     assert r.content == AUDIO
     assert r.headers["content-type"] == "audio/x-wav"
     # expired
-    api.hub.clock = expires + 1  # type: ignore[attr-defined]
+    api.hub.clock.t = expires + 1  # type: ignore[attr-defined]
     assert api.client.get(_path(url)).status_code == 410
 
 

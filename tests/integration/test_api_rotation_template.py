@@ -15,19 +15,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
-from test_api_support import TOKEN_A, TOKEN_B, Api, api, ended_call, ev, mapi  # noqa: F401
+from test_api_support import TOKEN_A, TOKEN_B, Api, api, ended_call, ev, make_api, mapi, store_for  # noqa: F401
 
-from callhook.core import dialects
-from callhook.core.dialects import signing
 from callhook.core.events import CallParty, Direction, EventType
 from callhook.core.retry import RetryPolicy
-from callhook.delivery.dispatcher import Dispatcher, DispatcherOptions
+from callhook.delivery.dispatcher import DispatcherOptions
 from callhook.delivery.sender import HttpSender
 
 OLD = "whsec_" + "A" * 32  # 24 bytes
@@ -67,36 +66,34 @@ class Rx:
         self.port = self.runner.addresses[0][1]
 
 
-@pytest.fixture
-def live(api: Api) -> Iterator[tuple[Api, Rx]]:
-    """The API's hub with a dispatcher (as ``callhook serve`` builds it) and a receiver."""
+@pytest.fixture(params=["memory", "sqlite"])
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Api, Rx]]:
+    """A hub built as ``callhook serve`` builds it (its own dispatcher, running, with quick
+    retries and subscription reads) and a receiver."""
     rx = Rx()
+    sender = HttpSender(total_timeout=2.0, connect_timeout=1.0)
+    made = make_api(
+        store_for(request.param, tmp_path),
+        sender=sender,
+        policy=RetryPolicy(schedule=(0.1,) * 3, jitter=0.0),
+        dispatch=DispatcherOptions(poll_interval=0.05, subscription_ttl=0.05),
+    )
+    served = next(made)
+    dispatcher = served.hub.dispatcher
 
-    async def start() -> tuple[Dispatcher, HttpSender]:
+    async def start() -> None:
         await rx.start()
-        sender = HttpSender(total_timeout=2.0, connect_timeout=1.0)
-        d = Dispatcher(
-            api.hub.store,
-            sender,
-            sign=signing.sign,
-            encode=dialects.encode,
-            policy=RetryPolicy(schedule=(0.1,) * 3, jitter=0.0),
-            options=DispatcherOptions(poll_interval=0.05, subscription_ttl=0.05),
-        )
-        await d.start()
-        return d, sender
-
-    dispatcher, sender = api.run(start())
-    api.hub.dispatcher = dispatcher  # type: ignore[attr-defined]  # subscriptions_changed tells it
-    yield api, rx
+        await dispatcher.start()
 
     async def stop() -> None:
         await dispatcher.stop(grace=2.0)
-        await sender.close()
         assert rx.runner is not None
         await rx.runner.cleanup()
 
-    api.run(stop())
+    served.run(start())
+    yield served, rx
+    served.run(stop())
+    next(made, None)  # make_api closes the hub
 
 
 def _wait(api: Api, rx: Rx, n: int, within: float = 10.0) -> list[Hit]:

@@ -8,12 +8,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from schemathesis.config import SchemathesisConfig
-from test_api_support import ADMIN, TOKEN_A, TestHub, auth
+from test_api_support import ADMIN, TOKEN_A, auth, make_hub
 
 from callhook.api.app import create_app
 from callhook.store.memory import MemoryStore
 
-HUB = TestHub(MemoryStore())
+HUB = make_hub(MemoryStore())
 APP = create_app(HUB)
 CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).exclude(path="/api/v1/stream")

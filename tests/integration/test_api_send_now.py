@@ -1,13 +1,15 @@
 """ "Send now" for a whole webhook: its pending retries due now, its open circuit probed now."""
 
-# ruff: noqa: F811 -- the fixtures imported from test_api_support are the test parameters
-
 from __future__ import annotations
 
-from test_api_support import TOKEN_B, Api, api, ended_call  # noqa: F401
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_api_support import TOKEN_B, Api, ended_call, make_api, store_for
 
 from callhook.api.times import iso
-from callhook.delivery.endpoints import BreakerState, EndpointPolicy, Endpoints
+from callhook.delivery.endpoints import BreakerState, EndpointPolicy
 from callhook.store.base import Attempt, Finish, Status
 
 
@@ -17,8 +19,14 @@ def _subscribe(api: Api, url: str) -> str:
     return str(r.json()["id"])
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """A hub whose circuit opens after one failure and stays open for 5 minutes."""
+    policy = EndpointPolicy(failure_threshold=1, cooldown=300)
+    yield from make_api(store_for(request.param, tmp_path), endpoint_policy=policy)
+
+
 def test_send_now_makes_a_webhooks_retries_due_and_probes_its_open_circuit(api: Api) -> None:
-    api.hub.endpoints = Endpoints(EndpointPolicy(failure_threshold=1, cooldown=300))  # type: ignore[attr-defined]
     sub = _subscribe(api, "http://crm.example/hook")
     other = _subscribe(api, "http://other.example/hook")
     api.accept(*ended_call("c1", "777", "20", answered=True))

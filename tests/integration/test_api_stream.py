@@ -7,7 +7,7 @@ import json
 
 import httpx2 as httpx
 import uvicorn
-from test_api_support import TOKEN_A, TestHub, agent_event, auth, ended_call
+from test_api_support import TOKEN_A, agent_event, auth, ended_call, make_hub
 
 from callhook.api.app import create_app
 from callhook.core.events import EventType
@@ -34,7 +34,7 @@ async def _read_until(lines: object, want: int, heartbeats: int) -> tuple[list[d
 
 
 async def _scenario() -> None:
-    hub = TestHub(MemoryStore())
+    hub = make_hub(MemoryStore())
     app = create_app(hub)
     app.state.heartbeat = 0.2
     server = uvicorn.Server(

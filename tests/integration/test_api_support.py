@@ -22,9 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from callhook.api.app import create_app
-from callhook.broadcast import Broadcast
+from callhook.bootstrap import Clock, Hub, build
 from callhook.config import Config
-from callhook.core import dialects
 from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Directory
 from callhook.core.events import (
@@ -38,13 +37,6 @@ from callhook.core.events import (
     QueueCall,
     new_event_id,
 )
-from callhook.core.ingest_calls import IngestCalls
-from callhook.core.tracker.tracker import Tracker
-from callhook.delivery.accept import Accepter
-from callhook.directories import DirectoryHolder
-from callhook.metrics import Metrics
-from callhook.sources.asterisk import PbxActions
-from callhook.sources.ingest import IngestSource
 from callhook.store.memory import MemoryStore
 from callhook.store.sqlite import SqliteStore
 
@@ -103,72 +95,48 @@ class FakeAmi:
         return []
 
 
-class TestHub:
-    """What ``callhook.bootstrap.Hub`` gives the API, from real parts."""
+class HandClock(Clock):
+    """A clock the tests move by hand (``t``: Unix seconds)."""
 
-    __test__ = False
-
-    def __init__(self, store: Any, *, extra: dict[str, Any] | None = None, max_body_bytes: int = 1 << 20) -> None:
-        self.config = Config(
-            database_url="memory://",
-            admin_token=ADMIN,
-            max_body_bytes=max_body_bytes,
-            extra={"tenant_tokens": {TOKEN_A: "acme", TOKEN_B: "globex"}, **(extra or {})},
-        )
-        self.store = store
-        self.directories = DirectoryHolder(Directory.from_mapping(DIRECTORY))
-        self.admin_token = ADMIN
-        self.tz = UTC
-        self.metrics = Metrics()
-        self.broadcast = Broadcast()
-        self.tracker = Tracker(self.directory, lambda ts: new_event_id(int(ts.timestamp() * 1000)), UTC)
-        self.accepter = Accepter(store, dialects.encode)
-        self.ami: FakeAmi | None = FakeAmi()
-        self.actions = PbxActions(self.ami, self.tracker, self.directory, self.now_dt)
-        self.clock = time.time()
-        self.ingest = IngestSource(IngestCalls(self.new_id), self.accept, self.now_dt, lambda: self.directory)
-        self.directories.on_replace(self._directory_replaced)
-
-    @property
-    def directory(self) -> Directory:
-        return self.directories.current
-
-    def _directory_replaced(self, new: Directory) -> None:  # as bootstrap's Hub
-        self.tracker.directory = new
-        self.tracker.agents.directory = new
-        self.actions.directory = new
-
-    @staticmethod
-    def new_id(ts: datetime) -> str:
-        return new_event_id(max(0, int(ts.timestamp() * 1000)))
+    def __init__(self) -> None:
+        super().__init__(UTC)
+        self.t = time.time()
 
     def now(self) -> float:
-        return self.clock
+        return self.t
 
-    def now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.clock, UTC)
 
-    @property
-    def ami_connected(self) -> bool:
-        return self.ami is not None and self.ami.connected
+def fake_connect(url: str, on_message: Any, on_connect: Any) -> FakeAmi:
+    return FakeAmi()
 
-    election = None  # no PostgreSQL election: the one process holds the AMI session
-    source = None  # no AMI source: the events come in through accept()
 
-    @property
-    def ami_held(self) -> bool:
-        return self.ami is not None
-
-    async def accept(self, events: Sequence[Event]) -> None:
-        await self.accepter.accept(events)
-        self.metrics.events_in(len(events))
-        self.broadcast.publish(events)
+def make_hub(
+    store: Any,
+    *,
+    extra: dict[str, Any] | None = None,
+    max_body_bytes: int = 1 << 20,
+    settings: dict[str, Any] | None = None,
+    **parts: Any,
+) -> Hub:
+    """The composition root's hub (``callhook.bootstrap.build``) of real parts on ``store``,
+    with the two tenants' directory, a hand-moved clock and a fake AMI connection;
+    ``settings``: further Config fields; ``parts``: further parts for ``build``."""
+    config = Config(
+        database_url="memory://",
+        admin_token=ADMIN,
+        ami_url="ami://test:test@127.0.0.1:5038",
+        max_body_bytes=max_body_bytes,
+        extra={"tenant_tokens": {TOKEN_A: "acme", TOKEN_B: "globex"}, **(extra or {})},
+        **(settings or {}),
+    )
+    kw: dict[str, Any] = {"directory": Directory.from_mapping(DIRECTORY), "clock": HandClock(), "connect": fake_connect}
+    return build(config, store=store, **{**kw, **parts})
 
 
 class Api:
-    """A TestClient on a TestHub, with helpers to run coroutines on the app's loop."""
+    """A TestClient on a make_hub, with helpers to run coroutines on the app's loop."""
 
-    def __init__(self, hub: TestHub, client: TestClient, app: FastAPI) -> None:
+    def __init__(self, hub: Hub, client: TestClient, app: FastAPI) -> None:
         self.hub = hub
         self.client = client
         self.app = app
@@ -197,7 +165,7 @@ class Api:
 
 
 def make_api(store: Any, tmp: Path | None = None, **kw: Any) -> Iterator[Api]:
-    hub = TestHub(store, **kw)
+    hub = make_hub(store, **kw)
     app = create_app(hub)
     with TestClient(app) as client:
         api = Api(hub, client, app)
@@ -205,16 +173,21 @@ def make_api(store: Any, tmp: Path | None = None, **kw: Any) -> Iterator[Api]:
         yield api
         api.run(hub.ingest.close())
         api.run(hub.accepter.close())
+        api.run(hub.sender.close())
         api.run(store.close())
+
+
+def store_for(kind: str, tmp: Path) -> Any:
+    """A fresh store of ``kind`` (memory or sqlite)."""
+    if kind == "memory":
+        return MemoryStore()
+    # NORMAL: these tests are about the API, not about surviving a power cut
+    return SqliteStore(str(tmp / "callhook.db"), synchronous="NORMAL")
 
 
 @pytest.fixture(params=["memory", "sqlite"])
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
-    if request.param == "memory":
-        store: Any = MemoryStore()
-    else:  # NORMAL: these tests are about the API, not about surviving a power cut
-        store = SqliteStore(str(tmp_path / "callhook.db"), synchronous="NORMAL")
-    yield from make_api(store)
+    yield from make_api(store_for(request.param, tmp_path))
 
 
 @pytest.fixture

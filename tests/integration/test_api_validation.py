@@ -94,7 +94,7 @@ def test_dial_strings_hold_dial_characters_only(mapi: Api, query: str) -> None:
     assert r.status_code == 422, r.text
     field = "number" if "exten=20&" in query + "&" else "exten"
     assert _field_named(r, "query", field)
-    assert mapi.hub.ami.actions == []  # nothing reached the PBX
+    assert mapi.hub.pbxes[0].ami.actions == []  # nothing reached the PBX
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_action_bodies_are_checked_before_the_pbx(mapi: Api, path: str, body: di
     r = mapi.post(path, json=body)
     assert r.status_code == 422, r.text
     assert _field_named(r, "body", field)
-    assert mapi.hub.ami.actions == []
+    assert mapi.hub.pbxes[0].ami.actions == []
     assert mapi.get("/agent/pause?exten=20&reason=a%0aAction:%20Logoff").status_code == 422
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from callhook.bootstrap import Hub
+from callhook.bootstrap import build
 from callhook.config import Config
 from callhook.core.directory import Directory
 from callhook.store.memory import MemoryStore
@@ -16,9 +16,8 @@ from labdata import lab_directory
 
 def test_one_replace_reaches_every_reader() -> None:
     async def main() -> None:
-        hub = Hub(
-            Config(database_url="memory://"), MemoryStore(), lab_directory(), admin_token="admin-token-0123456789"
-        )
+        config = Config(database_url="memory://", ami_url="ami://lab:labsecret@127.0.0.1:5038")  # not started
+        hub = build(config, store=MemoryStore(), directory=lab_directory(), admin_token="admin-token-0123456789")
         try:
             new = Directory.from_mapping(
                 {
@@ -29,11 +28,11 @@ def test_one_replace_reaches_every_reader() -> None:
             )
             hub.directories.replace(new)
             assert hub.directory is new
-            assert hub.tracker.directory is new
-            assert hub.tracker.agents.directory is new
-            assert hub.actions.directory is new
-            assert hub.tracker.tenant == "acme"
-            assert hub.tracker.directory.did_tenant("555") == "globex"
+            assert hub.pbxes[0].tracker.directory is new
+            assert hub.pbxes[0].tracker.agents.directory is new
+            assert hub.pbxes[0].actions.directory is new
+            assert hub.pbxes[0].tracker.tenant == "acme"
+            assert hub.pbxes[0].tracker.directory.did_tenant("555") == "globex"
             assert hub.directories.version == 1
         finally:
             await hub.stop()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from callhook.bootstrap import Hub
+from callhook.bootstrap import build
 from callhook.config import Config
 from callhook.core.events import EventType
 from callhook.store.base import EventQuery
@@ -29,7 +29,7 @@ def test_the_hub_names_the_recording(tmp_path: Path) -> None:
 
     async def go() -> list[Any]:
         config = Config(database_url="memory://", ami_url=f"ami://lab:labsecret@127.0.0.1:{fake.port}")
-        hub = Hub(config, MemoryStore(), lab_directory(), admin_token="admin-token-0123456789")
+        hub = build(config, store=MemoryStore(), directory=lab_directory(), admin_token="admin-token-0123456789")
         await hub.start()
         try:
             deadline = time.monotonic() + 15

@@ -39,7 +39,7 @@ def _post(api: Api, dialect: str, events: list[Event]) -> list[str]:
         req = dialects.encode(ev, SUBS[dialect])
         if req is None:
             continue
-        api.hub.clock = ev.ts.timestamp()
+        api.hub.clock.t = ev.ts.timestamp()
         r = api.client.post(
             f"/ingest/{dialect}",
             content=req.body,
@@ -141,7 +141,7 @@ def test_the_end_is_inferred_when_the_vendor_does_not_say_it(lab: Api) -> None:
     live = lab.get("/api/v1/calls/live").json()
     assert [c["call_id"] for c in live] == call_ids  # every leg hung up, the end not yet inferred
     assert lab.run(lab.hub.ingest.expire()) == []
-    lab.hub.clock += lab.hub.ingest.model.end_wait.total_seconds() + 0.001
+    lab.hub.clock.t += lab.hub.ingest.model.end_wait.total_seconds() + 0.001
     ends = lab.run(lab.hub.ingest.expire())
     assert [e.type for e in ends] == [T.CALL_ENDED]  # VOIPEX sends its own CDR: none is made up
     assert ends[0].outcome is not None
@@ -158,7 +158,7 @@ def test_a_late_event_continues_the_call(lab: Api) -> None:
     ami = replay("inbound_direct_busy")
     call_ids = _post(lab, "voipex", ami)
     before = _stored(lab, call_ids)
-    lab.hub.clock += 1
+    lab.hub.clock.t += 1
     hangup = next(e for e in ami if e.type is T.CALL_HANGUP)
     _post(lab, "voipex", [hangup])
     after = _stored(lab, call_ids)
@@ -170,7 +170,7 @@ def test_a_late_event_continues_the_call(lab: Api) -> None:
 def test_webitel_in_gives_voipex_and_pbx2is_a_call(lab: Api) -> None:
     ami = replay("inbound_ringall_missed")
     call_ids = _post(lab, "webitel", ami)
-    lab.hub.clock += lab.hub.ingest.model.end_wait.total_seconds() + 1
+    lab.hub.clock.t += lab.hub.ingest.model.end_wait.total_seconds() + 1
     lab.run(lab.hub.ingest.expire())
     got = _stored(lab, call_ids)
     pbx2is = wire(got, "pbx2is")
@@ -203,7 +203,7 @@ QUEUED = [s for s in SCENARIOS if any(e.type.is_queue for e in replay(s))]
 def test_webitel_in_gives_pbx2is_what_ami_gave(lab: Api, name: str) -> None:
     ami = replay(name)
     call_ids = _post(lab, "webitel", ami)
-    lab.hub.clock += lab.hub.ingest.model.end_wait.total_seconds() + 1
+    lab.hub.clock.t += lab.hub.ingest.model.end_wait.total_seconds() + 1
     lab.run(lab.hub.ingest.expire())
     got = _stored(lab, call_ids)
     # call by call: a Webitel hook comes when the queue acts, so one call's end may come
@@ -222,7 +222,7 @@ def test_webitel_in_gives_pbx2is_what_ami_gave(lab: Api, name: str) -> None:
 def test_webitel_in_counts_in_the_queue_statistics(lab: Api) -> None:
     for name in ("inbound_ringall_missed", "inbound_ringall_answered"):
         _post(lab, "webitel", replay(name))
-    lab.hub.clock += lab.hub.ingest.model.end_wait.total_seconds() + 1
+    lab.hub.clock.t += lab.hub.ingest.model.end_wait.total_seconds() + 1
     lab.run(lab.hub.ingest.expire())
     span = {"since": "2026-11-21T00:00:00Z", "until": "2026-11-22T00:00:00Z"}
     noc = next(q for q in lab.get("/api/v1/queues/stats", params=span).json()["queues"] if q["queue"] == "NOC")

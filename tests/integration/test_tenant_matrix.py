@@ -120,7 +120,7 @@ def test_tenant_a_never_reaches_tenant_b_on_any_route(api: Api) -> None:
             for mark in (*B_MARKS, ids["sub_id"], ids["token_id"]):
                 assert mark not in r.text, (*where, mark)
     assert _b_state(api, ids) == before
-    assert api.hub.ami.actions == []  # nothing was done on B's phone
+    assert api.hub.pbxes[0].ami.actions == []  # nothing was done on B's phone
 
 
 def test_the_takeover_of_issue_13_is_impossible(api: Api) -> None:
@@ -138,8 +138,8 @@ def test_the_takeover_of_issue_13_is_impossible(api: Api) -> None:
     assert r.status_code == 403
     r = api.post("/api/v1/directory/extensions", json={"number": "31", "channel": "PJSIP/30", "tenant": "acme"})
     assert r.status_code == 409  # not even the admin gives one device to two extensions
-    assert api.hub.tracker.directory.extension_of_channel("PJSIP/30-0000002a").tenant == "globex"
-    assert api.hub.tracker.agents.directory.extension_of_channel("PJSIP/30").tenant == "globex"
+    assert api.hub.pbxes[0].tracker.directory.extension_of_channel("PJSIP/30-0000002a").tenant == "globex"
+    assert api.hub.pbxes[0].tracker.agents.directory.extension_of_channel("PJSIP/30").tenant == "globex"
     # a call on B's phone, as the tracker would make it: it is B's
     api.accept(*ended_call("c-b", "777", "30", answered=True, tenant="globex", by="30"))
     a_items = api.get("/api/v1/deliveries", TOKEN_A).json()["items"]

@@ -172,9 +172,16 @@ def test_an_input_the_tracker_did_not_expect_is_logged_once_and_counted(caplog: 
     assert len(told) == 1
     assert source.tracker.unexpected[("leg", "failed", "hold")] == 2
     metrics = Metrics()
-    metrics.capture(_Counters(), source)
+    metrics.capture(_Counters(), [_Link(source)])
     text = metrics.render().decode()
     assert 'callhook_tracker_unexpected_total{input="hold",machine="leg",state="failed"} 2.0' in text
+
+
+class _Link:
+    """What the metrics read of a PBX link: its source, tracker and AMI client."""
+
+    def __init__(self, source: AsteriskSource) -> None:
+        self.source, self.tracker, self.ami = source, source.tracker, None
 
 
 class _Counters:

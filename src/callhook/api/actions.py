@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from callhook.api import actions_mapped
 from callhook.api.auth import Principal, VendorAuth
 from callhook.api.paging import ERRORS
-from callhook.api.services import hub_of
-from callhook.sources.asterisk import ActionError, NotConnected, UnknownExtension
+from callhook.api.services import hub_of, pbx_for
+from callhook.sources.asterisk import ActionError, NotConnected, PbxActions, UnknownExtension
 
 __all__ = ["ACTION_TIMEOUT", "router"]
 
@@ -59,6 +59,12 @@ Reason = Annotated[str, Query(max_length=128, pattern=REASON)]
 Number = Annotated[str, Field(min_length=1, max_length=64, pattern=EXTEN)]
 DialNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=DIAL, description="digits, * # and a leading +")]
 QueueField = Annotated[str, Field(min_length=1, max_length=64, pattern=QUEUE)]
+PbxName = Annotated[
+    str, Field(max_length=64, description="the PBX (its name in the config); default: the one with this extension")
+]
+PbxQuery = Annotated[
+    str, Query(max_length=64, description="the PBX (its name in the config); default: the one with this extension")
+]
 
 
 class ActionOut(BaseModel):
@@ -68,40 +74,38 @@ class ActionOut(BaseModel):
     detail: str = ""
 
 
-class DialIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exten: Number
-    number: DialNumber
-
-
 class ExtenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exten: Number
+    pbx: PbxName = ""
 
 
-class AgentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exten: Number
+class DialIn(ExtenIn):
+    number: DialNumber
+
+
+class AgentIn(ExtenIn):
     queue: QueueField
 
 
-class PauseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exten: Number
+class PauseIn(ExtenIn):
     queue: Annotated[str, Field(max_length=64, pattern=r"^$|" + QUEUE[1:])] = ""
     reason: Annotated[str, Field(max_length=128, pattern=REASON)] = ""
 
 
-def _check(request: Request, p: Principal, exten: str, queue: str = "") -> Any:
-    hub = hub_of(request)
+def _check(request: Request, p: Principal, exten: str, queue: str = "", pbx: str = "") -> PbxActions:
+    """The actions of the PBX the request goes to (``pbx``, else the one whose directory
+    has ``exten``), once the token may act on ``exten`` (and ``queue``) there."""
     if p.read_only:  # the vendor's GET spelling acts too
         raise HTTPException(status_code=403, detail="this token is read-only")
-    ext = hub.directory.extension(exten)
+    link = pbx_for(hub_of(request), pbx, exten)
+    directory = link.directory
+    ext = directory.extension(exten)
     if ext is None or not p.sees(ext.tenant):
         raise HTTPException(status_code=404, detail=f"unknown extension {exten!r}")
-    if queue and hub.directory.queues and hub.directory.queue(queue) is None:
+    if queue and directory.queues and directory.queue(queue) is None:
         raise HTTPException(status_code=404, detail=f"unknown queue {queue!r}")
-    return hub.actions
+    return link.actions
 
 
 async def _run(action: str, exten: str, call: Awaitable[Any]) -> ActionOut:
@@ -124,24 +128,26 @@ async def _run(action: str, exten: str, call: Awaitable[Any]) -> ActionOut:
     return ActionOut(action=action, exten=exten, detail=detail)
 
 
-async def dial(request: Request, p: Principal, exten: str, number: str) -> ActionOut:
-    return await _run("dial", exten, _check(request, p, exten).click_to_dial(exten, number))
+async def dial(request: Request, p: Principal, exten: str, number: str, pbx: str = "") -> ActionOut:
+    return await _run("dial", exten, _check(request, p, exten, pbx=pbx).click_to_dial(exten, number))
 
 
-async def hangup(request: Request, p: Principal, exten: str) -> ActionOut:
-    return await _run("hangup", exten, _check(request, p, exten).hangup(exten))
+async def hangup(request: Request, p: Principal, exten: str, pbx: str = "") -> ActionOut:
+    return await _run("hangup", exten, _check(request, p, exten, pbx=pbx).hangup(exten))
 
 
-async def login(request: Request, p: Principal, exten: str, queue: str) -> ActionOut:
-    return await _run("agent_login", exten, _check(request, p, exten, queue).agent_login(queue, exten))
+async def login(request: Request, p: Principal, exten: str, queue: str, pbx: str = "") -> ActionOut:
+    return await _run("agent_login", exten, _check(request, p, exten, queue, pbx).agent_login(queue, exten))
 
 
-async def logout(request: Request, p: Principal, exten: str, queue: str) -> ActionOut:
-    return await _run("agent_logout", exten, _check(request, p, exten, queue).agent_logout(queue, exten))
+async def logout(request: Request, p: Principal, exten: str, queue: str, pbx: str = "") -> ActionOut:
+    return await _run("agent_logout", exten, _check(request, p, exten, queue, pbx).agent_logout(queue, exten))
 
 
-async def pause(request: Request, p: Principal, exten: str, paused: bool, reason: str, queue: str) -> ActionOut:
-    actions = _check(request, p, exten, queue)
+async def pause(
+    request: Request, p: Principal, exten: str, paused: bool, reason: str, queue: str, pbx: str = ""
+) -> ActionOut:
+    actions = _check(request, p, exten, queue, pbx)
     return await _run(
         "agent_pause" if paused else "agent_unpause", exten, actions.agent_pause(exten, paused, reason, queue)
     )
@@ -154,25 +160,26 @@ async def get_dial(
     p: VendorAuth,
     exten: Exten,
     number: Annotated[str, Query(min_length=1, max_length=64, pattern=DIAL, description="digits, * # and a leading +")],
+    pbx: PbxQuery = "",
 ) -> ActionOut:
     """Click-to-dial: ring ``exten``; once it answers, dial ``number`` from it."""
-    return await dial(request, p, exten, number)
+    return await dial(request, p, exten, number, pbx)
 
 
 @router.get("/hangup", response_model=ActionOut)
-async def get_hangup(request: Request, p: VendorAuth, exten: Exten) -> ActionOut:
+async def get_hangup(request: Request, p: VendorAuth, exten: Exten, pbx: PbxQuery = "") -> ActionOut:
     """Hang up every call of ``exten``."""
-    return await hangup(request, p, exten)
+    return await hangup(request, p, exten, pbx)
 
 
 @router.get("/agent/login", response_model=ActionOut)
-async def get_login(request: Request, p: VendorAuth, exten: Exten, queue: QueueName) -> ActionOut:
-    return await login(request, p, exten, queue)
+async def get_login(request: Request, p: VendorAuth, exten: Exten, queue: QueueName, pbx: PbxQuery = "") -> ActionOut:
+    return await login(request, p, exten, queue, pbx)
 
 
 @router.get("/agent/logout", response_model=ActionOut)
-async def get_logout(request: Request, p: VendorAuth, exten: Exten, queue: QueueName) -> ActionOut:
-    return await logout(request, p, exten, queue)
+async def get_logout(request: Request, p: VendorAuth, exten: Exten, queue: QueueName, pbx: PbxQuery = "") -> ActionOut:
+    return await logout(request, p, exten, queue, pbx)
 
 
 @router.get("/agent/pause", response_model=ActionOut)
@@ -182,45 +189,48 @@ async def get_pause(
     exten: Exten,
     reason: Reason = "",
     queue: OptQueue = "",
+    pbx: PbxQuery = "",
 ) -> ActionOut:
     """Pause the agent in ``queue``, or in every queue when none is given."""
-    return await pause(request, p, exten, True, reason, queue)
+    return await pause(request, p, exten, True, reason, queue, pbx)
 
 
 @router.get("/agent/unpause", response_model=ActionOut)
-async def get_unpause(request: Request, p: VendorAuth, exten: Exten, queue: OptQueue = "") -> ActionOut:
-    return await pause(request, p, exten, False, "", queue)
+async def get_unpause(
+    request: Request, p: VendorAuth, exten: Exten, queue: OptQueue = "", pbx: PbxQuery = ""
+) -> ActionOut:
+    return await pause(request, p, exten, False, "", queue, pbx)
 
 
 # ------------------------------------------------------------------ the JSON spelling
 @router.post("/api/v1/actions/dial", response_model=ActionOut)
 async def post_dial(body: DialIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await dial(request, p, body.exten, body.number)
+    return await dial(request, p, body.exten, body.number, body.pbx)
 
 
 @router.post("/api/v1/actions/hangup", response_model=ActionOut)
 async def post_hangup(body: ExtenIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await hangup(request, p, body.exten)
+    return await hangup(request, p, body.exten, body.pbx)
 
 
 @router.post("/api/v1/actions/agent/login", response_model=ActionOut)
 async def post_login(body: AgentIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await login(request, p, body.exten, body.queue)
+    return await login(request, p, body.exten, body.queue, body.pbx)
 
 
 @router.post("/api/v1/actions/agent/logout", response_model=ActionOut)
 async def post_logout(body: AgentIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await logout(request, p, body.exten, body.queue)
+    return await logout(request, p, body.exten, body.queue, body.pbx)
 
 
 @router.post("/api/v1/actions/agent/pause", response_model=ActionOut)
 async def post_pause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await pause(request, p, body.exten, True, body.reason, body.queue)
+    return await pause(request, p, body.exten, True, body.reason, body.queue, body.pbx)
 
 
 @router.post("/api/v1/actions/agent/unpause", response_model=ActionOut)
 async def post_unpause(body: PauseIn, request: Request, p: VendorAuth) -> ActionOut:
-    return await pause(request, p, body.exten, False, "", body.queue)
+    return await pause(request, p, body.exten, False, "", body.queue, body.pbx)
 
 
 router.include_router(actions_mapped.router)  # the further actions, mapped to AMI by configuration

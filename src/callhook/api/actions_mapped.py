@@ -19,16 +19,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Principal, VendorAuth
-from callhook.api.services import hub_of
+from callhook.api.services import hub_of, pbx_for
 from callhook.core.ami.action_map import MappedAction, MappingError, parse_mapping, render
 from callhook.core.ami.message import AmiMessage
 from callhook.core.directory import Extension, device_of
+
+if TYPE_CHECKING:
+    from callhook.pbx_link import AmiConnection, PbxLink
 
 __all__ = ["mapping", "router"]
 
@@ -64,9 +67,8 @@ def mapping(request: Request) -> dict[str, MappedAction]:
     """The configured mapping, parsed once per app (config.load has validated it already)."""
     cached: dict[str, MappedAction] | None = getattr(request.app.state, "action_map", None)
     if cached is None:
-        extra = getattr(hub_of(request).config, "extra", {}) or {}
         try:
-            cached = parse_mapping(extra.get("actions"))
+            cached = parse_mapping(hub_of(request).config.extra.get("actions"))
         except MappingError as exc:
             log.error("the action mapping is not valid, only the defaults are used: %s", exc)
             cached = parse_mapping(None)
@@ -74,16 +76,16 @@ def mapping(request: Request) -> dict[str, MappedAction]:
     return cached
 
 
-def _extension(request: Request, p: Principal, number: str) -> Extension:
-    ext: Extension | None = hub_of(request).directory.extension(number)
+def _extension(link: PbxLink, p: Principal, number: str) -> Extension:
+    ext: Extension | None = link.directory.extension(number)
     if ext is None or not p.sees(ext.tenant):
         raise HTTPException(status_code=404, detail=f"unknown extension {number!r}")
     return ext
 
 
-def _values(request: Request, p: Principal, entry: MappedAction, given: Mapping[str, str]) -> dict[str, str]:
+def _values(link: PbxLink, p: Principal, entry: MappedAction, given: Mapping[str, str]) -> dict[str, str]:
     declared = {q.name: q for q in entry.params}
-    unknown = sorted(set(given) - set(declared) - {"exten"})
+    unknown = sorted(set(given) - set(declared) - {"exten", "pbx"})
     if unknown:
         raise HTTPException(status_code=422, detail=f"{unknown[0]}: not a parameter of {entry.name}")
     out: dict[str, str] = {}
@@ -92,26 +94,26 @@ def _values(request: Request, p: Principal, entry: MappedAction, given: Mapping[
             out[name] = param.check(given.get(name))
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-    directory = hub_of(request).directory
+    directory = link.directory
     target = out.get("target", "")
     if target and directory.is_extension_number(target):
-        _extension(request, p, target)  # another tenant's extension is unknown to this caller
+        _extension(link, p, target)  # another tenant's extension is unknown to this caller
     queue = out.get("queue", "")
     if queue and directory.queues and directory.queue(queue) is None:
         raise HTTPException(status_code=404, detail=f"unknown queue {queue!r}")
     return out
 
 
-def _client(request: Request) -> Any:
-    ami = hub_of(request).ami
+def _client(link: PbxLink) -> AmiConnection:
+    ami = link.ami
     if ami is None or not ami.connected:
         raise HTTPException(status_code=503, detail="the PBX (AMI) is not connected")
     return ami
 
 
-async def _channels(request: Request, ext: Extension) -> tuple[str, str]:
+async def _channels(link: PbxLink, ext: Extension) -> tuple[str, str]:
     """(the extension's live channel, the channel bridged to it or "")."""
-    listed: list[AmiMessage] = await _client(request).collect("CoreShowChannels", (), timeout=10.0)
+    listed: list[AmiMessage] = await _client(link).collect("CoreShowChannels", (), timeout=10.0)
     rows = [m for m in listed if m.event == "CoreShowChannel"]
     mine = [m for m in rows if device_of(m.get("Channel")).lower() == ext.channel.lower()]
     if not mine:
@@ -132,18 +134,19 @@ async def run(request: Request, p: Principal, name: str, given: Mapping[str, str
     exten = given.get("exten", "")
     if not exten:
         raise HTTPException(status_code=422, detail="exten: required")
-    ext = _extension(request, p, exten)
+    link = pbx_for(hub_of(request), given.get("pbx", ""), exten)
+    ext = _extension(link, p, exten)
     if not ext.channel:
         raise HTTPException(status_code=404, detail=f"extension {exten!r} has no channel in the directory")
-    values = {"exten": ext.number, "interface": ext.channel, **_values(request, p, entry, given)}
+    values = {"exten": ext.number, "interface": ext.channel, **_values(link, p, entry, given)}
     try:
         async with asyncio.timeout(TIMEOUT):
             if entry.needs_channel:
-                values["channel"], values["peer"] = await _channels(request, ext)
+                values["channel"], values["peer"] = await _channels(link, ext)
                 if "peer" in entry.placeholders and not values["peer"]:
                     raise HTTPException(status_code=409, detail=f"the call of extension {exten!r} has no other party")
             action = render(entry, values)
-            resp: AmiMessage = await _client(request).send_action(action.name, action.headers, timeout=10.0)
+            resp: AmiMessage = await _client(link).send_action(action.name, action.headers, timeout=10.0)
     except AmiActionError as exc:
         log.warning("action %s (%s) for %s refused by the PBX: %s", name, entry.action, exten, exc)
         raise HTTPException(status_code=502, detail=f"the PBX refused: {exc.message or exc}") from None

@@ -15,15 +15,16 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth, Principal
-from callhook.api.services import hub_of
+from callhook.api.services import PbxFilter, hub_of, pbxes_of
 from callhook.core.directory import Directory
 from callhook.core.tracker.machine import VisitState
 from callhook.core.tracker.snapshot import MemberView
 
 if TYPE_CHECKING:
     from callhook.bootstrap import Hub
+    from callhook.pbx_link import PbxLink
 
-__all__ = ["PresenceOut", "agents_seen", "router", "visible_queues"]
+__all__ = ["PresenceOut", "agents_on", "agents_seen", "router", "visible_queues"]
 
 router = APIRouter(prefix="/api/v1", tags=["agents and queues"], responses={401: {"description": "no token"}})
 
@@ -33,6 +34,7 @@ class PresenceOut(BaseModel):
     name: str
     tenant: str
     state: str  # idle, ringing, in_use, busy, unavailable, on_hold (Asterisk's hint state)
+    pbx: str = ""  # the PBX the extension is on
 
 
 class AgentOut(BaseModel):
@@ -48,6 +50,7 @@ class AgentOut(BaseModel):
     since: datetime | None
     static: bool
     in_call: bool
+    pbx: str = ""  # the PBX of the queue
 
 
 class WaitingOut(BaseModel):
@@ -69,9 +72,10 @@ class QueueLive(BaseModel):
     waiting: list[WaitingOut]
     talking: int
     agents: list[AgentOut]
+    pbx: str = ""  # the PBX of the queue (queues of two PBXs may share a name)
 
 
-def agent_out(m: MemberView, directory: Directory) -> AgentOut:
+def agent_out(m: MemberView, directory: Directory, pbx: str = "") -> AgentOut:
     ext = directory.extension_of_channel(m.interface) or directory.extension_by_login(m.name)
     return AgentOut(
         queue=m.queue,
@@ -86,12 +90,16 @@ def agent_out(m: MemberView, directory: Directory) -> AgentOut:
         since=m.since,
         static=m.static,
         in_call=m.in_call,
+        pbx=pbx,
     )
 
 
-def agents_seen(hub: Hub, p: Principal) -> list[AgentOut]:
-    directory: Directory = hub.directory
-    out = [agent_out(m, directory) for m in hub.tracker.snapshot().members]
+def agents_seen(hub: Hub, p: Principal, pbx: str | None = None) -> list[AgentOut]:
+    return [a for link in pbxes_of(hub, pbx) for a in agents_on(link, p)]
+
+
+def agents_on(link: PbxLink, p: Principal) -> list[AgentOut]:
+    out = [agent_out(m, link.directory, link.name) for m in link.tracker.snapshot().members]
     return sorted((a for a in out if p.sees(a.tenant)), key=lambda a: (a.queue, a.extension, a.interface))
 
 
@@ -107,20 +115,28 @@ def visible_queues(directory: Directory, agents: list[AgentOut], p: Principal) -
 
 
 @router.get("/agents", response_model=list[AgentOut])
-async def list_agents(request: Request, p: Auth) -> list[AgentOut]:
-    """Queue memberships now: one row per (queue, agent)."""
-    return agents_seen(hub_of(request), p)
+async def list_agents(request: Request, p: Auth, pbx: PbxFilter = None) -> list[AgentOut]:
+    """Queue memberships now: one row per (PBX, queue, agent)."""
+    return agents_seen(hub_of(request), p, pbx)
 
 
 @router.get("/queues", response_model=list[QueueLive])
-async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
-    """Every queue with its agents, the callers waiting and the calls being talked now."""
+async def list_queues(request: Request, p: Auth, pbx: PbxFilter = None) -> list[QueueLive]:
+    """Every queue with its agents, the callers waiting and the calls being talked now
+    (each PBX's queues, in the config's order of the PBXs)."""
     hub = hub_of(request)
-    directory: Directory = hub.directory
-    agents = agents_seen(hub, p)
+    out: list[QueueLive] = []
+    for link in pbxes_of(hub, pbx):
+        out += _queues_of(link, p)
+    return out
+
+
+def _queues_of(link: PbxLink, p: Principal) -> list[QueueLive]:
+    directory: Directory = link.directory
+    agents = agents_on(link, p)
     waiting: dict[str, list[WaitingOut]] = {}
     talking: dict[str, int] = {}
-    for call in hub.tracker.snapshot().calls:
+    for call in link.tracker.snapshot().calls:
         v = call.visit
         if v is None or v.state is VisitState.LEFT or not p.sees(call.tenant):
             continue
@@ -129,7 +145,7 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
         else:
             waiting.setdefault(v.queue, []).append(
                 WaitingOut(
-                    call_id=call.id,
+                    call_id=link.call_id(call.id),
                     caller_num=call.caller_num,
                     caller_name=call.caller_name,
                     joined=v.joined,
@@ -152,21 +168,26 @@ async def list_queues(request: Request, p: Auth) -> list[QueueLive]:
                 waiting=sorted(waiting.get(name, []), key=lambda w: w.joined),
                 talking=talking.get(name, 0),
                 agents=mine,
+                pbx=link.name,
             )
         )
     return out
 
 
 @router.get("/extensions/presence", response_model=list[PresenceOut])
-async def list_presence(request: Request, p: Auth) -> list[PresenceOut]:
+async def list_presence(request: Request, p: Auth, pbx: PbxFilter = None) -> list[PresenceOut]:
     """Each extension's presence now (Asterisk's hints, ``extension.presence``), as far as
-    the PBX has told it since callhook connected; a tenant sees its own extensions."""
-    hub = request.app.state.hub
-    directory: Directory = hub.directory
+    each PBX has told it since callhook connected; a tenant sees its own extensions."""
     out = []
-    for number, state in hub.tracker.snapshot().presence:
-        ext = directory.extension(number)
-        tenant = ext.tenant if ext is not None else directory.tenant
-        if p.sees(tenant):
-            out.append(PresenceOut(extension=number, name=ext.name if ext else "", tenant=tenant, state=state))
+    for link in pbxes_of(hub_of(request), pbx):
+        directory: Directory = link.directory
+        for number, state in link.tracker.snapshot().presence:
+            ext = directory.extension(number)
+            tenant = ext.tenant if ext is not None else directory.tenant
+            if p.sees(tenant):
+                out.append(
+                    PresenceOut(
+                        extension=number, name=ext.name if ext else "", tenant=tenant, state=state, pbx=link.name
+                    )
+                )
     return out

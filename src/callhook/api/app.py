@@ -1,10 +1,8 @@
 """The ASGI application: routers mounted on one FastAPI app, the hub in ``app.state``.
 
-``create_app(hub)`` needs of the hub: ``store``, ``directory``, ``tracker``,
-``actions``, ``broadcast``, ``metrics``, ``accept``, ``now``, ``now_dt``, ``tz``,
-``admin_token``, ``ami``/``ami_connected`` and ``config`` (``max_body_bytes``,
-``extra["tenant_tokens"]``, ``extra["telphin_limit"]``); ``sessions`` (browser
-sessions, :class:`~callhook.api.sessions.SessionBook`) is added when missing. The
+``create_app(hub)`` takes the composition root's :class:`~callhook.bootstrap.Hub`
+(made by :func:`callhook.bootstrap.build`, in tests too), the one typed set of
+services every route reaches through :func:`callhook.api.services.hub_of`. The
 dashboard (:mod:`callhook.dashboard`) is mounted at ``/`` and ``/dashboard/``.
 
 Errors are JSON: ``{"detail": ...}`` (FastAPI's form; validation errors list the
@@ -36,6 +34,7 @@ from callhook.api import (
     ingest,
     ledger,
     missed,
+    pbxes,
     recordings,
     statistics,
     stream,
@@ -45,7 +44,6 @@ from callhook.api import (
 )
 from callhook.api.auth import parse_tenant_tokens
 from callhook.api.bodysize import BodySizeLimit
-from callhook.api.sessions import SessionBook
 from callhook.store.base import StoreError
 
 if TYPE_CHECKING:
@@ -64,6 +62,7 @@ ROUTERS = (
     calls,
     cdrs,
     agents,
+    pbxes,
     statistics,
     missed,
     directory,
@@ -119,9 +118,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     app.state.tenant_tokens = parse_tenant_tokens(hub.config.extra.get("tenant_tokens", {}))
     app.state.heartbeat = stream.HEARTBEAT
-    if getattr(hub, "sessions", None) is None:
-        hub.sessions = SessionBook()  # browser sessions; the hub keeps them so a sign-in link can be issued
-    app.state.sessions = hub.sessions
+    app.state.sessions = hub.sessions  # browser sessions and one-time codes, in the store
     app.add_middleware(tokens.AuditLog, fastapi_app=app)  # who changed what, when (GET /api/v1/audit)
     app.add_middleware(BodySizeLimit, max_bytes=hub.config.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -8,19 +8,22 @@ the directory's; stored events carry their own tenant.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, Before, Limit, PageOut, Since, Until, epoch, event_json, scan_events
-from callhook.api.services import hub_of
+from callhook.api.services import PbxFilter, hub_of, pbxes_of
 from callhook.core.events import Event, EventType
 from callhook.core.ingest_party import LiveCall
 from callhook.core.tracker.machine import LegState, VisitState
 from callhook.core.tracker.snapshot import CallView
 from callhook.store.base import EventQuery
+
+if TYPE_CHECKING:
+    from callhook.pbx_link import PbxLink
 
 __all__ = ["CallLive", "ingested_out", "live_out", "router"]
 
@@ -49,11 +52,13 @@ class CallLive(BaseModel):
     queue: str
     answered_by: str
     legs: list[LegOut]
+    pbx: str = ""  # the PBX the call is on ("" for an ingested call)
 
 
 class CallSummary(BaseModel):
     call_id: str
     tenant: str
+    pbx: str = ""  # the PBX the call was on ("" for an ingested call)
     ended_at: datetime
     caller_num: str
     caller_name: str
@@ -72,7 +77,7 @@ class CallTimeline(BaseModel):
     events: list[dict[str, Any]]
 
 
-def live_out(call: CallView) -> CallLive:
+def live_out(call: CallView, link: PbxLink | None = None) -> CallLive:
     """A live call as the API shows it, from the tracker's frozen snapshot."""
     legs = [
         LegOut(
@@ -88,7 +93,7 @@ def live_out(call: CallView) -> CallLive:
     visit = call.visit
     queued = visit is not None and visit.state in (VisitState.WAITING, VisitState.CONNECTING)
     return CallLive(
-        call_id=call.id,
+        call_id=link.call_id(call.id) if link is not None else call.id,
         tenant=call.tenant,
         start=call.start,
         state=call.state,
@@ -100,6 +105,7 @@ def live_out(call: CallView) -> CallLive:
         queue=visit.queue if visit is not None and queued else "",
         answered_by=call.answered_by,
         legs=legs,
+        pbx=link.name if link is not None else "",
     )
 
 
@@ -141,6 +147,7 @@ def _summary(ev: Event) -> CallSummary:
     return CallSummary(
         call_id=ev.call_id,
         tenant=ev.tenant,
+        pbx=ev.pbx,
         ended_at=ev.ts,
         caller_num=p.caller_num,
         caller_name=p.caller_name,
@@ -155,11 +162,13 @@ def _summary(ev: Event) -> CallSummary:
 
 
 @router.get("/live", response_model=list[CallLive])
-async def live_calls(request: Request, p: Auth) -> list[CallLive]:
-    """Calls in progress now (from AMI and from ingested events), oldest first."""
+async def live_calls(request: Request, p: Auth, pbx: PbxFilter = None) -> list[CallLive]:
+    """Calls in progress now (from each PBX and from ingested events), oldest first;
+    ``pbx``: only that PBX's calls."""
     hub = hub_of(request)
-    out = [live_out(c) for c in hub.tracker.snapshot().calls]
-    out += [ingested_out(c) for c in hub.ingest.model.live_calls()]
+    out = [live_out(c, link) for link in pbxes_of(hub, pbx) for c in link.tracker.snapshot().calls]
+    if pbx is None:
+        out += [ingested_out(c) for c in hub.ingest.model.live_calls()]
     return sorted((c for c in out if p.sees(c.tenant)), key=lambda c: c.start)
 
 
@@ -180,13 +189,16 @@ async def ended_calls(
         Literal["answered", "missed", "unanswered"] | None,
         Query(description="answered by a person; missed (incoming, nobody answered); or any call nobody answered"),
     ] = None,
+    pbx: PbxFilter = None,
     before: Before = None,
     limit: Limit = 100,
 ) -> PageOut[CallSummary]:
-    """Ended calls (one ``call.ended`` event each), newest first."""
+    """Ended calls (one ``call.ended`` event each), newest first; ``pbx``: only that PBX's."""
 
     def keep(ev: Event) -> bool:
         s, o = ev.party, ev.outcome
+        if pbx is not None and ev.pbx != pbx:
+            return False
         if number is not None and number not in (s.caller_num, s.called_num):
             return False
         if extension is not None and extension not in (
@@ -219,8 +231,13 @@ async def call_timeline(call_id: Annotated[str, Path(max_length=128)], request: 
     """One call: its stored events in order, and its live state while it lasts."""
     hub = hub_of(request)
     events = await hub.store.call_events(call_id, tenant=p.tenant)
-    call = hub.tracker.snapshot().call(call_id)
-    live = live_out(call) if call is not None else None
+    live = None
+    for link in hub.pbxes:
+        own = link.own_call_id(call_id)
+        call = link.tracker.snapshot().call(own) if own is not None else None
+        if call is not None:
+            live = live_out(call, link)
+            break
     if live is None:
         ingested = hub.ingest.model.live_call(call_id, p.tenant)
         live = ingested_out(ingested) if ingested is not None else None

@@ -66,9 +66,7 @@ class LimitedOut(BaseModel):
 
 
 def _limited(hub: Hub, sub_id: str) -> LimitedOut:
-    dispatcher = getattr(hub, "dispatcher", None)
-    limits = getattr(dispatcher, "limits", None)
-    snap = limits.snapshot(sub_id) if limits is not None else None
+    snap = hub.dispatcher.limits.snapshot(sub_id)
     return LimitedOut(in_flight=snap.in_flight, deferred=snap.deferred) if snap else LimitedOut(in_flight=0, deferred=0)
 
 
@@ -106,9 +104,7 @@ class WebhookHealth(BaseModel):
 
 
 def _breakers(hub: Hub) -> dict[str, BreakerOut]:
-    endpoints = getattr(hub, "endpoints", None)
-    if endpoints is None:
-        return {}
+    endpoints = hub.endpoints
     return {
         s.key: BreakerOut(endpoint=s.key, state=s.state.value, failures=s.failures, open_until=s.open_until)
         for s in endpoints.snapshot()
@@ -184,8 +180,7 @@ async def send_webhook_now(
         raise HTTPException(status_code=404, detail=f"no webhook {subscription_id!r}")
     now = hub.now()
     # the circuit first: a delivery claimed between the two steps must find it letting a probe through
-    endpoints = getattr(hub, "endpoints", None)
-    opened = endpoints.get(sub.url).try_now(now) if endpoints is not None else False
+    opened = hub.endpoints.get(sub.url).try_now(now)
     page = await hub.store.list_deliveries(
         DeliveryQuery(tenant=p.tenant, subscription_id=sub.id, status=Status.PENDING, limit=limit)
     )

@@ -2,8 +2,10 @@
 
 An edit builds a new :class:`Directory` value, stores it as the directory's next
 version (:mod:`callhook.directory_sync`, :mod:`callhook.store.directory_versions`)
-and installs it (:func:`install`: on the hub, the tracker and its agent book, and
-the PBX actions at once, so they never disagree). Every other process on the same
+and installs it (one :meth:`~callhook.directories.DirectoryHolder.replace`: the hub,
+each tracker and agent book and the PBX actions reading that directory have it at once,
+so they never disagree). ``?pbx=NAME`` edits the directory of that PBX when it has one
+of its own (docs/deployment.md, "Several PBXs"), else the deployment's. Every other process on the same
 database installs it within a second or two; a restart starts from the newest stored
 version (the ``--directory`` file is the base until the first edit). An edit is
 judged against the newest stored version, never a stale copy.
@@ -22,23 +24,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from callhook.api.agents import agents_seen, visible_queues
+from callhook.api.agents import agents_on, visible_queues
 from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
-from callhook.api.services import hub_of
+from callhook.api.services import PbxFilter, hub_of, pbxes_of
 from callhook.core.directory import Directory, Extension, Queue, Trunk, claim_error
+from callhook.directories import DirectoryHolder
 from callhook.directory_sync import DirectoryBusy, DirectoryState
-from callhook.store.directory_versions import KEEP, directory_versions
+from callhook.store.directory_versions import KEEP
 
 if TYPE_CHECKING:
-    from callhook.bootstrap import Hub
+    from callhook.pbx_link import PbxLink
 
-__all__ = ["directory_state", "install", "router"]
+__all__ = ["DirScope", "directory_scope", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -99,28 +103,40 @@ class DirectoryOut(BaseModel):
     queues: list[QueueModel]
 
 
-def install(hub: Hub, new: Directory) -> None:
-    """Make ``new`` the directory of everything that reads one (one call on the holder)."""
-    hub.directories.replace(new)
+@dataclass(frozen=True, slots=True)
+class DirScope:
+    """The directory a request reads or edits: the deployment's (no ``pbx``), or the own
+    directory of the PBX named by ``?pbx=`` (a PBX without one shares the deployment's)."""
+
+    holder: DirectoryHolder
+    state: DirectoryState
+    links: tuple[PbxLink, ...]  # the PBXs whose live agents count for its queues
+
+    @property
+    def directory(self) -> Directory:
+        return self.holder.current
 
 
-def directory_state(hub: Any) -> DirectoryState:
-    """The hub's :class:`DirectoryState` (bootstrap makes it and starts it; one is made here when missing)."""
-    state: DirectoryState | None = getattr(hub, "directory_state", None)
-    if state is None:
-        state = hub.directory_state = DirectoryState(
-            directory_versions(hub.store), lambda: hub.directory, lambda d: install(hub, d)
-        )
-    return state
+def directory_scope(request: Request, pbx: PbxFilter = None) -> DirScope:
+    hub = hub_of(request)
+    if pbx is None:
+        shared = tuple(link for link in hub.pbxes if link.directory_state is None)
+        return DirScope(hub.directories, hub.directory_state, shared)
+    link = pbxes_of(hub, pbx)[0]
+    if link.directory_state is None:
+        shared = tuple(x for x in hub.pbxes if x.directory_state is None)
+        return DirScope(hub.directories, hub.directory_state, shared)
+    return DirScope(link.directories, link.directory_state, (link,))
 
 
+Dir = Annotated[DirScope, Depends(directory_scope)]
 Change = Callable[[Directory], tuple[Directory, Any]]
 
 
-async def _edit(request: Request, p: Principal, change: Change) -> Any:
+async def _edit(scope: DirScope, p: Principal, change: Change) -> Any:
     """Apply ``change`` to the newest stored directory, store the result as a new version, install it."""
     try:
-        return await directory_state(request.app.state.hub).edit(change, p.who)
+        return await scope.state.edit(change, p.who)
     except DirectoryBusy as exc:
         raise HTTPException(status_code=409, detail=f"{exc}; try again") from None
 
@@ -171,23 +187,23 @@ def _admin(p: Principal, what: str = "trunks and queues are") -> None:
         raise HTTPException(status_code=403, detail=f"{what} edited with the admin token")
 
 
-def _queues_seen(hub: Hub, p: Principal) -> list[Queue]:
-    d: Directory = hub.directory
-    names = set(visible_queues(d, agents_seen(hub, p), p))  # live members count too
+def _queues_seen(scope: DirScope, p: Principal) -> list[Queue]:
+    d = scope.directory
+    agents = [a for link in scope.links for a in agents_on(link, p)]
+    names = set(visible_queues(d, agents, p))  # live members count too
     return [q for q in d.queues if q.name in names or (p.tenant is not None and d.queue_tenant(q) == p.tenant)]
 
 
 # ------------------------------------------------------------------ whole
 @router.get("", response_model=DirectoryOut)
-async def get_directory(request: Request, p: Auth) -> DirectoryOut:
-    hub = hub_of(request)
-    d: Directory = hub.directory
+async def get_directory(scope: Dir, p: Auth) -> DirectoryOut:
+    d = scope.directory
     return DirectoryOut(
-        version=directory_state(hub).version,
+        version=scope.state.version,
         tenant=d.tenant if p.is_admin else p.tenant or "",
         extensions=[_ext(e) for e in d.extensions if p.sees(e.tenant)],
         trunks=[_trunk(t) for t in d.trunks] if p.is_admin else [],
-        queues=[_queue(d, q, p) for q in _queues_seen(hub, p)],
+        queues=[_queue(d, q, p) for q in _queues_seen(scope, p)],
     )
 
 
@@ -198,13 +214,11 @@ class VersionOut(BaseModel):
 
 
 @router.get("/versions", response_model=list[VersionOut])
-async def list_versions(
-    request: Request, p: Auth, limit: Annotated[int, Query(ge=1, le=KEEP)] = 20
-) -> list[VersionOut]:
+async def list_versions(scope: Dir, p: Auth, limit: Annotated[int, Query(ge=1, le=KEEP)] = 20) -> list[VersionOut]:
     """The directory's stored versions, newest first (admin only); the newest is in force everywhere."""
     if not p.is_admin:
         raise HTTPException(status_code=403, detail="the directory's history is read with the admin token")
-    state = directory_state(request.app.state.hub)
+    state = scope.state
     found = await state.versions.history(state.scope, limit)
     return [VersionOut(version=v.version, at=v.created_at, actor=v.actor) for v in found]
 
@@ -260,52 +274,52 @@ def _put_ext(
 
 
 @router.get("/extensions", response_model=list[ExtensionModel])
-async def list_extensions(request: Request, p: Auth) -> list[ExtensionModel]:
-    return [_ext(e) for e in hub_of(request).directory.extensions if p.sees(e.tenant)]
+async def list_extensions(scope: Dir, p: Auth) -> list[ExtensionModel]:
+    return [_ext(e) for e in scope.directory.extensions if p.sees(e.tenant)]
 
 
 @router.post("/extensions", response_model=ExtensionModel, status_code=201)
-async def add_extension(body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
-    answer: ExtensionModel = await _edit(request, p, lambda d: _put_ext(d, p, body, None))
+async def add_extension(body: ExtensionModel, scope: Dir, p: Auth) -> ExtensionModel:
+    answer: ExtensionModel = await _edit(scope, p, lambda d: _put_ext(d, p, body, None))
     return answer
 
 
 @router.get("/extensions/{number}", response_model=ExtensionModel)
-async def get_extension(number: Key, request: Request, p: Auth) -> ExtensionModel:
-    return _ext(_owned_ext(request.app.state.hub.directory, p, number))
+async def get_extension(number: Key, scope: Dir, p: Auth) -> ExtensionModel:
+    return _ext(_owned_ext(scope.directory, p, number))
 
 
 @router.put("/extensions/{number}", response_model=ExtensionModel)
-async def put_extension(number: Key, body: ExtensionModel, request: Request, p: Auth) -> ExtensionModel:
+async def put_extension(number: Key, body: ExtensionModel, scope: Dir, p: Auth) -> ExtensionModel:
     """Replace an extension (the body's number may rename it)."""
-    answer: ExtensionModel = await _edit(request, p, lambda d: _put_ext(d, p, body, number))
+    answer: ExtensionModel = await _edit(scope, p, lambda d: _put_ext(d, p, body, number))
     return answer
 
 
 @router.delete("/extensions/{number}", status_code=204)
-async def delete_extension(number: Key, request: Request, p: Auth) -> Response:
+async def delete_extension(number: Key, scope: Dir, p: Auth) -> Response:
 
     def change(d: Directory) -> tuple[Directory, None]:
         _owned_ext(d, p, number)  # judged on the newest stored version: 404 before 403
         _admin(p, "extensions are")
         return _rebuild(d, extensions=tuple(e for e in d.extensions if e.number != number)), None
 
-    await _edit(request, p, change)
+    await _edit(scope, p, change)
     return Response(status_code=204)
 
 
 # ------------------------------------------------------------------ trunks and queues
 @router.get("/trunks", response_model=list[TrunkModel])
-async def list_trunks(request: Request, p: Auth) -> list[TrunkModel]:
+async def list_trunks(scope: Dir, p: Auth) -> list[TrunkModel]:
     _admin(p)
-    return [_trunk(t) for t in hub_of(request).directory.trunks]
+    return [_trunk(t) for t in scope.directory.trunks]
 
 
 @router.put("/trunks/{name}", response_model=TrunkModel)
-async def put_trunk(name: Key, body: TrunkModel, request: Request, p: Auth) -> TrunkModel:
+async def put_trunk(name: Key, body: TrunkModel, scope: Dir, p: Auth) -> TrunkModel:
     """Create or replace the trunk ``name`` (the body's name may rename it)."""
     _admin(p)
-    answer: TrunkModel = await _edit(request, p, lambda d: _put_trunk(d, name, body))
+    answer: TrunkModel = await _edit(scope, p, lambda d: _put_trunk(d, name, body))
     return answer
 
 
@@ -322,7 +336,7 @@ def _put_trunk(d: Directory, name: str, body: TrunkModel) -> tuple[Directory, Tr
 
 
 @router.delete("/trunks/{name}", status_code=204)
-async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
+async def delete_trunk(name: Key, scope: Dir, p: Auth) -> Response:
     _admin(p)
 
     def change(d: Directory) -> tuple[Directory, None]:
@@ -330,18 +344,17 @@ async def delete_trunk(name: Key, request: Request, p: Auth) -> Response:
             raise HTTPException(status_code=404, detail=f"no trunk {name!r}")
         return _rebuild(d, trunks=tuple(t for t in d.trunks if t.name != name)), None
 
-    await _edit(request, p, change)
+    await _edit(scope, p, change)
     return Response(status_code=204)
 
 
 @router.get("/queues", response_model=list[QueueModel])
-async def list_dir_queues(request: Request, p: Auth) -> list[QueueModel]:
-    d: Directory = hub_of(request).directory
-    return [_queue(d, q, p) for q in _queues_seen(hub_of(request), p)]
+async def list_dir_queues(scope: Dir, p: Auth) -> list[QueueModel]:
+    return [_queue(scope.directory, q, p) for q in _queues_seen(scope, p)]
 
 
 @router.put("/queues/{name}", response_model=QueueModel)
-async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> QueueModel:
+async def put_queue(name: Key, body: QueueModel, scope: Dir, p: Auth) -> QueueModel:
     """Create or replace the queue ``name`` (the body's name may rename it)."""
     _admin(p)
 
@@ -358,12 +371,12 @@ async def put_queue(name: Key, body: QueueModel, request: Request, p: Auth) -> Q
         after = _rebuild(d, queues=(*(q for q in d.queues if q.name != name), new))
         return after, _queue(after, new, p)
 
-    answer: QueueModel = await _edit(request, p, change)
+    answer: QueueModel = await _edit(scope, p, change)
     return answer
 
 
 @router.delete("/queues/{name}", status_code=204)
-async def delete_queue(name: Key, request: Request, p: Auth) -> Response:
+async def delete_queue(name: Key, scope: Dir, p: Auth) -> Response:
     _admin(p)
 
     def change(d: Directory) -> tuple[Directory, None]:
@@ -371,5 +384,5 @@ async def delete_queue(name: Key, request: Request, p: Auth) -> Response:
             raise HTTPException(status_code=404, detail=f"no queue {name!r}")
         return _rebuild(d, queues=tuple(q for q in d.queues if q.name != name)), None
 
-    await _edit(request, p, change)
+    await _edit(scope, p, change)
     return Response(status_code=204)

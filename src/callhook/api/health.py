@@ -14,21 +14,20 @@ first and keeps it in ``app.state.counts``, then renders; the refresh registered
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from callhook.api.services import app_hub, hub_of
-
-if TYPE_CHECKING:
-    from callhook.bootstrap import Hub
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from callhook.api.services import app_hub, hub_of
 from callhook.store.ledger import total as ledger_total
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
+    from callhook.pbx_link import PbxLink
 
 __all__ = ["install_metrics", "router"]
 
@@ -37,16 +36,24 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-class AmiHealth(BaseModel):
+class PbxHealth(BaseModel):
     configured: bool
     connected: bool
-    pbx: str = ""  # the PBX's name (CALLHOOK_PBX_NAME)
+    pbx: str = ""  # the PBX's name (CALLHOOK_PBX_NAME, or its [[pbx]] table's name)
     # does this process hold the PBX's AMI session? On PostgreSQL one process of the
     # deployment is elected to (docs/deployment.md); the others answer false
     held: bool = False
     elected: bool = False  # held through the PostgreSQL election (false: SQLite, one process)
     terms: int = 0  # times this process took the AMI session since start
     election_error: str = ""  # why this process's election connection last failed ("" while fine)
+    error: str = ""  # why the AMI session stopped for good ("" while it runs)
+
+
+class AmiHealth(PbxHealth):
+    """The first PBX's figures at the top level (the one PBX of most installations), and
+    every PBX's in ``pbxes``."""
+
+    pbxes: list[PbxHealth] = Field(default_factory=list)
 
 
 class StoreHealth(BaseModel):
@@ -100,17 +107,25 @@ def _capture(hub: Hub, now: float) -> tuple[CaptureHealth, list[str]]:
     return cap, reasons
 
 
-def _ami(hub: Hub) -> AmiHealth:
-    election = hub.election
-    return AmiHealth(
-        configured=hub.ami is not None,
-        connected=hub.ami_connected,
-        pbx=hub.config.pbx_name if hub.ami is not None else "",
-        held=hub.ami_held,
+def _pbx(p: PbxLink) -> PbxHealth:
+    election = p.election
+    return PbxHealth(
+        configured=p.configured,
+        connected=p.connected,
+        pbx=p.name,
+        held=p.held,
         elected=election is not None,
-        terms=election.terms if election is not None else (1 if hub.ami is not None else 0),
+        terms=election.terms if election is not None else (1 if p.configured else 0),
         election_error=election.error if election is not None else "",
+        error=p.error,
     )
+
+
+def _ami(hub: Hub) -> AmiHealth:
+    each = [_pbx(p) for p in hub.pbxes]
+    if not each:
+        return AmiHealth(configured=False, connected=False)
+    return AmiHealth(**each[0].model_dump(), pbxes=each)
 
 
 @router.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
@@ -165,15 +180,7 @@ def install_metrics(app: FastAPI) -> None:
         rows: Any = app.state.ledger
         if rows is not None:
             hub.metrics.ledger(rows, ledger_total(rows))
-        hub.metrics.ami_connected.set(1 if hub.ami_connected else 0)
-        if hub.ami is not None:
-            hub.metrics.ami_held.labels(pbx=hub.config.pbx_name).set(1 if hub.ami_held else 0)
-            if hub.election is not None:
-                hub.metrics.ami_terms.set(hub.election.terms)
-        hub.metrics.capture(hub.accepter, hub.source, hub.ami)
-        if hub.ami is not None:
-            reconnects = getattr(hub.ami, "reconnects", None)
-            if isinstance(reconnects, int):
-                hub.metrics.ami_reconnects.set(reconnects)
+        hub.metrics.pbxes(hub.pbxes)
+        hub.metrics.capture(hub.accepter, hub.pbxes)
 
     hub.metrics.on_scrape(refresh)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.store.base import LedgerRow
 from callhook.store.ledger import total
 
@@ -72,7 +73,7 @@ class LedgerPage(BaseModel):
 @router.get("/ledger", response_model=LedgerPage)
 async def ledger(request: Request, p: Auth, tenant: Annotated[str | None, Query(max_length=256)] = None) -> LedgerPage:
     """The loss ledger of every webhook the token sees (deleted ones included) and their total."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     scope = p.scope(tenant)
     rows = await hub.store.ledger(tenant=scope)
     live = {s.id for s in await hub.store.list_subscriptions(tenant=scope)}
@@ -85,7 +86,7 @@ async def ledger(request: Request, p: Auth, tenant: Annotated[str | None, Query(
 @router.get("/webhooks/{sub_id}/ledger", response_model=LedgerOut)
 async def webhook_ledger(request: Request, p: Auth, sub_id: str) -> LedgerOut:
     """One webhook's loss ledger (also of a deleted webhook that had deliveries)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await hub.store.get_subscription(sub_id, tenant=p.tenant)
     rows = await hub.store.ledger(tenant=p.tenant, subscription_id=sub_id)
     if sub is None and not rows:

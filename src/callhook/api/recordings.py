@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from callhook.api.paging import ERRORS
+from callhook.api.services import hub_of
 from callhook.core.recording_links import LinkError, link, verify
 
 __all__ = ["link_key", "recording_linker", "router"]
@@ -63,8 +64,8 @@ async def download_recording(
     sig: Annotated[str, Query(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")],
 ) -> FileResponse:
     """The recording ``file`` while its signed link is valid."""
-    hub = request.app.state.hub
-    root = getattr(getattr(hub, "config", None), "recordings_dir", "")
+    hub = hub_of(request)
+    root = hub.config.recordings_dir
     if not root:
         raise HTTPException(status_code=404, detail="recordings are not served here")
     try:

@@ -333,7 +333,7 @@ class AgentTimePage(BaseModel):
 async def compute_agent_time(
     request: Request, p: Principal, since: datetime | None, until: datetime | None, tenant: str | None
 ) -> AgentTimePage:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     start, end = stats_range(request, since, until)
     events, truncated = await events_in_range(hub.store, p, tenant, AGENT_TIME_TYPES, start, end)
     out = []

@@ -6,7 +6,8 @@ One message per accepted event: ``id:`` the event id, ``event:`` its canonical t
 listener that falls behind loses its oldest events and is told so with a
 ``: dropped N`` comment. A tenant token gets its tenant's events only; ``types``
 narrows to some canonical types. The stream starts with the events accepted after
-the connection (no history; read that from ``/api/v1/calls``).
+the connection (no history; read that from ``/api/v1/calls``). ``pbx`` narrows to one
+PBX's events (ingested events have none).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from callhook.api.auth import Auth
 from callhook.api.paging import ERRORS, event_json, invalid
-from callhook.api.services import hub_of
+from callhook.api.services import PbxFilter, hub_of
 from callhook.core.events import Event, EventType
 
 __all__ = ["HEARTBEAT", "router"]
@@ -50,6 +51,7 @@ async def stream(
     request: Request,
     p: Auth,
     types: Annotated[list[str] | None, Query(max_length=32, description="canonical types")] = None,
+    pbx: PbxFilter = None,
 ) -> StreamingResponse:
     """Live events (text/event-stream) until the client disconnects."""
     wanted: frozenset[str] = frozenset()
@@ -75,7 +77,7 @@ async def stream(
                 if listener.dropped:
                     yield f": dropped {listener.dropped}\n\n"
                     listener.dropped = 0
-                if p.sees(ev.tenant) and (not wanted or ev.type.value in wanted):
+                if p.sees(ev.tenant) and (not wanted or ev.type.value in wanted) and (pbx is None or ev.pbx == pbx):
                     yield sse(ev)
         finally:
             hub.broadcast.leave(listener)

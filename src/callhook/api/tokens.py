@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callhook.api.auth import Auth, Principal, hash_token, refresh_tokens
 from callhook.api.paging import ERRORS
-from callhook.api.services import hub_of
+from callhook.api.services import app_hub, hub_of
 from callhook.store.base import StoreError
 from callhook.store.tokens import AuditEntry, TokenRecord, TokenStore, token_store
 
@@ -49,7 +49,7 @@ def tokens_of(app: FastAPI | Any) -> TokenStore:
     state = app.state
     found: TokenStore | None = getattr(state, "token_store", None)
     if found is None:
-        found = token_store(state.hub.store)
+        found = token_store(app_hub(app).store)
         state.token_store = found
     return found
 
@@ -234,7 +234,7 @@ class AuditLog:
         params = scope.get("path_params", {}) or {}
         target = ",".join(f"{k}={v}" for k, v in params.items())[:512]
         entry = AuditEntry(
-            at=self.fastapi_app.state.hub.now(),
+            at=app_hub(self.fastapi_app).now(),
             actor=p.who,
             tenant=p.tenant or "",
             action=f"{scope['method']} {template}",

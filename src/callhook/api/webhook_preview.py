@@ -3,7 +3,7 @@ get, rendered for a recorded event or the sample, nothing sent (credentials reda
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,9 @@ from callhook.core import dialects
 from callhook.core.subscription import Subscription
 from callhook.delivery.redact import redact_headers, redact_url
 from callhook.store.base import EventQuery
+
+if TYPE_CHECKING:
+    from callhook.bootstrap import Hub
 
 __all__ = ["PreviewIn", "PreviewOut", "render_preview"]
 
@@ -32,7 +35,7 @@ class PreviewOut(BaseModel):
     body: str
 
 
-async def render_preview(hub: Any, tenant: str | None, sub: Subscription, event_id: str) -> PreviewOut:
+async def render_preview(hub: Hub, tenant: str | None, sub: Subscription, event_id: str) -> PreviewOut:
     """The request ``sub`` would get for the recorded event ``event_id`` (in ``tenant``
     when not None) or the sample: 404 without such an event, 409 when the dialect has
     no message for it, 422 when the template fails on it."""

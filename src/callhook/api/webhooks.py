@@ -288,12 +288,8 @@ def subscriptions_changed(hub: Hub) -> None:
     """Tell the accepter to read the subscriptions again before routing the next event,
     and the dispatcher before its next send (pending deliveries go out with the new
     configuration)."""
-    accepter = getattr(hub, "accepter", None)
-    if accepter is not None:
-        accepter.invalidate()
-    dispatcher = getattr(hub, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.invalidate()
+    hub.accepter.invalidate()
+    hub.dispatcher.invalidate()
 
 
 def _unprocessable(field: str, msg: str) -> HTTPException:
@@ -504,7 +500,7 @@ async def rotate_secret(sub_id: str, request: Request, p: Auth, body: RotateIn |
     once. The old one keeps signing too for ``overlap`` seconds: each request carries
     both signatures in ``webhook-signature``, so the receiver can switch at its pace.
     A secret still overlapping from an earlier rotation is dropped (two at most)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     body = body or RotateIn()
     secret = body.secret or new_secret()
@@ -520,7 +516,7 @@ async def rotate_secret(sub_id: str, request: Request, p: Auth, body: RotateIn |
 @router.delete("/{sub_id}/previous-secret", status_code=204)
 async def end_overlap(sub_id: str, request: Request, p: Auth) -> Response:
     """Stop signing with the previous secret now (the receiver has switched)."""
-    hub = request.app.state.hub
+    hub = hub_of(request)
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
     await hub.store.put_subscription(replace(sub, previous_secret="", previous_secret_until=None), hub.now())
     subscriptions_changed(hub)
@@ -553,7 +549,7 @@ async def preview_template(body: TemplatePreviewIn, request: Request, p: Auth) -
         masking=masking_of(body.masking, None) if body.masking else None,
     )
     draft = replace(draft, template=template_of(body.template, draft))
-    return await render_preview(request.app.state.hub, p.tenant, draft, body.event_id)
+    return await render_preview(hub_of(request), p.tenant, draft, body.event_id)
 
 
 @router.post("/{sub_id}/preview", response_model=PreviewOut)
@@ -561,4 +557,4 @@ async def preview_webhook(sub_id: str, request: Request, p: Auth, body: PreviewI
     """The request this webhook (any dialect, masking applied) would get for a recorded
     event or the sample, unsigned, credentials redacted; nothing is sent."""
     sub = await _get_owned(request, p, sub_id, with_secrets=True)
-    return await render_preview(request.app.state.hub, p.tenant, sub, (body or PreviewIn()).event_id)
+    return await render_preview(hub_of(request), p.tenant, sub, (body or PreviewIn()).event_id)

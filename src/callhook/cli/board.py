@@ -109,7 +109,7 @@ class Board:
             return []
         from callhook.api.calls import ingested_out, live_out
 
-        calls = [live_out(c) for c in self.hub.tracker.snapshot().calls]
+        calls = [live_out(c, link) for link in self.hub.pbxes for c in link.tracker.snapshot().calls]
         return calls + [ingested_out(c) for c in self.hub.ingest.model.live_calls()]
 
     def _agents(self) -> list[Any]:

@@ -122,7 +122,7 @@ async def _wait_api(session: Any, api: str, hub: Hub, within: float = 15.0) -> N
     while True:
         with contextlib.suppress(aiohttp.ClientError, OSError):
             async with session.get(f"{api}/healthz") as r:
-                if r.status == 200 and (hub.ami is None or hub.ami_connected):
+                if r.status == 200 and (not hub.pbxes or hub.ami_connected):
                     return
         if time.monotonic() > deadline:
             raise RuntimeError(f"the API at {api} (or the AMI link) did not come up within {within:g}s")

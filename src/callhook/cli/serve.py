@@ -26,6 +26,11 @@ def add_parser(sub: Any) -> None:
         epilog=env_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,  # absent: the one given before the command (callhook --config F serve)
+        help="TOML config file, e.g. with [[pbx]] tables (env CALLHOOK_CONFIG; docs/configuration.md)",
+    )
     p.add_argument("--listen", help="HOST:PORT to listen on (env CALLHOOK_LISTEN; default 127.0.0.1:8080)")
     p.add_argument(
         "--db",
@@ -158,8 +163,9 @@ async def serve(cfg: Config, *, banner: bool = True, ready: Any = None, stop: as
             exit_code = 2
             server.should_exit = True
 
-    if hub.ami_task is not None:
-        hub.ami_task.add_done_callback(ami_ended)
+    for link in hub.pbxes:
+        if link.task is not None:
+            link.task.add_done_callback(ami_ended)
     log.info("listening on http://%s:%d", host, port)
     if ready is not None:
         ready(hub)

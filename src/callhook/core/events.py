@@ -282,6 +282,7 @@ class Event:
     presence: Presence | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     source: str = "ami"  # ami | ingest:<dialect> | simulator
+    pbx: str = ""  # the name of the PBX the event came from (AMI sources); "" for ingested events
 
     def __hash__(self) -> int:
         return hash(self.id)

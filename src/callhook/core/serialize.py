@@ -77,6 +77,8 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
         v = getattr(ev, name)
         if v is not None:
             d[name] = _group_to_dict(v)
+    if ev.pbx:
+        d["pbx"] = ev.pbx
     if ev.queue:
         d["queue"] = ev.queue
     if ev.custom_field:
@@ -154,7 +156,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
         "ts": _parse_dt(d["ts"], "ts"),
         "seq": seq,
     }
-    for key in ("tenant", "call_id", "source", "queue", "custom_field"):
+    for key in ("tenant", "call_id", "source", "pbx", "queue", "custom_field"):
         if key in d:
             if not isinstance(d[key], str):
                 raise SerializeError(f"{key}: expected text")

@@ -184,6 +184,8 @@ def render(version: str) -> str:
   </nav>
   <div id="who" class="who" hidden>
     <span id="who-name"></span>
+    <label class="inline" id="pbx-pick" hidden>PBX <select id="pbx-filter"><option value="">all PBXs</option>
+      </select></label>
     <span id="live-state" class="badge" role="status">connecting</span>
     <button type="button" id="signout">Sign out</button>
   </div>

@@ -24,7 +24,6 @@ from callhook.api.auth import Auth, Principal
 from callhook.api.paging import ERRORS
 from callhook.api.services import hub_of
 from callhook.api.sessions import SessionBook
-from callhook.store.sessions import session_store
 
 if TYPE_CHECKING:
     from callhook.bootstrap import Hub
@@ -37,10 +36,7 @@ links = APIRouter(prefix="/api/v1", tags=["dashboard"], responses=ERRORS)
 
 
 def _book(hub: Hub) -> SessionBook:
-    book = getattr(hub, "sessions", None)
-    if book is None:
-        book = hub.sessions = SessionBook(session_store(getattr(hub, "store", None)))
-    return book
+    return hub.sessions
 
 
 async def issue_code(hub: Hub, *, tenant: str | None = None, name: str = "") -> str:

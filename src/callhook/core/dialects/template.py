@@ -59,7 +59,8 @@ _GROUPS: Mapping[str, type[Any]] = MappingProxyType(
 )
 #: the names a template may use at its top level
 NAMES = frozenset(
-    {"id", "type", "ts", "tenant", "call_id", "seq", "source", "party", "queue", "custom_field", "variables", "event"}
+    {"id", "type", "ts", "tenant", "call_id", "seq", "source", "pbx", "party", "queue", "custom_field"}
+    | {"variables", "event"}
     | set(_GROUPS)
 )
 
@@ -77,6 +78,7 @@ def context(event: Event) -> dict[str, Any]:
     for name, empty in _EMPTY.items():
         d.setdefault(name, dict(empty))
     d.setdefault("queue", "")
+    d.setdefault("pbx", "")
     d.setdefault("custom_field", "")
     d.setdefault("variables", {})
     return {**d, "event": event_to_dict(event)}

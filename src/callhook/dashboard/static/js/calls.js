@@ -1,6 +1,6 @@
 // Calls in progress: caller, called, the agent (or the queue it waits in), state, live duration.
 
-import { model, onRender } from "./live.js";
+import { model, onRender, pbxView } from "./live.js";
 import { renderRows, setCount } from "./dom.js";
 
 export function callState(c) {
@@ -45,7 +45,7 @@ function render() {
     return [
       { text: c.caller_name && c.caller_name !== c.caller_num ? `${c.caller_name} ${c.caller_num}` : c.caller_num,
         href: `#/call/${encodeURIComponent(c.call_id)}`, th: true },
-      c.called_num,
+      pbxView.names.length > 1 && c.pbx ? `${c.called_num} · ${c.pbx}` : c.called_num,
       who(c),
       { text: state, cls: `state state-${state.replace(" ", "-")}` },
       { since: c.start },

@@ -30,6 +30,8 @@ export const model = {
 
 export const MISSED_PAGE = 10;
 export const missedView = { queue: "", offset: 0 }; // the wallboard's missed-calls filter and page
+// the PBXs of the deployment (GET /api/v1/pbxes) and the one the live views show ("" all)
+export const pbxView = { names: [], pbx: "" };
 
 const renderers = new Map();
 const dirty = new Set();
@@ -120,13 +122,16 @@ const refreshQueues = throttled(loadQueueStats);
 const refreshAgents = throttled(loadAgentDay);
 const refreshMissed = throttled(loadMissed);
 
-function memberKey(queue, iface) {
-  return `${queue}|${String(iface).toLowerCase()}`;
+// one row per PBX, queue and interface (PJSIP/20 of two PBXs are two phones)
+function memberKey(pbx, queue, iface) {
+  return `${pbx || ""}|${queue}|${String(iface).toLowerCase()}`;
 }
 
 async function reload() {
-  const [calls, agents, queues, presence] = await Promise.all([api("/api/v1/calls/live"),
-    api("/api/v1/agents"), api("/api/v1/queues"), api("/api/v1/extensions/presence")]);
+  const query = pbxView.pbx ? { pbx: pbxView.pbx } : {};
+  const [calls, agents, queues, presence] = await Promise.all([api("/api/v1/calls/live", { query }),
+    api("/api/v1/agents", { query }), api("/api/v1/queues", { query }),
+    api("/api/v1/extensions/presence", { query })]);
   model.presence = new Map(presence.map((x) => [x.extension, x.state]));
   model.calls = new Map(calls.map((c) => {
     const legs = new Map(c.legs.map((l) => [l.channel, { ...l, since: Date.parse(c.start) }]));
@@ -135,14 +140,18 @@ async function reload() {
   }));
   const members = new Map();
   for (const a of agents) {
-    const old = model.members.get(memberKey(a.queue, a.interface));
-    members.set(memberKey(a.queue, a.interface), { ...a, name: a.full_name || a.name, since: a.since ? Date.parse(a.since) : (old?.since ??
+    const old = model.members.get(memberKey(a.pbx, a.queue, a.interface));
+    members.set(memberKey(a.pbx, a.queue, a.interface), { ...a, name: a.full_name || a.name, since: a.since ? Date.parse(a.since) : (old?.since ??
       Date.now()), loggedOut: false, wrapup: null });
   }
   for (const [k, m] of model.members) if (m.loggedOut && !members.has(k)) members.set(k, m);
   model.members = members;
-  model.queues = new Map(queues.map((q) => [q.name, { name: q.name, service_level: q.service_level,
-    waiting: new Map(q.waiting.map((w) => [w.call_id, Date.parse(w.joined)])) }]));
+  model.queues = new Map(); // by name: the queues of two PBXs with one name are one row (as in the statistics)
+  for (const q of queues) {
+    const row = queueOf(q.name);
+    row.service_level = q.service_level;
+    for (const w of q.waiting) row.waiting.set(w.call_id, Date.parse(w.joined));
+  }
   await Promise.all([loadQueueStats(), loadAgentDay(), loadMissed()]);
   mark("calls", "agents", "queues", "missed");
 }
@@ -151,7 +160,8 @@ function callOf(ev) {
   const p = ev.party || {};
   let c = model.calls.get(ev.call_id);
   if (!c) {
-    c = { call_id: ev.call_id, tenant: ev.tenant, start: Date.parse(ev.ts), caller_num: "", caller_name: "",
+    c = { call_id: ev.call_id, tenant: ev.tenant, pbx: ev.pbx || "", start: Date.parse(ev.ts), caller_num: "",
+      caller_name: "",
       called_num: "", direction: null, queue: "", answered_by: "", legs: new Map(), transferring: false,
       onHold: false };
     model.calls.set(ev.call_id, c);
@@ -182,12 +192,14 @@ function queueOf(name) {
 
 function agentEvent(ev, ts) {
   const a = ev.agent || {};
-  const targets = ev.queue ? [memberKey(ev.queue, a.interface)]
-    : Array.from(model.members.keys()).filter((k) => k.endsWith(`|${String(a.interface).toLowerCase()}`));
+  const pbx = ev.pbx || "";
+  const targets = ev.queue ? [memberKey(pbx, ev.queue, a.interface)]
+    : Array.from(model.members.keys()).filter((k) => k.startsWith(`${pbx}|`) &&
+      k.endsWith(`|${String(a.interface).toLowerCase()}`));
   for (const key of targets) {
     let m = model.members.get(key);
     if (!m) {
-      m = { queue: ev.queue, interface: a.interface, name: a.name || a.login, extension: a.number, login: a.login,
+      m = { pbx, queue: ev.queue, interface: a.interface, name: a.name || a.login, extension: a.number, login: a.login,
         tenant: ev.tenant, paused: false, reason: "", since: ts, in_call: false, loggedOut: false, wrapup: null };
       model.members.set(key, m);
     }
@@ -201,6 +213,7 @@ function agentEvent(ev, ts) {
 }
 
 export function apply(ev) {
+  if (pbxView.pbx && (ev.pbx || "") !== pbxView.pbx) return undefined; // another PBX's (or ingested)
   const ts = Date.parse(ev.ts) || Date.now();
   if (ev.type.startsWith("agent.")) return agentEvent(ev, ts);
   if (ev.type === "extension.presence") {
@@ -255,8 +268,13 @@ function onMessage(e) {
   else apply(ev);
 }
 
+let again = false; // a reload was asked for while one ran (e.g. another PBX chosen)
+
 async function resync() {
-  if (buffer !== null) return; // one reload at a time
+  if (buffer !== null) { // one reload at a time; the one asked for meanwhile follows
+    again = true;
+    return;
+  }
   buffer = [];
   try {
     await reload();
@@ -264,6 +282,29 @@ async function resync() {
   } finally {
     buffer = null;
   }
+  if (again) {
+    again = false;
+    await resync();
+  }
+}
+
+// Show one PBX (or all, ""): the model is loaded again for it; the stream's events of
+// the other PBXs are skipped from now on.
+export function showPbx(name) {
+  pbxView.pbx = name;
+  model.calls = new Map();
+  model.members = new Map();
+  model.queues = new Map();
+  model.presence = new Map();
+  mark("calls", "agents", "queues");
+  return resync();
+}
+
+export async function loadPbxes() {
+  const listed = await api("/api/v1/pbxes");
+  pbxView.names = listed.map((p) => p.name);
+  if (pbxView.pbx && !pbxView.names.includes(pbxView.pbx)) pbxView.pbx = "";
+  return pbxView.names;
 }
 
 export function start(onState) {

@@ -65,7 +65,17 @@ function start(s) {
   document.getElementById("who").hidden = false;
   notice("");
   live.start(setLiveState);
+  showPbxPicker().catch((e) => console.warn("PBX list failed", e));
   route();
+}
+
+// The PBX filter: offered only when the deployment reads more than one PBX.
+async function showPbxPicker() {
+  const names = await live.loadPbxes();
+  const select = document.getElementById("pbx-filter");
+  select.replaceChildren(new Option("all PBXs", ""), ...names.map((n) => new Option(n, n)));
+  select.value = live.pbxView.pbx;
+  document.getElementById("pbx-pick").hidden = names.length < 2;
 }
 
 function stop(message = "") {
@@ -105,6 +115,9 @@ function wire() {
     stop();
   });
   document.addEventListener("callhook:signedout", () => checkSession());
+  document.getElementById("pbx-filter").addEventListener("change", (e) => {
+    live.showPbx(e.target.value).catch((ex) => console.warn("reload failed", ex));
+  });
   window.addEventListener("hashchange", route);
   for (const m of [calls, agents, queues, missed, trace, health, stats]) m.init();
   startTicker();
