@@ -102,29 +102,73 @@ class DispatcherOptions:
 NOTICE_QUIET = 60.0  # seconds in which a webhook's further disables send no second notice
 
 
+class _ReaderGone(Exception):
+    """The task reading a subscription was cancelled: a waiting task reads it itself."""
+
+
 class _Subscriptions:
-    """A short-lived cache of subscriptions (with secrets) by id."""
+    """A short-lived cache of subscriptions (with secrets) by id. One read per id at a
+    time: the hundreds of tasks that find an entry expired at once share one read (each
+    used to read it itself: ~900 statements in a run of 20,000 deliveries)."""
 
     def __init__(self, store: Store, ttl: float) -> None:
         self._store, self._ttl = store, ttl
         self._cache: dict[str, tuple[Subscription | None, float]] = {}
+        self._reading: dict[str, asyncio.Future[Subscription | None]] = {}
+        self._generation = 0  # a change while a read is running: its result is not cached
 
     async def get(self, sub_id: str) -> Subscription | None:
-        hit = self._cache.get(sub_id)
-        now = time.monotonic()
-        if hit is None or now - hit[1] > self._ttl:
-            hit = (await self._store.get_subscription(sub_id, with_secrets=True), now)
-            self._cache[sub_id] = hit
-        return hit[0]
+        while True:
+            hit = self._cache.get(sub_id)
+            if hit is not None and time.monotonic() - hit[1] <= self._ttl:
+                return hit[0]
+            reading = self._reading.get(sub_id)
+            if reading is None:
+                return await self._read(sub_id)
+            try:
+                return await asyncio.shield(reading)
+            except _ReaderGone:
+                continue
+
+    async def _read(self, sub_id: str) -> Subscription | None:
+        fut: asyncio.Future[Subscription | None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_seen)
+        self._reading[sub_id] = fut
+        generation = self._generation
+        try:
+            sub = await self._store.get_subscription(sub_id, with_secrets=True)
+        except Exception as exc:
+            fut.set_exception(exc)
+            raise
+        except BaseException:
+            fut.set_exception(_ReaderGone())
+            raise
+        finally:
+            if self._reading.get(sub_id) is fut:
+                del self._reading[sub_id]
+        if generation == self._generation:
+            self._cache[sub_id] = (sub, time.monotonic())
+        fut.set_result(sub)
+        return sub
 
     def disabled(self, sub: Subscription) -> None:
+        self._generation += 1
         self._cache[sub.id] = (replace(sub, enabled=False), time.monotonic())
 
     def invalidate(self, sub_id: str | None = None) -> None:
+        self._generation += 1
         if sub_id is None:
             self._cache.clear()
+            self._reading.clear()
         else:
             self._cache.pop(sub_id, None)
+            self._reading.pop(sub_id, None)
+
+
+def _seen(fut: asyncio.Future[Subscription | None]) -> None:
+    """Mark a read's error as retrieved even when no other task waited for it."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 class Dispatcher:
