@@ -47,6 +47,7 @@ from callhook.delivery.sender import Response, Sender, make_sender
 from callhook.store import open_store
 
 CONCURRENCY = 64  # connections of one process to the receiver
+FEED_LAG = float(os.environ.get("SCALEOUT_FEED_LAG", DispatcherOptions().feed_lag))
 
 
 # ---------------------------------------------------------------- a worker process
@@ -64,8 +65,11 @@ class Counting:
         await self.inner.close()
 
 
-async def worker(db: str) -> None:
-    """One delivery process: opens the store, says ready, dispatches from "go" until SIGTERM."""
+async def worker(db: str, accept: int) -> None:
+    """One delivery process: opens the store, says ready, dispatches from "go" until SIGTERM.
+    With ``accept`` > 0 it is also the process that reads the PBX: it accepts that many
+    events through its accepter (its dispatcher attached as the store's feed, as
+    bootstrap wires it), and says "accepted" once they are all committed."""
     store = open_store(db)
     await store.open()
     sender = Counting(make_sender("curl"))
@@ -74,7 +78,7 @@ async def worker(db: str) -> None:
         sender,
         encode=encode,
         endpoints=Endpoints(EndpointPolicy(concurrency=CONCURRENCY, max_queued=4096)),
-        options=DispatcherOptions(batch=512, max_inflight=1024, poll_interval=0.2),
+        options=DispatcherOptions(batch=512, max_inflight=1024, poll_interval=0.2, feed_lag=FEED_LAG),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -82,6 +86,15 @@ async def worker(db: str) -> None:
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # "go"
     await dispatcher.start()
+    if accept:
+        accepter = Accepter(store, encode)
+        evs = events(accept, calls=max(1, accept // 20))
+        for i in range(0, accept, 25):  # as the AMI reader: a socket read's events at a time
+            await accepter.room()
+            accepter.enqueue(evs[i : i + 25])
+            await asyncio.sleep(0)
+        await accepter.drain()
+        print("accepted", flush=True)
     await stop.wait()
     await dispatcher.stop()
     await sender.close()
@@ -98,7 +111,7 @@ async def preload(db: str, url: str, n: int) -> None:
             await c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     await store.put_subscription(Subscription(id="s", url=url, dialect=Dialect.CALLHOOK, ordering="call"), time.time())
     accepter = Accepter(store, encode)
-    evs = events(n, calls=max(1, n // 20))
+    evs = events(n, calls=max(1, n // 20)) if n else []
     sem = asyncio.Semaphore(16)
 
     async def feed(i: int) -> None:
@@ -150,6 +163,7 @@ async def top_statements(db: str, n: int) -> None:
 
 
 PROFILE = ""  # --profile DIR: each worker under py-spy, raw samples into DIR
+LIVE = False  # --live
 STATEMENTS = False  # --statements: pg_stat_statements in the cluster, the top statements per measurement
 PG_PIDS: list[int] = []  # the postmaster's pid when the cluster is ours (its backends are its children)
 
@@ -161,12 +175,12 @@ def pg_cpu() -> float:
 
 
 async def measure(db: str, url: str, n: int, processes: int, rx: int, tag: str) -> tuple[float, dict[str, float]]:
-    await preload(db, url, n)
-    assert await backlog(db) == n
-    cmd = [sys.executable, __file__, "--worker", db]
+    await preload(db, url, 0 if LIVE else n)
+    assert await backlog(db) == (0 if LIVE else n)
     procs = []
     sent: list[int] = []
     for k in range(processes):
+        cmd = [sys.executable, __file__, "--worker", db, "--accept", str(n if LIVE and k == 0 else 0)]
         pre = []
         if PROFILE:
             out = Path(PROFILE) / f"{tag}_p{k + 1}.txt"
@@ -208,6 +222,13 @@ async def measure(db: str, url: str, n: int, processes: int, rx: int, tag: str) 
             p.stdin.write("go\n")
             p.stdin.flush()
         deadline = t0 + 600
+        accepted = 0.0
+        if LIVE:
+            out = procs[0].stdout
+            assert out is not None
+            line = await asyncio.to_thread(out.readline)
+            assert line.strip() == "accepted", line
+            accepted = time.perf_counter() - t0
         while await busy(poll):
             if time.perf_counter() > deadline:
                 raise RuntimeError("the backlog did not drain within 600 s")
@@ -218,6 +239,7 @@ async def measure(db: str, url: str, n: int, processes: int, rx: int, tag: str) 
         cpu = {k: cpu[k] - cpu0[k] for k in cpu}
         cpu["bench"] = time.process_time() - self0
         cpu["wall"] = elapsed
+        cpu["accepted"] = accepted if LIVE else 0.0
         await store.close()
         await poll.close()
         if STATEMENTS:
@@ -312,7 +334,8 @@ async def run(admin: str, n: int, rounds: int) -> None:
                 busy = sum(cpu[k] for k in ("workers", "postgres", "receiver", "bench")) / cpu["wall"]
                 print(
                     f"round {r + 1}: {processes} process(es): {rate:8.0f} deliveries/s   "
-                    f"CPU us/delivery: {per}   cores busy {busy:.2f}  sent per process {cpu['sent']}",
+                    f"CPU us/delivery: {per}   cores busy {busy:.2f}  sent per process {cpu['sent']}"
+                    + (f"  accepted in {cpu['accepted']:.2f} of {cpu['wall']:.2f} s" if LIVE else ""),
                     flush=True,
                 )
     finally:
@@ -331,14 +354,16 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", default="", help="a directory: run each worker under py-spy (raw profiles)")
     p.add_argument("--statements", action="store_true", help="pg_stat_statements: the top statements per run")
+    p.add_argument("--accept", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--live", action="store_true", help="the first process accepts the events while all dispatch")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
-    global PROFILE, STATEMENTS
-    PROFILE, STATEMENTS = args.profile, args.statements
+    global PROFILE, STATEMENTS, LIVE
+    PROFILE, STATEMENTS, LIVE = args.profile, args.statements, args.live
     if args.worker:
         import uvloop
 
-        uvloop.run(worker(args.worker))
+        uvloop.run(worker(args.worker, args.accept))
         return
     cluster = None if args.pg else Cluster()
     if cluster is not None:

@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import random
 import time
 import uuid
@@ -97,6 +98,13 @@ class DispatcherOptions:
     # a webhook whose attempts failed (no success) for this long is disabled, with a
     # webhook.disabled notice; 0: never (CALLHOOK_DISABLE_AFTER_DAYS)
     disable_after: float = 0.0
+    # the store hands this dispatcher new heads at append (the feed) only while its event
+    # loop runs late by at most this many seconds: a saturated process (say the one
+    # reading the PBX) leaves them pending for whichever process claims first, so a
+    # second process on PostgreSQL gets work. math.inf: always take them; a negative
+    # value: never (every new head goes through the shared queue)
+    feed_lag: float = 0.025
+    lag_probe: float = 0.05  # how often the loop's lateness is measured
 
 
 NOTICE_QUIET = 60.0  # seconds in which a webhook's further disables send no second notice
@@ -201,6 +209,9 @@ class Dispatcher:
         self._turns = Turns(hold=o.arrival_hold)
         self._stopping = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
+        self._lag_task: asyncio.Task[None] | None = None
+        # how late the event loop ran at the last probe (seconds); above feed_lag the feed takes nothing
+        self.lag = 0.0
         self.notices = Notices(store, encode)
         self._failing_since: dict[str, float] = {}  # sub id -> first failure since its last success
         self._notice_tasks: set[asyncio.Task[int]] = set()
@@ -211,6 +222,8 @@ class Dispatcher:
         the store hands new due deliveries straight to this dispatcher."""
         self._store.attach(self)
         self._main = asyncio.create_task(self.run(), name="callhook-dispatcher")
+        if 0 <= self.options.feed_lag < math.inf:
+            self._lag_task = asyncio.create_task(self._probe_lag(), name="callhook-dispatcher-lag")
 
     def invalidate(self, sub_id: str | None = None) -> None:
         """A subscription changed: read it again before its next send."""
@@ -218,9 +231,18 @@ class Dispatcher:
 
     # ------------------------------------------------------------ the feed (store.Feed)
     def room(self) -> int:
-        if self._stopping.is_set():
+        if self._stopping.is_set() or self.lag > self.options.feed_lag:
             return 0
         return max(0, self.options.max_inflight - len(self._tasks))
+
+    async def _probe_lag(self) -> None:
+        """Measure how late the event loop runs (the last probe's lateness)."""
+        loop = asyncio.get_running_loop()
+        period = self.options.lag_probe
+        while not self._stopping.is_set():
+            start = loop.time()
+            await asyncio.sleep(period)
+            self.lag = max(0.0, loop.time() - start - period)
 
     def lease(self, now: float) -> Lease:
         return Lease(uuid.uuid4().hex, now + self.options.lease)
@@ -282,6 +304,10 @@ class Dispatcher:
         are sent again after a restart.
         """
         self._stopping.set()
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            await asyncio.gather(self._lag_task, return_exceptions=True)
+            self._lag_task = None
         self._turns.open_all()  # deliveries waiting for their turn are given back, not sent
         self._store.attach(None)
         if self._main is not None:
@@ -302,7 +328,9 @@ class Dispatcher:
 
     async def _write_finishes(self, items: list[Finish]) -> None:
         now = self._clock()
-        lease = None if self._stopping.is_set() else self.lease(now)
+        # a saturated process (see feed_lag) leaves the successors to the shared queue too
+        busy = self._stopping.is_set() or self.lag > self.options.feed_lag
+        lease = None if busy else self.lease(now)
         recorded = await self._store.record(items, now, lease)
         for d in recorded.successors:
             self._next[(d.subscription_id, d.order_key)] = d
