@@ -2,16 +2,27 @@
 one, on the same PostgreSQL, in one run (docs/benchmarks.md, "Scale-out").
 
     .venv/bin/python bench/scaleout.py                      # a PostgreSQL cluster of its own
+    .venv/bin/python bench/scaleout.py --live               # the first process also accepts the events
     .venv/bin/python bench/scaleout.py --pg postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/scaleout.py --events 5000 --rounds 1   # a smoke run
+    .venv/bin/python bench/scaleout.py --statements         # + pg_stat_statements' top statements
+    .venv/bin/python bench/scaleout.py --profile DIR        # + each worker under py-spy (raw files)
 
-For each round and each process count (1, then 2): a fresh database gets ``--events``
-pending deliveries (accepted through the accepter, as the AMI path does: 20 events a
-call, one webhook); then 1 or 2 dispatcher processes (each wired as bootstrap wires
-it: the outbox on PostgreSQL, pycurl, encode at send time) are told to go at the same
-moment and the clock runs until the store's backlog is 0. The receiver is a separate
-process (bench/delivery.py's minimal HTTP/1.1 responder). Prints each throughput and
-the ratio two/one (the median over rounds).
+For each round and each process count (1, then 2) on a fresh database, one webhook
+(``"ordering": "call"``, as the other throughput benchmarks) and 20 events a call:
+
+- backlog (default): ``--events`` deliveries are accepted through the accepter first,
+  then the processes are told to go at the same moment;
+- ``--live``: the first process is the one that reads the PBX: it accepts the events
+  through its own accepter (its dispatcher attached as the store's feed, as bootstrap
+  wires it) while every process dispatches.
+
+Each worker is wired as bootstrap wires it (the outbox on PostgreSQL, pycurl, encode at
+send time). The clock runs until nothing is pending or inflight. The receiver is a
+separate process (bench/delivery.py's minimal HTTP/1.1 responder). Printed per
+measurement: throughput, CPU microseconds per delivery of the workers, the PostgreSQL
+server (its own cluster only), the receiver and this driver, the cores they kept busy,
+and how many requests each worker sent; then the medians and the ratio two/one.
 """
 
 from __future__ import annotations
@@ -47,7 +58,7 @@ from callhook.delivery.sender import Response, Sender, make_sender
 from callhook.store import open_store
 
 CONCURRENCY = 64  # connections of one process to the receiver
-FEED_LAG = float(os.environ.get("SCALEOUT_FEED_LAG", DispatcherOptions().feed_lag))
+FEED_LAG = DispatcherOptions().feed_lag  # --feed-lag
 
 
 # ---------------------------------------------------------------- a worker process
@@ -121,9 +132,6 @@ async def preload(db: str, url: str, n: int) -> None:
     await asyncio.gather(*(feed(i) for i in range(0, n, 200)))
     await accepter.close()
     await store.close()
-    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as c:
-        for ix in filter(None, os.environ.get("SCALEOUT_DROP", "").split(",")):
-            await c.execute(f"DROP INDEX {ix}")
 
 
 async def busy(c: Any) -> bool:
@@ -181,6 +189,7 @@ async def measure(db: str, url: str, n: int, processes: int, rx: int, tag: str) 
     sent: list[int] = []
     for k in range(processes):
         cmd = [sys.executable, __file__, "--worker", db, "--accept", str(n if LIVE and k == 0 else 0)]
+        cmd += ["--feed-lag", str(FEED_LAG)]
         pre = []
         if PROFILE:
             out = Path(PROFILE) / f"{tag}_p{k + 1}.txt"
@@ -303,7 +312,6 @@ class Cluster:
         opts = f"-k {self.base} -h 127.0.0.1 -p {self.port} -c max_connections=100"
         if STATEMENTS:
             opts += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
-        opts += os.environ.get("SCALEOUT_PG_OPTS", "")
         subprocess.run(
             [*self.ctl, "-l", str(self.base / "log"), "-w", "-o", opts, "start"], check=True, capture_output=True
         )
@@ -311,8 +319,6 @@ class Cluster:
 
     def close(self) -> None:
         subprocess.run([*self.ctl, "-m", "immediate", "stop"], capture_output=True)
-        if os.environ.get("SCALEOUT_PG_LOG"):
-            shutil.copy(self.base / "log", os.environ["SCALEOUT_PG_LOG"])
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -354,12 +360,15 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", default="", help="a directory: run each worker under py-spy (raw profiles)")
     p.add_argument("--statements", action="store_true", help="pg_stat_statements: the top statements per run")
+    p.add_argument(
+        "--feed-lag", type=float, default=DispatcherOptions().feed_lag, help="DispatcherOptions.feed_lag of the workers"
+    )
     p.add_argument("--accept", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--live", action="store_true", help="the first process accepts the events while all dispatch")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
-    global PROFILE, STATEMENTS, LIVE
-    PROFILE, STATEMENTS, LIVE = args.profile, args.statements, args.live
+    global PROFILE, STATEMENTS, LIVE, FEED_LAG
+    PROFILE, STATEMENTS, LIVE, FEED_LAG = args.profile, args.statements, args.live, args.feed_lag
     if args.worker:
         import uvloop
 
