@@ -4,7 +4,8 @@ Wires a store, an accepter and a dispatcher the way bootstrap does. With
 ``--accept N`` it accepts N events (``--calls`` calls, seq 1, 2, ... per call, several
 accept calls in flight at a time so commits are shared) and prints ``ack <id>`` for
 each event once its accept returned. ``--dispatch`` runs a dispatcher whose requests
-carry ``x-worker: <name>``. Prints ``ready`` when running; stops on SIGTERM.
+carry ``x-worker: <name>`` (``--feed-lag`` as DispatcherOptions.feed_lag). Prints ``ready``
+when running; stops on SIGTERM.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ async def main() -> None:
     p.add_argument("--dispatch", action="store_true")
     p.add_argument("--name", default="w")
     p.add_argument("--max-chain", type=int, default=DispatcherOptions().max_chain)
+    p.add_argument("--feed-lag", type=float, default=DispatcherOptions().feed_lag)
     args = p.parse_args()
 
     store = open_store(args.store)
@@ -78,7 +80,13 @@ async def main() -> None:
         store,
         sender,
         policy=policy,
-        options=DispatcherOptions(poll_interval=0.1, lease=30.0, sweep_interval=1.0, max_chain=args.max_chain),
+        options=DispatcherOptions(
+            poll_interval=0.1,
+            lease=30.0,
+            sweep_interval=1.0,
+            max_chain=args.max_chain,
+            feed_lag=args.feed_lag,
+        ),
     )
     if args.dispatch:
         await dispatcher.start()

@@ -140,3 +140,38 @@ def test_two_processes_share_one_postgres(pg_db_url: str) -> None:
             assert by_worker["two"] > 0
 
     asyncio.run(main())
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_reading_process_when_saturated_shares_with_another(pg_db_url: str) -> None:
+    """The process that reads the PBX accepts every event and dispatches too; when it is
+    saturated (``--feed-lag -1``: its loop always counts as late) it leases neither the
+    new heads nor the successors to itself, so the second process gets work: every event
+    exactly once while both live, each call in order, the second process sending."""
+
+    async def main() -> None:
+        async with Receiver() as rx:
+            url = rx.url("/h")
+            other = await Runner("--store", pg_db_url, "--url", url, "--dispatch", "--name", "other").start()
+            saturated = ("--dispatch", "--name", "reader", "--feed-lag", "-1")
+            reader = await Runner(
+                "--store", pg_db_url, "--url", url, "--accept", "3000", "--calls", "60", *saturated
+            ).start()
+            try:
+                await asyncio.wait_for(reader.accepted.wait(), 60)
+                await rx.wait_for(lambda: len(rx.hits) >= 3000, within=60)
+                await asyncio.sleep(0.5)  # nothing more should come
+            finally:
+                await reader.signal(signal.SIGTERM)
+                await other.signal(signal.SIGTERM)
+            ids = [h.body["id"] for h in rx.hits]
+            assert len(ids) == len(set(ids)) == 3000  # every event exactly once
+            assert set(ids) == set(reader.acked)
+            assert in_order([h.body for h in rx.hits])
+            by_worker = Counter(h.headers["x-worker"] for h in rx.hits)
+            # the reader only claims (it may get some or none); the other process gets work
+            assert by_worker["other"] > 0
+            assert by_worker["other"] + by_worker["reader"] == 3000
+
+    asyncio.run(main())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -319,9 +320,9 @@ def test_steady_state_needs_no_claims_and_stop_gives_leases_back(tmp_path: Path)
             await store.open()
             sender = HttpSender(total_timeout=2.0)
             accepter = Accepter(store, fake_encode, policy=FAST, subscription_ttl=60)
-            dispatcher = Dispatcher(
-                store, sender, policy=FAST, encode=fake_encode, options=DispatcherOptions(poll_interval=0.05)
-            )
+            # feed_lag inf: the feed even when a loaded test machine makes the loop run late
+            options = DispatcherOptions(poll_interval=0.05, feed_lag=math.inf)
+            dispatcher = Dispatcher(store, sender, policy=FAST, encode=fake_encode, options=options)
             await store.put_subscription(make_sub("s", rx.url("/hook")), time.time())
             await dispatcher.start()
             try:

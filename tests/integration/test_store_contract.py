@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
+from callhook.core.dialects.base import Request
 from callhook.core.events import EventType
 from callhook.core.subscription import BasicAuth
 from callhook.store import open_store
 from callhook.store.base import (
     Attempt,
+    DeadReason,
     Delivery,
     DeliveryQuery,
     EventQuery,
@@ -557,3 +560,86 @@ def test_concurrent_claims_from_two_connections_never_overlap(store_url: str) ->
                 await b.close()
 
     asyncio.run(main())
+
+
+def test_promotion_follows_each_call_through_a_long_backlog(store_url: str) -> None:
+    """Calls with forty events queued each: every recorded outcome promotes its call's
+    oldest remaining event (one probe per call, not a read of the whole backlog), a
+    failed-at-accept event in the middle is passed over, and a store that did not append
+    the events (another process) hands the successors out with their events too."""
+
+    async def main() -> None:
+        a, b = open_store(store_url), open_store(store_url)
+        await a.open()
+        if store_url.startswith("memory"):
+            b = a
+        else:
+            await b.open()
+        try:
+            calls = ("x", "y", "z")
+            items = [item("s", c, seq) for seq in range(1, 41) for c in calls]
+            dead = item("s", "y", 41)  # no message for it: final at accept
+            dead = NewEvent(dead.event, (replace(dead.deliveries[0], status=Status.DEAD, last_error="no message"),))
+            await a.append([*items, dead, item("s", "y", 42)], T0)
+            lease = Lease("mine", T0 + 60)
+            sent: dict[str, list[int]] = {c: [] for c in calls}
+            current = await b.claim(T0, 10, 60)
+            while current:
+                for d in current:
+                    assert d.event is not None
+                    assert d.event.id == d.event_id  # read back where the store did not append it
+                    sent[d.order_key].append(d.event.seq)
+                rec = await b.record(
+                    [Finish(d.id, d.lease_id, Status.DONE, attempt=attempt(d.id, "s", T0, 200)) for d in current],
+                    T0,
+                    lease,
+                )
+                assert rec.applied == len(current)
+                current = rec.successors
+            assert sent == {"x": list(range(1, 41)), "y": [*range(1, 41), 42], "z": list(range(1, 41))}
+            assert (await a.counts()).backlog == 0
+        finally:
+            await a.close()
+            if b is not a:
+                await b.close()
+
+    asyncio.run(main())
+
+
+def test_a_batch_of_outcomes_keeps_bytes_and_text_exactly(store_url: str) -> None:
+    """Outcomes travel to the database as one document: response bodies that are no
+    UTF-8, text with quotes, backslashes and non-ASCII, and the request as sent come
+    back byte for byte."""
+
+    async def body(store: Store) -> None:
+        await store.append([item("s", "c", 1), item("s", "d", 1)], T0)
+        first, second = await store.claim(T0, 10, 60)
+        raw = bytes(range(256))
+        odd = 'quote " backslash \\ tab \t newline \n ünïcødé ☎'
+        sent = Request("PUT", "http://127.0.0.1:9/new?q=ü", (("X-Odd", odd), ("Content-Type", "x/y")), raw)
+        hit = Attempt(first.id, "s", T0 + 1, "PUT", sent.url, sent.headers, 502, raw, 12.5, odd)
+        batch = [
+            Finish(first.id, first.lease_id, Status.PENDING, T0 + 30, odd, 502, hit, sent=sent),
+            Finish(second.id, second.lease_id, Status.DEAD, last_error="gave up", reason=DeadReason.GAVE_UP),
+        ]
+        assert await store.finish(batch, T0 + 1) == 2
+        got = await store.get_delivery(first.id)
+        assert got is not None
+        d, attempts = got
+        assert (d.status, d.next_at, d.last_error, d.last_status, d.attempts) == (Status.PENDING, T0 + 30, odd, 502, 1)
+        assert d.request == sent
+        assert len(attempts) == 1
+        a = attempts[0]
+        assert (a.body, a.error, a.headers, a.url, a.status, a.duration_ms) == (
+            raw,
+            odd,
+            sent.headers,
+            sent.url,
+            502,
+            12.5,
+        )
+        other = await store.get_delivery(second.id)
+        assert other is not None
+        assert (other[0].status, other[0].last_error, other[1]) == (Status.DEAD, "gave up", [])
+
+    with_store(store_url, body)

@@ -292,10 +292,11 @@ _PROMOTE = (
     "status = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN 'inflight' ELSE status END, "
     "lease_id = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN ?1 ELSE lease_id END, "
     "lease_until = CASE WHEN ?1 IS NOT NULL AND status = 'pending' AND next_at <= ?3 THEN ?2 ELSE lease_until END "
-    "WHERE head = 0 AND id IN (SELECT min(d.id) FROM deliveries d "
-    "JOIN (SELECT value ->> 0 AS s, value ->> 1 AS k FROM json_each(?4)) g "
-    "ON d.subscription_id = g.s AND d.order_key = g.k "
-    "WHERE d.status IN ('pending', 'inflight') GROUP BY d.subscription_id, d.order_key) "
+    # each group's oldest active row: one probe of deliveries_group per group (LIMIT 1),
+    # not a read of every pending row of the group (a call with a long backlog)
+    "WHERE head = 0 AND id IN (SELECT (SELECT d.id FROM deliveries d "
+    "WHERE d.subscription_id = g.s AND d.order_key = g.k AND d.status IN ('pending', 'inflight') "
+    "ORDER BY d.id LIMIT 1) FROM (SELECT value ->> 0 AS s, value ->> 1 AS k FROM json_each(?4)) g) "
     f"RETURNING {DELIVERY_COLUMNS}"
 )
 _SENT = (
