@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import secrets
 import time
@@ -342,6 +343,8 @@ def build(
             # expired leases (a process that died mid-send) back to pending within a quarter lease
             sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
             disable_after=config.disable_after_days * 86400.0,
+            # SQLite has one process per file: nobody to leave work to (docs/benchmarks.md, "Scale-out")
+            feed_lag=math.inf if _sqlite_path(store) is not None else DispatcherOptions.feed_lag,
         ),
     )
     connect = connect if connect is not None else _ami_client(config)
