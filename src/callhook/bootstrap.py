@@ -344,7 +344,7 @@ def build(
             sweep_interval=min(30.0, max(1.0, config.delivery_lease / 4)),
             disable_after=config.disable_after_days * 86400.0,
             # SQLite has one process per file: nobody to leave work to (docs/benchmarks.md, "Scale-out")
-            feed_lag=math.inf if _sqlite_path(store) is not None else DispatcherOptions.feed_lag,
+            feed_lag=math.inf if _sqlite_path(store) is not None else DispatcherOptions().feed_lag,
         ),
     )
     connect = connect if connect is not None else _ami_client(config)
