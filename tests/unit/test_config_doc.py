@@ -13,7 +13,8 @@ import pytest
 
 from callhook import config as config_mod
 from callhook.cli.main import parser
-from callhook.config import Config, ConfigError, env_help, load, render_markdown, settings
+from callhook.config import Config, ConfigError, env_help, load, settings
+from callhook.config_doc import render_markdown
 from callhook.logs import JsonFormatter, configure
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
